@@ -1,0 +1,33 @@
+package fairmutex
+
+import (
+	"errors"
+
+	"github.com/fairlock/fairlock/queue"
+)
+
+// Errors returned by Mutex, matched with errors.Is. Those shared with the
+// queue package are the same values, so either name matches.
+var (
+	// ErrLocked is returned by TryLock when the lock is held or awaited.
+	ErrLocked = errors.New("fairmutex: locked")
+
+	// ErrNotLocked is returned by Unlock when the Mutex holds nothing.
+	ErrNotLocked = errors.New("fairmutex: not locked")
+
+	// ErrLost reports that a hold ended without Unlock: the session's lease
+	// expired or the key was deleted. Someone else may hold the lock now.
+	ErrLost = queue.ErrLost
+
+	// ErrSessionExpired reports that the Mutex's session has ended.
+	ErrSessionExpired = queue.ErrSessionExpired
+
+	// ErrInvalidName reports a malformed lock name (see New).
+	ErrInvalidName = queue.ErrInvalidName
+
+	// ErrNilSession reports a nil session given to New.
+	ErrNilSession = queue.ErrNilSession
+
+	// ErrUninitialized reports a call on a zero Mutex instead of one from New.
+	ErrUninitialized = queue.ErrUninitialized
+)

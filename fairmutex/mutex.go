@@ -1,0 +1,181 @@
+package fairmutex
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/fairlock/fairlock/internal/keys"
+	"github.com/fairlock/fairlock/queue"
+)
+
+// Mutex is a fair distributed mutual exclusion lock. It is safe for
+// concurrent use: each Lock call takes its own place in the line, and
+// Unlock releases the current hold, whichever goroutine took it (like
+// sync.Mutex, a hold belongs to no goroutine). Make one with New; the zero
+// value returns ErrUninitialized.
+type Mutex struct {
+	q       *queue.Queue
+	noEntry string // a key that never exists, for IsOwner when not held
+
+	mu   sync.Mutex
+	held *queue.Ticket
+}
+
+// New returns a Mutex for the lock named name, an absolute slash-separated
+// path such as "/jobs/nightly" (no trailing slash, no empty segment, no
+// segment starting with '.'), held through session s. Locks "/a" and
+// "/a/b" are independent. It does no I/O; it returns ErrNilSession,
+// ErrInvalidName or, when s has ended, ErrSessionExpired.
+func New(s *concurrency.Session, name string) (*Mutex, error) {
+	q, err := queue.New(s, name)
+	if err != nil {
+		return nil, err
+	}
+	layout, err := keys.New(name)
+	if err != nil {
+		return nil, err
+	}
+	return &Mutex{q: q, noEntry: layout.ExclusivePrefix()}, nil
+}
+
+// Lock waits, in arrival order, until the Mutex holds the lock. An
+// uncontended Lock takes one round trip.
+//
+// If ctx ends first, Lock removes its entry from the line (with a fresh
+// context bounded by queue.CleanupTimeout) and returns ctx.Err(); a grant
+// that races with the cancellation is given back the same way, so a failed
+// Lock leaves nothing held and nothing in etcd. It returns ErrSessionExpired
+// or ErrLost when the session ends or its entry is deleted while it waits:
+// never the lock.
+func (m *Mutex) Lock(ctx context.Context) error {
+	if m == nil || m.q == nil {
+		return ErrUninitialized
+	}
+	t, err := m.q.Acquire(ctx, "")
+	if err != nil {
+		return err
+	}
+	m.setHeld(t)
+	return nil
+}
+
+// TryLock takes the lock only if nobody holds or waits for it, in a single
+// transaction. Otherwise it returns ErrLocked and writes nothing at all: the
+// store's revision does not move. If ctx ends before the outcome is known,
+// TryLock removes whatever it may have written and returns the error.
+func (m *Mutex) TryLock(ctx context.Context) error {
+	if m == nil || m.q == nil {
+		return ErrUninitialized
+	}
+	t, err := m.q.TryJoin(ctx, "")
+	if errors.Is(err, queue.ErrBlocked) {
+		return ErrLocked
+	}
+	if err != nil {
+		return err
+	}
+	m.setHeld(t)
+	return nil
+}
+
+// Unlock releases the current hold with a fenced delete: the entry goes only
+// if it still has the hold's create revision. It returns ErrNotLocked when
+// nothing is held, and ErrLost, deleting nothing, when the hold had already
+// ended (lease expired or key deleted); the Mutex holds nothing after either.
+// If ctx ends or etcd fails before the outcome is known, Unlock returns that
+// error and the Mutex still holds the lock: call Unlock again, or let the
+// session's lease expire.
+func (m *Mutex) Unlock(ctx context.Context) error {
+	if m == nil || m.q == nil {
+		return ErrUninitialized
+	}
+	m.mu.Lock()
+	t := m.held
+	m.mu.Unlock()
+	if t == nil {
+		return ErrNotLocked
+	}
+	err := t.Leave(ctx)
+	if errors.Is(err, queue.ErrLeft) { // a concurrent Unlock released it
+		return ErrNotLocked
+	}
+	if err == nil || errors.Is(err, ErrLost) {
+		m.mu.Lock()
+		if m.held == t {
+			m.held = nil
+		}
+		m.mu.Unlock()
+	}
+	return err
+}
+
+// Token returns the fencing token of the current hold, its entry's create
+// revision, which rises with every grant of the lock; 0 when not held.
+func (m *Mutex) Token() int64 {
+	if t := m.current(); t != nil {
+		return t.Rev()
+	}
+	return 0
+}
+
+// Key returns the etcd key of the current hold's entry; "" when not held.
+func (m *Mutex) Key() string {
+	if t := m.current(); t != nil {
+		return t.Key()
+	}
+	return ""
+}
+
+// IsOwner returns a comparison that holds while the current hold is still
+// in place. Put it in the If of a transaction to fence writes stored in
+// etcd. When nothing is held it returns a comparison that never holds.
+func (m *Mutex) IsOwner() clientv3.Cmp {
+	if t := m.current(); t != nil {
+		return t.IsOwner()
+	}
+	// No entry key ends in its prefix, so this create revision is always 0.
+	return clientv3.Compare(clientv3.CreateRevision(m.noEntryKey()), "<", 0)
+}
+
+// Done returns a channel that is closed when the current hold ends for any
+// reason: Unlock, the session ending, or the entry deleted by someone else.
+// When nothing is held it returns a closed channel. The first call for a
+// hold starts a watch on its key, which ends with the hold.
+func (m *Mutex) Done() <-chan struct{} {
+	if t := m.current(); t != nil {
+		return t.Done()
+	}
+	return closed
+}
+
+var closed = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+func (m *Mutex) current() *queue.Ticket {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.held
+}
+
+func (m *Mutex) setHeld(t *queue.Ticket) {
+	m.mu.Lock()
+	m.held = t
+	m.mu.Unlock()
+}
+
+func (m *Mutex) noEntryKey() string {
+	if m == nil || m.noEntry == "" {
+		return "\x00fairlock-unset"
+	}
+	return m.noEntry
+}

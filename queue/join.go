@@ -1,0 +1,180 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/fairlock/fairlock/internal/keys"
+)
+
+// CleanupTimeout bounds the delete that removes an entry after the call that
+// made it failed or its context ended. It runs on a fresh context (the
+// caller's is usually dead by then); if etcd cannot be reached in this time,
+// the entry is left to expire with the session's lease.
+const CleanupTimeout = 3 * time.Second
+
+func (q *Queue) join(ctx context.Context, value string, shared bool) (*Ticket, error) {
+	if err := q.usable(); err != nil {
+		return nil, err
+	}
+	key := q.layout.Entry(keys.NewID(int64(q.s.Lease())), shared)
+	// An exclusive entry is itself in its blocking range, where it is the
+	// newest: read two to see its predecessor.
+	limit := int64(1)
+	if !shared {
+		limit = 2
+	}
+	blockers, opts := q.blockers(shared)
+	readBlocker := clientv3.OpGet(blockers, append(opts, clientv3.WithKeysOnly(), clientv3.WithLimit(limit),
+		clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend))...)
+
+	var resp *clientv3.TxnResponse
+	err := retry(ctx, q.s, func() (err error) {
+		// The guard makes a retry after a lost reply find the entry instead
+		// of writing a second one.
+		resp, err = q.s.Client().Txn(ctx).
+			If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+			Then(clientv3.OpPut(key, value, clientv3.WithLease(q.s.Lease())), readBlocker).
+			Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).
+			Commit()
+		return err
+	})
+	if err != nil {
+		q.remove(ctx, key)
+		return nil, err
+	}
+	if !resp.Succeeded {
+		kvs := resp.Responses[0].GetResponseRange().GetKvs()
+		if len(kvs) == 0 {
+			return nil, q.lostErr()
+		}
+		// Written by an earlier attempt: the blocker is unknown until Wait reads it.
+		return q.newTicket(key, value, kvs[0].CreateRevision, shared), nil
+	}
+	t := q.newTicket(key, value, resp.Header.Revision, shared)
+	t.setBlocker(newestOther(resp.Responses[1].GetResponseRange().GetKvs(), key), resp.Header.Revision)
+	return t, nil
+}
+
+func (q *Queue) tryJoin(ctx context.Context, value string, shared bool) (*Ticket, error) {
+	if err := q.usable(); err != nil {
+		return nil, err
+	}
+	key := q.layout.Entry(keys.NewID(int64(q.s.Lease())), shared)
+	blockers, _ := q.blockers(shared)
+	resp, err := q.s.Client().Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(blockers), "=", 0).WithPrefix()).
+		Then(clientv3.OpPut(key, value, clientv3.WithLease(q.s.Lease()))).
+		Commit()
+	if err != nil {
+		q.remove(ctx, key)
+		return nil, err
+	}
+	if !resp.Succeeded {
+		return nil, ErrBlocked
+	}
+	t := q.newTicket(key, value, resp.Header.Revision, shared)
+	t.setBlocker("", resp.Header.Revision)
+	return t, nil
+}
+
+// Acquire joins the line with an exclusive entry and waits for its turn. On
+// any error, a cancelled ctx included, it removes the entry (with a fresh
+// context bounded by CleanupTimeout) and returns the error, so a failed
+// Acquire leaves nothing behind; a turn granted while ctx was ending is
+// given back the same way.
+func (q *Queue) Acquire(ctx context.Context, value string) (*Ticket, error) {
+	return q.acquire(ctx, value, false)
+}
+
+// AcquireShared is Acquire with a shared entry.
+func (q *Queue) AcquireShared(ctx context.Context, value string) (*Ticket, error) {
+	return q.acquire(ctx, value, true)
+}
+
+func (q *Queue) acquire(ctx context.Context, value string, shared bool) (*Ticket, error) {
+	t, err := q.join(ctx, value, shared)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Wait(ctx); err != nil {
+		if !sessionEnded(q.s) { // otherwise the lease takes the entry with it
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
+			_ = t.Leave(cctx)
+			cancel()
+		}
+		return nil, err
+	}
+	return t, nil
+}
+
+// remove deletes key, the unique key of an entry this process may have just
+// written, on a fresh bounded context.
+func (q *Queue) remove(ctx context.Context, key string) {
+	if sessionEnded(q.s) {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
+	defer cancel()
+	_, _ = q.s.Client().Delete(cctx, key)
+}
+
+// lostErr is ErrLost, joined with ErrSessionExpired when that is the reason.
+func (q *Queue) lostErr() error {
+	if sessionEnded(q.s) {
+		return errors.Join(ErrSessionExpired, ErrLost)
+	}
+	return ErrLost
+}
+
+func newestOther(kvs []*mvccpb.KeyValue, own string) string {
+	for _, kv := range kvs {
+		if string(kv.Key) != own {
+			return string(kv.Key)
+		}
+	}
+	return ""
+}
+
+// retry runs op until it succeeds, fails for good, ctx ends or the session
+// ends. Only transient errors (no leader, lost connection, server timeout)
+// are retried; op must be idempotent.
+func retry(ctx context.Context, s *concurrency.Session, op func() error) error {
+	backoff := 10 * time.Millisecond
+	for {
+		err := op()
+		if err == nil || !transient(err) || ctx.Err() != nil {
+			return err
+		}
+		timer := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-s.Done():
+			timer.Stop()
+			return ErrSessionExpired
+		case <-timer.C:
+		}
+		backoff = min(2*backoff, 500*time.Millisecond)
+	}
+}
+
+func transient(err error) bool {
+	var etcdErr rpctypes.EtcdError
+	if errors.As(err, &etcdErr) {
+		return etcdErr.Code() == codes.Unavailable
+	}
+	if s, ok := status.FromError(err); ok {
+		return s.Code() == codes.Unavailable
+	}
+	return false
+}
