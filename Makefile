@@ -18,3 +18,4 @@ demo:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzValidate -fuzztime 30s ./internal/keys
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/keys
