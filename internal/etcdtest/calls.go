@@ -1,0 +1,86 @@
+package etcdtest
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/tests/v3/framework/integration"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+)
+
+// Calls counts what a client asks of etcd.
+type Calls struct {
+	unary atomic.Int64
+
+	mu sync.Mutex
+	// watchCreates holds the start revision of every watch the client created.
+	watchCreates []int64
+}
+
+// Unary returns the number of unary RPCs (Range, Txn, Put, LeaseGrant...)
+// the client has sent.
+func (c *Calls) Unary() int64 { return c.unary.Load() }
+
+// WatchStartRevs returns the start revision of every watch created so far
+// (0 means "from now").
+func (c *Calls) WatchStartRevs() []int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]int64(nil), c.watchCreates...)
+}
+
+// CountingClient returns a client of member i that counts its calls, closed
+// when the test ends.
+func CountingClient(t testing.TB, c *integration.Cluster, i int) (*clientv3.Client, *Calls) {
+	t.Helper()
+	calls := &Calls{}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:   []string{c.Members[i%len(c.Members)].GRPCURL},
+		DialTimeout: 5 * time.Second,
+		Logger:      zap.NewNop(),
+		DialOptions: []grpc.DialOption{
+			grpc.WithChainUnaryInterceptor(calls.countUnary),
+			grpc.WithChainStreamInterceptor(calls.inspectStream),
+		},
+	})
+	if err != nil {
+		t.Fatalf("client of member %d: %v", i, err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli, calls
+}
+
+func (c *Calls) countUnary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	c.unary.Add(1)
+	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
+func (c *Calls) inspectStream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	s, err := streamer(ctx, desc, cc, method, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &watchSpy{ClientStream: s, calls: c}, nil
+}
+
+type watchSpy struct {
+	grpc.ClientStream
+	calls *Calls
+}
+
+func (w *watchSpy) SendMsg(m any) error {
+	if req, ok := m.(*pb.WatchRequest); ok {
+		if cr := req.GetCreateRequest(); cr != nil {
+			w.calls.mu.Lock()
+			w.calls.watchCreates = append(w.calls.watchCreates, cr.StartRevision)
+			w.calls.mu.Unlock()
+		}
+	}
+	return w.ClientStream.SendMsg(m)
+}
