@@ -1,0 +1,81 @@
+package rwmutex
+
+import (
+	"context"
+	"errors"
+
+	"github.com/fairlock/fairlock/queue"
+)
+
+// RLock waits, in arrival order, until the RWMutex holds a read lock: until
+// every writer that asked before it has gone. It does not wait for readers,
+// so readers that arrive together hold together; it does not overtake a
+// writer that asked before it, so writers cannot starve readers and readers
+// cannot starve a writer. An uncontended RLock takes one round trip. Each
+// successful RLock is a hold of its own, released by one RUnlock.
+//
+// If ctx ends first, RLock removes its entry from the line (with a fresh
+// context bounded by queue.CleanupTimeout) and returns ctx.Err(); a grant
+// that races with the cancellation is given back the same way, so a failed
+// RLock leaves nothing held and nothing in etcd. It returns
+// ErrSessionExpired or ErrLost when the session ends or its entry is deleted
+// while it waits: never the lock.
+func (rw *RWMutex) RLock(ctx context.Context) error {
+	if err := rw.usable(); err != nil {
+		return err
+	}
+	t, err := rw.q.AcquireShared(ctx, "")
+	if err != nil {
+		return err
+	}
+	rw.addReader(t)
+	return nil
+}
+
+// TryRLock takes a read lock only if no writer holds or waits for the lock,
+// in a single transaction. Otherwise it returns ErrLocked and writes nothing
+// at all: the store's revision does not move. If ctx ends before the outcome
+// is known, TryRLock removes whatever it may have written and returns the
+// error.
+func (rw *RWMutex) TryRLock(ctx context.Context) error {
+	if err := rw.usable(); err != nil {
+		return err
+	}
+	t, err := rw.q.TryJoinShared(ctx, "")
+	if errors.Is(err, queue.ErrBlocked) {
+		return ErrLocked
+	}
+	if err != nil {
+		return err
+	}
+	rw.addReader(t)
+	return nil
+}
+
+// RUnlock releases the oldest read hold of this RWMutex (the one with the
+// lowest place in the line) with a fenced delete: the entry goes only if it
+// still has the hold's create revision. It returns ErrNotRLocked when no
+// read lock is held, and ErrLost, deleting nothing, when that hold had
+// already ended (lease expired or key deleted); the hold is forgotten after
+// either. If ctx ends or etcd fails before the outcome is known, RUnlock
+// returns that error and the read lock is still held: call RUnlock again,
+// or let the session's lease expire.
+func (rw *RWMutex) RUnlock(ctx context.Context) error {
+	if err := rw.usable(); err != nil {
+		return err
+	}
+	t := rw.takeOldestReader()
+	if t == nil {
+		return ErrNotRLocked
+	}
+	err := t.Leave(ctx)
+	switch {
+	case err == nil, errors.Is(err, ErrLost):
+		return err
+	case errors.Is(err, queue.ErrLeft): // cannot happen: only RUnlock leaves, after taking t out
+		return ErrNotRLocked
+	default:
+		rw.addReader(t) // outcome unknown: still held as far as we know
+		return err
+	}
+}
