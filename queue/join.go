@@ -36,19 +36,20 @@ func (q *Queue) join(ctx context.Context, value string, shared bool) (*Ticket, e
 	readBlocker := clientv3.OpGet(blockers, append(opts, clientv3.WithKeysOnly(), clientv3.WithLimit(limit),
 		clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend))...)
 
-	var resp *clientv3.TxnResponse
-	err := retry(ctx, q.s, func() (err error) {
-		// The guard makes a retry after a lost reply find the entry instead
-		// of writing a second one.
-		resp, err = q.s.Client().Txn(ctx).
-			If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-			Then(clientv3.OpPut(key, value, clientv3.WithLease(q.s.Lease())), readBlocker).
-			Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).
-			Commit()
-		return err
+	resp, err := q.write(ctx, key, func(wctx context.Context) (resp *clientv3.TxnResponse, err error) {
+		err = retry(wctx, q.s, func() error {
+			// The guard makes a retry after a lost reply find the entry
+			// instead of writing a second one.
+			resp, err = q.s.Client().Txn(wctx).
+				If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+				Then(clientv3.OpPut(key, value, clientv3.WithLease(q.s.Lease())), readBlocker).
+				Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).
+				Commit()
+			return err
+		})
+		return resp, err
 	})
 	if err != nil {
-		q.remove(ctx, key)
 		return nil, err
 	}
 	if !resp.Succeeded {
@@ -70,12 +71,13 @@ func (q *Queue) tryJoin(ctx context.Context, value string, shared bool) (*Ticket
 	}
 	key := q.layout.Entry(keys.NewID(int64(q.s.Lease())), shared)
 	blockers, _ := q.blockers(shared)
-	resp, err := q.s.Client().Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(blockers), "=", 0).WithPrefix()).
-		Then(clientv3.OpPut(key, value, clientv3.WithLease(q.s.Lease()))).
-		Commit()
+	resp, err := q.write(ctx, key, func(wctx context.Context) (*clientv3.TxnResponse, error) {
+		return q.s.Client().Txn(wctx).
+			If(clientv3.Compare(clientv3.CreateRevision(blockers), "=", 0).WithPrefix()).
+			Then(clientv3.OpPut(key, value, clientv3.WithLease(q.s.Lease()))).
+			Commit()
+	})
 	if err != nil {
-		q.remove(ctx, key)
 		return nil, err
 	}
 	if !resp.Succeeded {
@@ -114,6 +116,44 @@ func (q *Queue) acquire(ctx context.Context, value string, shared bool) (*Ticket
 		return nil, err
 	}
 	return t, nil
+}
+
+// write runs op, a transaction that may write the entry key, and returns
+// its outcome. The write is not cut short by ctx: a cancelled RPC may still
+// be applied by etcd after a delete sent behind it, leaking an entry that
+// would block the line for as long as the session lives. So when ctx ends
+// first, write waits (at most CleanupTimeout) for etcd's answer, removes the
+// entry, and returns ctx.Err(). If op fails, write removes the entry too.
+func (q *Queue) write(ctx context.Context, key string, op func(context.Context) (*clientv3.TxnResponse, error)) (*clientv3.TxnResponse, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	type outcome struct {
+		resp *clientv3.TxnResponse
+		err  error
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	done := make(chan outcome, 1)
+	go func() {
+		resp, err := op(wctx)
+		done <- outcome{resp, err}
+	}()
+	select {
+	case o := <-done:
+		if o.err != nil {
+			q.remove(ctx, key)
+		}
+		return o.resp, o.err
+	case <-ctx.Done():
+	}
+	grace := time.AfterFunc(CleanupTimeout, cancel)
+	defer grace.Stop()
+	if o := <-done; o.err == nil && !o.resp.Succeeded && len(o.resp.Responses) == 0 {
+		return nil, ctx.Err() // a TryJoin that wrote nothing
+	}
+	q.remove(ctx, key)
+	return nil, ctx.Err()
 }
 
 // remove deletes key, the unique key of an entry this process may have just
