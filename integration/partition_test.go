@@ -1,0 +1,137 @@
+package integration_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fairlock/fairlock/fairmutex"
+	"github.com/fairlock/fairlock/integration/history"
+	"github.com/fairlock/fairlock/internal/etcdtest"
+)
+
+// The holder's connection is cut until its lease expires. Its Done closes,
+// the next waiter is granted, and when the connection returns the old
+// holder's Unlock reports the loss and deletes nothing: the new holder's
+// entry is still there, with its own revision.
+func TestHolderCutOffUntilLeaseExpires(t *testing.T) {
+	const name, ttl = "/faults/holder-cut", 2
+	c := etcdtest.Cluster(t, 3)
+	var h history.History
+
+	holder := newContender(t, c, 0, ttl, name, "holder")
+	waiter := newContender(t, c, 1, ttl, name, "waiter")
+	hold := holder.lock(t, &h)
+	hold.granted(t, grantTimeout)
+	done := holder.m.Done()
+	w := waiter.lock(t, &h)
+	waitLine(t, waiter.cli, name, 2)
+
+	cut := time.Now()
+	c.Members[0].Bridge().Blackhole()
+	select {
+	case <-done:
+		hold.op.Lost()
+	case <-time.After(ttl*time.Second + expirySlack):
+		t.Fatalf("holder's Done still open %v after its connection was cut (TTL %ds)", time.Since(cut), ttl)
+	}
+	w.granted(t, ttl*time.Second+expirySlack)
+	t.Logf("holder's Done closed and waiter granted %v after the cut (TTL %ds)", time.Since(cut), ttl)
+	newKey, newToken := waiter.m.Key(), waiter.m.Token()
+	if newToken <= hold.op.Token() {
+		t.Fatalf("new token %d not above the lost hold's %d", newToken, hold.op.Token())
+	}
+
+	c.Members[0].Bridge().Unblackhole()
+	// Healing closes the cut connection. A read (which the client retries
+	// on a new one) makes sure the connection is back before the Unlock, a
+	// write the client does not retry once sent.
+	etcdtest.Keys(t, holder.cli, name+"/")
+	err := hold.unlock(t)
+	if !errors.Is(err, fairmutex.ErrLost) {
+		t.Fatalf("old holder's Unlock after the loss = %v, want ErrLost", err)
+	}
+	if err := holder.m.Unlock(context.Background()); !errors.Is(err, fairmutex.ErrNotLocked) {
+		t.Fatalf("second Unlock of the lost hold = %v, want ErrNotLocked", err)
+	}
+	if got := line(t, waiter.cli, name); len(got) != 1 || got[0] != (entryRev{newKey, newToken}) {
+		t.Fatalf("line after the old holder's Unlock = %v, want only the new holder's %s@%d", got, newKey, newToken)
+	}
+	assertOwner(t, waiter.cli, waiter.m.IsOwner(), true)
+	assertOwner(t, waiter.cli, holder.m.IsOwner(), false)
+
+	w.mustUnlock(t)
+	checkHistory(t, &h)
+	assertNoKeys(t, name, waiter.cli, holder.cli)
+}
+
+// assertOwner checks that a write fenced by cmp succeeds (want) or is
+// refused (!want), and leaves the store as it was either way.
+func assertOwner(t *testing.T, cli *clientv3.Client, cmp clientv3.Cmp, want bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	resp, err := cli.Txn(ctx).If(cmp).Then(clientv3.OpPut("/fenced", "x")).Commit()
+	if err != nil {
+		t.Fatalf("fenced write: %v", err)
+	}
+	if resp.Succeeded != want {
+		t.Fatalf("fenced write succeeded = %v, want %v", resp.Succeeded, want)
+	}
+	if _, err := cli.Delete(ctx, "/fenced"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A waiter's connection is cut and comes back before its lease expires; the
+// holder releases while it is cut. The waiter keeps its place: it is granted
+// before the waiter behind it, which stays waiting until it releases.
+func TestWaiterReconnectsKeepsPlace(t *testing.T) {
+	const name, ttl = "/faults/waiter-reconnect", 5
+	c := etcdtest.Cluster(t, 3)
+	var h history.History
+
+	holder := newContender(t, c, 1, ttl, name, "holder")
+	first := newContender(t, c, 0, ttl, name, "first") // the one cut off
+	second := newContender(t, c, 2, ttl, name, "second")
+	hold := holder.lock(t, &h)
+	hold.granted(t, grantTimeout)
+	a1 := first.lock(t, &h)
+	waitLine(t, holder.cli, name, 2)
+	a2 := second.lock(t, &h)
+	waitLine(t, holder.cli, name, 3)
+
+	// A dropped connection is closed at once and redialled: the waiter's
+	// watches resume on the new one and its entry stays where it was.
+	inLine := line(t, holder.cli, name)
+	c.Members[0].Bridge().DropConnections()
+	if got := line(t, first.cli, name); !slices.Equal(got, inLine) { // read through the redialled connection
+		t.Fatalf("line after the drop = %v, want %v", got, inLine)
+	}
+	assertPending(t, "after the drop", a1, a2)
+
+	// A blackholed connection stays up but carries nothing; healing closes
+	// it. The holder releases while the first waiter cannot hear it.
+	c.Members[0].Bridge().Blackhole()
+	hold.mustUnlock(t)
+	// Long enough for the release to happen unseen, far shorter than the TTL.
+	time.Sleep(500 * time.Millisecond)
+	assertPending(t, "while the first waiter is cut off", a2)
+	c.Members[0].Bridge().Unblackhole()
+	a1.granted(t, grantTimeout)
+	assertPending(t, "while first holds", a2)
+	a1.mustUnlock(t)
+	a2.granted(t, grantTimeout)
+	a2.mustUnlock(t)
+
+	checkHistory(t, &h)
+	holds := h.Holds()
+	if len(holds) != 3 || holds[1].Who != "first" || holds[2].Who != "second" {
+		t.Fatalf("grant order %v, want holder, first, second", holds)
+	}
+	assertNoKeys(t, name, holder.cli, first.cli)
+}
