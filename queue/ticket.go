@@ -204,6 +204,13 @@ func (t *Ticket) usable() error {
 	return nil
 }
 
+// knownGone reports whether Done has seen the entry go.
+func (t *Ticket) knownGone() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.closed
+}
+
 func (t *Ticket) setBlocker(key string, rev int64) {
 	t.mu.Lock()
 	t.blocker, t.readRev = key, rev

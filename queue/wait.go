@@ -14,7 +14,8 @@ import (
 // (so a release wakes only the waiter behind it) and the ticket's own (so a
 // lost entry is noticed at once). It returns ErrLost when the entry goes
 // (joined with ErrSessionExpired when the session ended), and ErrLeft after
-// Leave. When ctx ends it returns ctx.Err() and leaves the entry in the
+// Leave. A ticket found at the head of the line by its join or by an
+// earlier Wait returns at once without asking etcd again. When ctx ends it returns ctx.Err() and leaves the entry in the
 // line, holding its place: call Wait again, or Leave. Transient etcd errors
 // are retried until ctx ends.
 func (t *Ticket) Wait(ctx context.Context) error {
@@ -23,7 +24,12 @@ func (t *Ticket) Wait(ctx context.Context) error {
 	}
 	blocker, readRev := t.lastRead()
 	if readRev != 0 && blocker == "" {
-		return nil // granted when it joined: no watch, no read
+		// At the head when last read: no watch, no read (this is the
+		// one-round-trip uncontended Lock), unless Done saw the entry go.
+		if t.knownGone() {
+			return t.q.lostErr()
+		}
+		return nil
 	}
 	w := waiter{t: t, cli: t.q.s.Client(), blocker: blocker, readRev: readRev}
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
