@@ -14,10 +14,10 @@ import (
 // (so a release wakes only the waiter behind it) and the ticket's own (so a
 // lost entry is noticed at once). It returns ErrLost when the entry goes
 // (joined with ErrSessionExpired when the session ended), and ErrLeft after
-// Leave. A ticket found at the head of the line by its join or by an
-// earlier Wait returns at once without asking etcd again. When ctx ends it returns ctx.Err() and leaves the entry in the
-// line, holding its place: call Wait again, or Leave. Transient etcd errors
-// are retried until ctx ends.
+// Leave. A ticket found at the head of the line by its join or an earlier
+// Wait returns at once without asking etcd again. When ctx ends it returns
+// ctx.Err() and leaves the entry in the line, holding its place: call Wait
+// again, or Leave. Transient etcd errors are retried until ctx ends.
 func (t *Ticket) Wait(ctx context.Context) error {
 	if err := t.usable(); err != nil {
 		return err
