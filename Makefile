@@ -13,6 +13,9 @@ lint:
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 
+bench:
+	$(GO) run ./bench -out bench/results
+
 demo:
 	$(GO) run ./examples/jobs
 
