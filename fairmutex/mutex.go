@@ -93,20 +93,21 @@ func (m *Mutex) Unlock(ctx context.Context) error {
 	if m == nil || m.q == nil {
 		return ErrUninitialized
 	}
+	// Take the hold first, so a concurrent Unlock finds nothing to release.
 	m.mu.Lock()
 	t := m.held
+	m.held = nil
 	m.mu.Unlock()
 	if t == nil {
 		return ErrNotLocked
 	}
 	err := t.Leave(ctx)
-	if errors.Is(err, queue.ErrLeft) { // a concurrent Unlock released it
-		return ErrNotLocked
-	}
-	if err == nil || errors.Is(err, ErrLost) {
+	if err != nil && !errors.Is(err, ErrLost) {
+		// The outcome is unknown: the entry may still be there, so the hold
+		// stays, for another Unlock to release.
 		m.mu.Lock()
-		if m.held == t {
-			m.held = nil
+		if m.held == nil {
+			m.held = t
 		}
 		m.mu.Unlock()
 	}

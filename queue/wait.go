@@ -86,6 +86,9 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 		return ErrSessionExpired
 	case resp, ok := <-w.own:
 		if !ok || resp.Canceled || resp.Err() != nil {
+			if err := w.cli.Ctx().Err(); err != nil {
+				return err // the client was closed
+			}
 			w.startOwnWatch(wctx) // broken (no leader, compaction): start over
 			return nil
 		}
