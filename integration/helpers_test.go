@@ -3,6 +3,7 @@ package integration_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"testing"
 	"time"
 
@@ -24,7 +25,25 @@ const (
 	// etcd revokes expired leases in a loop, the client notices on its own
 	// clock, and the machine is slow.
 	expirySlack = 8 * time.Second
+	// giveUpTimeout bounds how long a call may take to notice that its
+	// session has ended, once it has.
+	giveUpTimeout = 3 * time.Second
 )
+
+// strict turns the skips of known library bugs into failures, to see
+// whether a fix has landed: go test ./integration -args -strict
+var strict = flag.Bool("strict", false, "fail, instead of skipping, on known library bugs")
+
+// knownBug skips the test, or fails it under -strict, when it has run into a
+// library bug this suite has reported and must not fix itself. Call it only
+// where the bug shows, after the checks that still hold.
+func knownBug(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if *strict {
+		t.Fatalf("library bug: "+format, args...)
+	}
+	t.Skipf("library bug (run with -strict to fail on it): "+format, args...)
+}
 
 // newMutex returns a fairmutex on name through s, failing the test on error.
 func newMutex(t *testing.T, s *concurrency.Session, name string) *fairmutex.Mutex {
@@ -102,6 +121,21 @@ func (a *attempt) wait(t *testing.T, d time.Duration) error {
 	case <-time.After(d):
 		t.Fatalf("%s: Lock has not returned after %v", a.who, d)
 		return nil
+	}
+}
+
+// returned waits up to d for Lock to return and reports whether it did,
+// with its error.
+func (a *attempt) returned(d time.Duration) (bool, error) {
+	if a.got {
+		return true, a.err
+	}
+	select {
+	case a.err = <-a.result:
+		a.got = true
+		return true, a.err
+	case <-time.After(d):
+		return false, nil
 	}
 }
 

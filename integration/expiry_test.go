@@ -1,0 +1,154 @@
+package integration_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/fairlock/fairlock/integration/history"
+	"github.com/fairlock/fairlock/internal/etcdtest"
+)
+
+// A waiter's lease expires while it waits (its connection is cut for longer
+// than its TTL). Its Lock returns an error, never the lock, and the waiter
+// behind it is not held up beyond the expiry: it is granted as soon as the
+// dead entry goes.
+func TestWaiterLeaseExpiresWhileWaiting(t *testing.T) {
+	const name, ttl, shortTTL = "/faults/waiter-expiry", 5, 2
+	c := etcdtest.Cluster(t, 3)
+	var h history.History
+
+	holder := newContender(t, c, 2, ttl, name, "holder")
+	doomed := newContender(t, c, 0, shortTTL, name, "doomed")
+	next := newContender(t, c, 1, ttl, name, "next")
+	hold := holder.lock(t, &h)
+	hold.granted(t, grantTimeout)
+	ad := doomed.lock(t, &h)
+	waitLine(t, holder.cli, name, 2)
+	an := next.lock(t, &h)
+	waitLine(t, holder.cli, name, 3)
+	doomedKey := line(t, holder.cli, name)[1].Key
+
+	cut := time.Now()
+	c.Members[0].Bridge().Blackhole()
+	hold.mustUnlock(t) // the doomed waiter is first in line now, and cannot hear it
+	// The dead entry vanishes when etcd expires the lease; note when.
+	etcdtest.Eventually(t, shortTTL*time.Second+expirySlack, "the doomed waiter's entry to expire", func() bool {
+		for _, e := range line(t, holder.cli, name) {
+			if e.Key == doomedKey {
+				return false
+			}
+		}
+		return true
+	})
+	expired := time.Now()
+	an.granted(t, grantTimeout)
+	t.Logf("entry expired %v after the cut (TTL %ds); next granted %v after that",
+		expired.Sub(cut), shortTTL, time.Since(expired))
+	if d := time.Since(cut); d > shortTTL*time.Second+expirySlack {
+		t.Fatalf("next granted %v after the cut, more than TTL %ds + %v", d, shortTTL, expirySlack)
+	}
+
+	an.mustUnlock(t)
+	assertNoKeys(t, name, holder.cli, next.cli)
+
+	// Its own client's session ends (no keep-alive answered within the
+	// TTL), and then its Lock must give up even though its connection is
+	// still cut: a waiter whose lease expired must not wait on.
+	select {
+	case <-doomed.s.Done():
+	case <-time.After(shortTTL*time.Second + expirySlack):
+		t.Fatalf("doomed waiter's session not ended %v after the cut (TTL %ds)", time.Since(cut), shortTTL)
+	}
+	ok, err := ad.returned(giveUpTimeout)
+	c.Members[0].Bridge().Unblackhole()
+	if !ok {
+		knownBug(t, "doomed waiter's Lock still blocked %v after its session ended: queue's waiter.read "+
+			"sends its Txn on the caller's context and retry checks Session.Done only between attempts, "+
+			"so a read sent into a dead connection waits until ctx ends", giveUpTimeout)
+	}
+	if !isLossErr(err) {
+		t.Fatalf("doomed waiter's Lock = %v, want ErrSessionExpired or ErrLost", err)
+	}
+	if tok := doomed.m.Token(); tok != 0 {
+		t.Fatalf("doomed waiter holds token %d after its Lock failed", tok)
+	}
+	checkHistory(t, &h)
+	assertNoKeys(t, name, holder.cli, next.cli, doomed.cli)
+}
+
+// A waiter's lease is revoked (as etcd does when it expires) while it waits
+// behind a holder: its Lock fails at once, and the waiter behind it moves up
+// and is granted on the holder's release.
+func TestWaiterLeaseRevokedWhileWaiting(t *testing.T) {
+	const name, ttl = "/faults/waiter-revoked", 5
+	c := etcdtest.Cluster(t, 3)
+	var h history.History
+
+	holder := newContender(t, c, 0, ttl, name, "holder")
+	doomed := newContender(t, c, 1, ttl, name, "doomed")
+	next := newContender(t, c, 2, ttl, name, "next")
+	hold := holder.lock(t, &h)
+	hold.granted(t, grantTimeout)
+	ad := doomed.lock(t, &h)
+	waitLine(t, holder.cli, name, 2)
+	an := next.lock(t, &h)
+	waitLine(t, holder.cli, name, 3)
+
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	if _, err := holder.cli.Revoke(ctx, doomed.s.Lease()); err != nil {
+		t.Fatal(err)
+	}
+	if err := ad.wait(t, grantTimeout); !isLossErr(err) {
+		t.Fatalf("Lock of a waiter whose lease was revoked = %v, want ErrSessionExpired or ErrLost", err)
+	}
+	assertPending(t, "while the holder holds", an)
+	hold.mustUnlock(t)
+	an.granted(t, grantTimeout)
+	an.mustUnlock(t)
+
+	checkHistory(t, &h)
+	assertNoKeys(t, name, holder.cli)
+}
+
+// A holder's process crashes without Unlock: its client goes away and its
+// lease is left to expire. The next waiter is granted within the TTL (and
+// some slack). Twice: once with the session orphaned first (nothing revokes
+// the lease), once with the client just closed.
+func TestCrashedHolder(t *testing.T) {
+	const name, ttl = "/faults/crash", 2
+	c := etcdtest.Cluster(t, 3)
+	var h history.History
+
+	first := newContender(t, c, 0, ttl, name, "first")
+	second := newContender(t, c, 1, ttl, name, "second")
+	third := newContender(t, c, 2, ttl, name, "third")
+	a1 := first.lock(t, &h)
+	a1.granted(t, grantTimeout)
+	a2 := second.lock(t, &h)
+	waitLine(t, third.cli, name, 2)
+	a3 := third.lock(t, &h)
+	waitLine(t, third.cli, name, 3)
+
+	crash := time.Now()
+	first.s.Orphan()
+	first.cli.Close()
+	a1.op.Lost() // its hold ends with its lease; nobody will release it
+	a2.granted(t, ttl*time.Second+expirySlack)
+	t.Logf("second granted %v after first crashed (TTL %ds)", time.Since(crash), ttl)
+	assertPending(t, "while second holds", a3)
+
+	crash = time.Now()
+	second.cli.Close()
+	a2.op.Lost()
+	a3.granted(t, ttl*time.Second+expirySlack)
+	t.Logf("third granted %v after second crashed (TTL %ds)", time.Since(crash), ttl)
+	a3.mustUnlock(t)
+
+	checkHistory(t, &h)
+	if holds := h.Holds(); len(holds) != 3 {
+		t.Fatalf("%d grants, want 3:\n%s", len(holds), h.String())
+	}
+	assertNoKeys(t, name, third.cli)
+}
