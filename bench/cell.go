@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+)
+
+// sessionTTL is the contenders' lease TTL in seconds. Every cell closes its
+// sessions, so it only matters if the program dies.
+const sessionTTL = 10
+
+// drainTimeout bounds how long a cell waits for its contenders to return
+// after the window closes, before and after closing their sessions.
+const drainTimeout = 15 * time.Second
+
+// cellSpec is one measurement: n contenders of one lock, each a separate
+// client with its own session, contending on one fresh lock name.
+type cellSpec struct {
+	c        contender
+	n        int
+	readPct  int // share of RLock calls, in percent; 0 for mutexes
+	duration time.Duration
+	hold     time.Duration // time each hold is kept before Unlock
+}
+
+// cellResult is what a cell measured. Per-acquisition figures divide the
+// window's counter deltas by the acquisitions granted in the window.
+type cellResult struct {
+	Contender string
+	N         int
+	ReadPct   int
+
+	Window      time.Duration
+	Grants      int
+	Reads       int
+	PerSec      float64
+	Handoffs    int
+	HandoffP50  time.Duration
+	HandoffP99  time.Duration
+	CycleP50    time.Duration // Lock start to Unlock return
+	CycleP99    time.Duration
+	Calls       float64 // unary server calls per acquisition
+	Events      float64 // watch events sent per acquisition
+	WatchReqs   float64 // watch create/cancel requests per acquisition
+	OvertakeMax int // by call start
+	Overtakes   int
+	JoinedMax   int // of callers the server already knew of
+	Joined      int
+	Violations  int
+	Err         string `json:",omitempty"`
+}
+
+// member is one contender: its own client, session and lock value.
+type member struct {
+	probe *probe
+	cli   *clientv3.Client
+	s   *concurrency.Session
+	l   locker
+}
+
+func newClient(endpoints []string, p *probe) (*clientv3.Client, error) {
+	return clientv3.New(clientv3.Config{
+		Endpoints:   endpoints,
+		DialTimeout: 5 * time.Second,
+		Logger:      zap.NewNop(),
+		DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(p.unary)},
+	})
+}
+
+// openMembers opens n contenders of c on the lock called name, in parallel,
+// their probes reporting to rec (which may be nil). On error it closes what
+// it opened.
+func openMembers(ctx context.Context, endpoints []string, c contender, name string, n int, rec *recorder) ([]*member, error) {
+	members := make([]*member, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			p := &probe{rec: rec}
+			cli, err := newClient(endpoints, p)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			s, err := concurrency.NewSession(cli, concurrency.WithTTL(sessionTTL), concurrency.WithContext(ctx))
+			if err != nil {
+				cli.Close()
+				errs[i] = err
+				return
+			}
+			l, err := c.open(s, name)
+			if err != nil {
+				s.Close()
+				cli.Close()
+				errs[i] = err
+				return
+			}
+			members[i] = &member{probe: p, cli: cli, s: s, l: l}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		closeMembers(members)
+		return nil, err
+	}
+	return members, nil
+}
+
+// closeMembers revokes every session (deleting its keys, which also
+// unblocks a waiter that cannot be cancelled) and closes every client.
+func closeMembers(members []*member) {
+	var wg sync.WaitGroup
+	for _, m := range members {
+		if m == nil {
+			continue
+		}
+		wg.Go(func() {
+			m.s.Close()
+			m.cli.Close()
+		})
+	}
+	wg.Wait()
+}
+
+var cellSeq atomic.Int64
+
+// runCell runs one cell: opens the contenders, lets them loop Lock, hold,
+// Unlock for spec.duration, and reads the book and etcd's counters.
+func runCell(ctx context.Context, endpoints []string, spec cellSpec) (cellResult, error) {
+	res := cellResult{Contender: spec.c.name, N: spec.n, ReadPct: spec.readPct}
+	name := fmt.Sprintf("/bench/%s/c%d", spec.c.name, cellSeq.Add(1))
+	rec := newRecorder()
+	members, err := openMembers(ctx, endpoints, spec.c, name, spec.n, rec)
+	if err != nil {
+		return res, fmt.Errorf("open %d contenders: %w", spec.n, err)
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	start := make(chan struct{})
+	var firstErr error
+	var errOnce sync.Once
+	fail := func(err error) {
+		if runCtx.Err() == nil { // errors after the window are the teardown's
+			errOnce.Do(func() { firstErr = err })
+		}
+	}
+	var wg sync.WaitGroup
+	for i, m := range members {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(i), uint64(spec.readPct)))
+			<-start
+			for runCtx.Err() == nil {
+				read := rng.IntN(100) < spec.readPct
+				a := rec.arrive(read)
+				m.probe.arm(a)
+				err := m.l.lock(runCtx, read)
+				m.probe.disarm()
+				if err != nil {
+					rec.abandon(a)
+					fail(fmt.Errorf("contender %d: lock: %w", i, err))
+					return
+				}
+				rec.grant(a)
+				if spec.hold > 0 {
+					time.Sleep(spec.hold)
+				}
+				rec.release(read)
+				// Unlock must outlive the window: a hold is never left behind.
+				uctx, ucancel := context.WithTimeout(context.WithoutCancel(runCtx), drainTimeout)
+				err = m.l.unlock(uctx, read)
+				ucancel()
+				if err != nil {
+					fail(fmt.Errorf("contender %d: unlock: %w", i, err))
+					return
+				}
+				rec.cycle(a)
+			}
+		})
+	}
+
+	before, err := readCounters()
+	if err != nil {
+		cancel()
+		closeMembers(members)
+		wg.Wait()
+		return res, err
+	}
+	rec.begin()
+	close(start)
+	timer := time.NewTimer(spec.duration)
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+		timer.Stop()
+	}
+	window := rec.stop()
+	after, err := readCounters()
+	cancel()
+
+	// Cancellable contenders return by themselves; recipes.RWMutex needs its
+	// blockers' sessions gone.
+	drained := waitTimeout(&wg, drainTimeout)
+	closeMembers(members)
+	if !drained && !waitTimeout(&wg, drainTimeout) {
+		return res, fmt.Errorf("contenders still running %v after the window", 2*drainTimeout)
+	}
+	if err != nil {
+		return res, err
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	delta := after.sub(before)
+	res.Window = window
+	res.Grants, res.Reads = rec.grants, rec.reads
+	res.PerSec = float64(rec.grants) / window.Seconds()
+	res.Handoffs = len(rec.handoffs)
+	res.HandoffP50, res.HandoffP99 = percentile(rec.handoffs, 50), percentile(rec.handoffs, 99)
+	res.CycleP50, res.CycleP99 = percentile(rec.cycles, 50), percentile(rec.cycles, 99)
+	if rec.grants > 0 {
+		g := float64(rec.grants)
+		res.Calls, res.Events, res.WatchReqs = delta.unary/g, delta.events/g, delta.watches/g
+	}
+	res.OvertakeMax, res.Overtakes = rec.overtakesMax, rec.overtakesTotal
+	res.JoinedMax, res.Joined = rec.joinedMax, rec.joinedTotal
+	res.Violations = rec.violations
+	if firstErr != nil {
+		res.Err = firstErr.Error()
+	}
+	return res, nil
+}
+
+// waitTimeout waits for wg, at most d; it reports whether wg finished.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return true
+	case <-timer.C:
+		return false
+	}
+}

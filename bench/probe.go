@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"sync"
+
+	"google.golang.org/grpc"
+)
+
+// probe watches one contender's client: armed with a Lock call's arrival,
+// it records when that call's first server call returns, the moment the
+// server first knows of the caller. It sees every contender the same way,
+// whatever its lock does inside.
+type probe struct {
+	rec *recorder // nil: record nothing
+
+	mu    sync.Mutex
+	armed *arrival
+}
+
+func (p *probe) arm(a *arrival) {
+	p.mu.Lock()
+	p.armed = a
+	p.mu.Unlock()
+}
+
+func (p *probe) disarm() { p.arm(nil) }
+
+func (p *probe) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	err := invoker(ctx, method, req, reply, cc, opts...)
+	if err == nil && p.rec != nil {
+		p.mu.Lock()
+		a := p.armed
+		p.armed = nil
+		p.mu.Unlock()
+		if a != nil {
+			p.rec.join(a)
+		}
+	}
+	return err
+}

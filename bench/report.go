@@ -1,0 +1,264 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// table is one block of results, rendered aligned for the terminal and as
+// Markdown for the README.
+type table struct {
+	title  string
+	header []string
+	rows   [][]string
+	notes  []string
+}
+
+func (t table) text(w io.Writer) {
+	fmt.Fprintf(w, "\n%s\n\n", t.title)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, strings.Join(t.header, "\t")+"\t")
+	for _, r := range t.rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t")+"\t")
+	}
+	tw.Flush()
+	for _, n := range t.notes {
+		fmt.Fprintf(w, "  * %s\n", n)
+	}
+}
+
+func (t table) markdown(w io.Writer) {
+	fmt.Fprintf(w, "\n### %s\n\n", t.title)
+	fmt.Fprintf(w, "| %s |\n|", strings.Join(t.header, " | "))
+	for i := range t.header {
+		if i < 2 {
+			fmt.Fprint(w, "---|")
+		} else {
+			fmt.Fprint(w, "---:|")
+		}
+	}
+	fmt.Fprintln(w)
+	for _, r := range t.rows {
+		fmt.Fprintf(w, "| %s |\n", strings.Join(r, " | "))
+	}
+	if len(t.notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range t.notes {
+			fmt.Fprintf(w, "* %s\n", n)
+		}
+	}
+}
+
+// tables lays out every result, figures of a non-anchor contender followed
+// by their ratio to its anchor's in the same cell.
+func tables(res *results) []table {
+	var out []table
+	if len(res.Mutex) > 0 {
+		out = append(out, cellTable("Mutexes: contenders looping Lock, Unlock on one lock", res.Mutex, res.Mutex))
+	}
+	for _, pct := range readShares(res.RW) {
+		var cells []cellResult
+		for _, r := range res.RW {
+			if r.ReadPct == pct {
+				cells = append(cells, r)
+			}
+		}
+		out = append(out, cellTable(fmt.Sprintf("Read-write locks, %d %% reads (RLock, RUnlock) and %d %% writes", pct, 100-pct), cells, res.RW))
+	}
+	if len(res.Uncontended) > 0 {
+		t := table{title: "Uncontended Lock + Unlock (one contender)",
+			header: []string{"lock", "", "p50", "p99", "cycles/s"}}
+		for _, r := range res.Uncontended {
+			a, ok := findAnchor(r, res.Uncontended)
+			t.rows = append(t.rows, []string{r.Contender, "",
+				withRatio(fmtMs(r.CycleP50, r.Grants), ok, ratioDur(r.CycleP50, a.CycleP50)),
+				withRatio(fmtMs(r.CycleP99, r.Grants), ok, ratioDur(r.CycleP99, a.CycleP99)),
+				withRatio(fmtRate(r.PerSec), ok, r.PerSec/a.PerSec)})
+		}
+		out = append(out, t)
+	}
+	if len(res.TryLock) > 0 {
+		t := table{title: "TryLock on a held lock",
+			header: []string{"lock", "", "tries", "server calls / TryLock", "revisions / TryLock", "p50", "p99"}}
+		for _, r := range res.TryLock {
+			if r.Err != "" {
+				t.rows = append(t.rows, []string{r.Contender, "", "error", "", "", "", ""})
+				t.notes = append(t.notes, r.Contender+": "+r.Err)
+				continue
+			}
+			t.rows = append(t.rows, []string{r.Contender, "", fmt.Sprint(r.Tries),
+				fmt.Sprintf("%.2f", r.Calls), fmt.Sprintf("%.2f", r.RevMoves), fmtMs(r.P50, 1), fmtMs(r.P99, 1)})
+		}
+		out = append(out, t)
+	}
+	if tg := targetTable(res); len(tg.rows) > 0 {
+		out = append(out, tg)
+	}
+	return out
+}
+
+func cellTable(title string, cells, all []cellResult) table {
+	t := table{title: title, header: []string{"n", "lock", "acq/s", "handoff p50", "handoff p99",
+		"calls/acq", "events/acq", "watch reqs/acq", "overtakes, in line: max/total", "overtakes, by call start: max/total"}}
+	for _, r := range cells {
+		if r.Err != "" {
+			t.rows = append(t.rows, []string{fmt.Sprint(r.N), r.Contender, "error", "", "", "", "", "", "", ""})
+			t.notes = append(t.notes, fmt.Sprintf("%s n=%d: %s", r.Contender, r.N, r.Err))
+			continue
+		}
+		a, ok := findAnchor(r, all)
+		ok = ok && a.Err == ""
+		t.rows = append(t.rows, []string{fmt.Sprint(r.N), r.Contender,
+			withRatio(fmtRate(r.PerSec), ok, r.PerSec/a.PerSec),
+			withRatio(fmtMs(r.HandoffP50, r.Handoffs), ok && r.Handoffs > 0 && a.Handoffs > 0, ratioDur(r.HandoffP50, a.HandoffP50)),
+			withRatio(fmtMs(r.HandoffP99, r.Handoffs), ok && r.Handoffs > 0 && a.Handoffs > 0, ratioDur(r.HandoffP99, a.HandoffP99)),
+			withRatio(fmt.Sprintf("%.2f", r.Calls), ok, r.Calls/a.Calls),
+			withRatio(fmt.Sprintf("%.2f", r.Events), ok && a.Events > 0, r.Events/a.Events),
+			fmt.Sprintf("%.2f", r.WatchReqs),
+			fmt.Sprintf("%d/%d", r.JoinedMax, r.Joined), fmt.Sprintf("%d/%d", r.OvertakeMax, r.Overtakes)})
+		if r.Violations > 0 {
+			t.notes = append(t.notes, fmt.Sprintf("%s n=%d: %d grants broke mutual exclusion", r.Contender, r.N, r.Violations))
+		}
+	}
+	return t
+}
+
+// findAnchor returns the anchor's cell for r: same count and read share.
+func findAnchor(r cellResult, all []cellResult) (cellResult, bool) {
+	c, err := contenderNamed(r.Contender)
+	if err != nil || c.anchor == "" {
+		return cellResult{}, false
+	}
+	for _, a := range all {
+		if a.Contender == c.anchor && a.N == r.N && a.ReadPct == r.ReadPct {
+			return a, true
+		}
+	}
+	return cellResult{}, false
+}
+
+// readShares lists the read shares of cells, in order of first appearance.
+func readShares(cells []cellResult) []int {
+	var out []int
+	for _, r := range cells {
+		if !slices.Contains(out, r.ReadPct) {
+			out = append(out, r.ReadPct)
+		}
+	}
+	return out
+}
+
+func withRatio(v string, ok bool, ratio float64) string {
+	if !ok || ratio != ratio || ratio == 0 || ratio > 1e9 { // NaN, or nothing to compare
+		return v
+	}
+	return fmt.Sprintf("%s (%s×)", v, fmtRatio(ratio))
+}
+
+func ratioDur(a, b time.Duration) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+func fmtRatio(r float64) string {
+	switch {
+	case r >= 10:
+		return fmt.Sprintf("%.0f", r)
+	case r >= 0.1:
+		return fmt.Sprintf("%.2f", r)
+	default:
+		return fmt.Sprintf("%.3f", r)
+	}
+}
+
+func fmtRate(r float64) string {
+	if r >= 100 {
+		return fmt.Sprintf("%.0f", r)
+	}
+	return fmt.Sprintf("%.1f", r)
+}
+
+// fmtMs formats d in milliseconds; "-" when there were no samples.
+func fmtMs(d time.Duration, samples int) string {
+	if samples == 0 {
+		return "-"
+	}
+	ms := float64(d) / float64(time.Millisecond)
+	if ms >= 100 {
+		return fmt.Sprintf("%.0f ms", ms)
+	}
+	if ms >= 10 {
+		return fmt.Sprintf("%.1f ms", ms)
+	}
+	return fmt.Sprintf("%.2f ms", ms)
+}
+
+func header(res *results) []string {
+	m := res.Machine
+	lines := []string{
+		fmt.Sprintf("machine: %s, %d cores, %s", m.CPU, m.Cores, m.OS),
+		fmt.Sprintf("software: %s, etcd %s (embedded, one member, fsync %s)", m.Go, m.Etcd, m.fsyncText()),
+		fmt.Sprintf("each cell: %v; hold %v; load average at start %s", res.Duration, res.Hold, m.LoadAvg),
+	}
+	return lines
+}
+
+const definitions = `acq/s: acquisitions granted in the window per second. Handoff: from the start of a holder's Unlock ` +
+	`to the grant of a caller that was waiting when it began, on this process's monotonic clock. calls/acq: unary gRPC ` +
+	`calls the server handled (grpc_server_handled_total), events/acq: events sent to watchers ` +
+	`(etcd_debugging_mvcc_events_total), watch reqs/acq: watch create and cancel requests (grpc_server_msg_received_total ` +
+	`for Watch), each per acquisition; session keep-alives are a stream and not counted. Overtakes by call start: ` +
+	`callers that started Lock later but were granted while an earlier one still waited (a reader passing a reader ` +
+	`not counted); max is the most one caller suffered. Two calls that start within a few milliseconds reach the ` +
+	`server in either order (a descheduled goroutine, a request waiting for a batch), so that count is not zero ` +
+	`even for a strict FIFO lock; overtakes in line count only callers whose first server call had already ` +
+	`returned when the later caller started, so the server knew of them first: those are the lock's doing. ` +
+	`(×) is the ratio to the anchor in the same row group: concurrency.Mutex for the mutexes, recipes.RWMutex for rwmutex.`
+
+func writeText(w io.Writer, res *results) {
+	fmt.Fprintln(w)
+	for _, l := range header(res) {
+		fmt.Fprintln(w, l)
+	}
+	for _, t := range tables(res) {
+		t.text(w)
+	}
+	fmt.Fprintf(w, "\n%s\n", definitions)
+}
+
+func writeMarkdown(w io.Writer, res *results) {
+	fmt.Fprintln(w, "## Benchmark results")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Generated by `go run ./bench -out bench/results` (`make bench`).")
+	fmt.Fprintln(w)
+	for _, l := range header(res) {
+		fmt.Fprintf(w, "* %s\n", l)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "![throughput and p99 handoff against contenders](chart.svg)")
+	for _, t := range tables(res) {
+		t.markdown(w)
+	}
+	fmt.Fprintf(w, "\n%s\n", definitions)
+}
+
+// writeFiles writes results.md and chart.svg into dir.
+func writeFiles(dir string, res *results) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var md strings.Builder
+	writeMarkdown(&md, res)
+	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(md.String()), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "chart.svg"), []byte(chart(res)), 0o644)
+}
