@@ -52,7 +52,7 @@ type cellResult struct {
 	Calls       float64 // unary server calls per acquisition
 	Events      float64 // watch events sent per acquisition
 	WatchReqs   float64 // watch create/cancel requests per acquisition
-	OvertakeMax int // by call start
+	OvertakeMax int     // by call start
 	Overtakes   int
 	JoinedMax   int // of callers the server already knew of
 	Joined      int
@@ -64,8 +64,8 @@ type cellResult struct {
 type member struct {
 	probe *probe
 	cli   *clientv3.Client
-	s   *concurrency.Session
-	l   locker
+	s     *concurrency.Session
+	l     locker
 }
 
 func newClient(endpoints []string, p *probe) (*clientv3.Client, error) {
