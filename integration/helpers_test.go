@@ -66,7 +66,12 @@ type contender struct {
 
 func newContender(t *testing.T, c *integration.Cluster, member, ttl int, name, who string) *contender {
 	t.Helper()
-	cli := etcdtest.Client(t, c, member)
+	return contenderOn(t, etcdtest.Client(t, c, member), ttl, name, who)
+}
+
+// contenderOn is newContender with a client of the test's choosing.
+func contenderOn(t *testing.T, cli *clientv3.Client, ttl int, name, who string) *contender {
+	t.Helper()
 	s := etcdtest.Session(t, cli, ttl)
 	return &contender{who: who, cli: cli, s: s, m: newMutex(t, s, name)}
 }
