@@ -30,6 +30,10 @@ import (
 	"github.com/fairlock/fairlock/internal/embedetcd"
 )
 
+// errFailed is returned by run when the program ran but its check failed;
+// the FAIL line has said why.
+var errFailed = errors.New("check failed")
+
 type config struct {
 	endpoints string            // "" starts an embedded etcd
 	embed     embedetcd.Options // for the embedded etcd
@@ -68,7 +72,9 @@ func main() {
 			fmt.Fprintln(os.Stderr, "jobs: interrupted")
 			os.Exit(130)
 		}
-		fmt.Fprintln(os.Stderr, "jobs:", err)
+		if !errors.Is(err, errFailed) {
+			fmt.Fprintln(os.Stderr, "jobs:", err)
+		}
 		os.Exit(1)
 	}
 }
@@ -89,7 +95,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	if err := check(records); err != nil {
 		fmt.Fprintf(out, "FAIL: %v\n", err)
-		return err
+		return fmt.Errorf("%w: %v", errFailed, err)
 	}
 	fmt.Fprintf(out, "execution order: %s\n", order(records))
 	fmt.Fprintf(out, "OK: %d jobs from %d workers ran one at a time, in submission (create revision) order\n",

@@ -47,6 +47,10 @@ const (
 	crashExpire = "expire"
 )
 
+// errFailed is returned by run when the program ran but its check failed;
+// the FAIL line has said why.
+var errFailed = errors.New("check failed")
+
 type config struct {
 	endpoints  string            // "" starts an embedded etcd
 	embed      embedetcd.Options // for the embedded etcd
@@ -90,7 +94,9 @@ func main() {
 			fmt.Fprintln(os.Stderr, "rotation: interrupted")
 			os.Exit(130)
 		}
-		fmt.Fprintln(os.Stderr, "rotation:", err)
+		if !errors.Is(err, errFailed) {
+			fmt.Fprintln(os.Stderr, "rotation:", err)
+		}
 		os.Exit(1)
 	}
 }
@@ -134,7 +140,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	verdict, err := h.check()
 	if err != nil {
 		fmt.Fprintf(out, "FAIL: %v\n", err)
-		return err
+		return fmt.Errorf("%w: %v", errFailed, err)
 	}
 	fmt.Fprintf(out, "OK: %s\n", verdict)
 	return nil
