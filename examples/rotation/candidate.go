@@ -227,5 +227,5 @@ func stopped(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	return fmt.Errorf("%w", err)
+	return err
 }
