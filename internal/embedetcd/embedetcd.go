@@ -19,7 +19,8 @@ import (
 type Options struct {
 	// NoFsync turns fsync off: faster, and unsafe for real data.
 	NoFsync bool
-	// LogLevel is etcd's log level; "" means "error".
+	// LogLevel is etcd's log level; "" means "fatal": at "error", every
+	// Close logs its listeners shutting down as failures.
 	LogLevel string
 	// StartTimeout bounds the start; 0 means 30 s.
 	StartTimeout time.Duration
@@ -45,7 +46,7 @@ func Start(ctx context.Context, opts Options) (*Etcd, error) {
 	cfg.UnsafeNoFsync = opts.NoFsync
 	cfg.LogLevel = opts.LogLevel
 	if cfg.LogLevel == "" {
-		cfg.LogLevel = "error"
+		cfg.LogLevel = "fatal"
 	}
 	peer, err := freeURL()
 	if err != nil {

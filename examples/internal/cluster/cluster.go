@@ -42,8 +42,7 @@ type Cluster struct {
 
 // Open returns the cluster at endpoints, a comma-separated list of client
 // URLs, or, when endpoints is blank, starts an embedded single-member etcd
-// with opts in a temporary directory (its log level defaults to "fatal",
-// to keep the example's output clean). It says which on out. If ctx ends
+// with opts in a temporary directory. It says which on out. If ctx ends
 // while the embedded member starts, Open removes it and returns ctx.Err().
 func Open(ctx context.Context, endpoints string, opts embedetcd.Options, out io.Writer) (*Cluster, error) {
 	var eps []string
@@ -55,11 +54,6 @@ func Open(ctx context.Context, endpoints string, opts embedetcd.Options, out io.
 	if len(eps) > 0 {
 		fmt.Fprintf(out, "etcd: %s\n", strings.Join(eps, ","))
 		return &Cluster{endpoints: eps}, nil
-	}
-	if opts.LogLevel == "" {
-		// At "error", etcd logs its listeners closing on every Close as
-		// failures; errors that matter come back from Start.
-		opts.LogLevel = "fatal"
 	}
 	e, err := embedetcd.Start(ctx, opts)
 	if err != nil {
