@@ -18,6 +18,7 @@ func TestRun(t *testing.T) {
 		duration:   300 * time.Millisecond,
 		contenders: []int{1, 2},
 		reads:      []int{90},
+		history:    []int{200},
 		noFsync:    true,
 		out:        dir,
 	}
@@ -53,6 +54,9 @@ func TestRun(t *testing.T) {
 				t.Errorf("fairmutex n=2: no handoffs in %d grants", r.Grants)
 			}
 		}
+	}
+	if len(res.History) != 2 || res.History[1].History != 200 || res.History[1].Grants == 0 || res.History[1].Err != "" {
+		t.Errorf("history cells: %+v", res.History)
 	}
 	if len(res.Uncontended) != 2 {
 		t.Errorf("%d uncontended results, want 2", len(res.Uncontended))

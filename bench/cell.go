@@ -39,6 +39,7 @@ type cellResult struct {
 	Contender string
 	N         int
 	ReadPct   int
+	History   int // past entries under the lock not yet compacted, at the start
 
 	Window      time.Duration
 	Grants      int
@@ -137,8 +138,12 @@ var cellSeq atomic.Int64
 // runCell runs one cell: opens the contenders, lets them loop Lock, hold,
 // Unlock for spec.duration, and reads the book and etcd's counters.
 func runCell(ctx context.Context, endpoints []string, spec cellSpec) (cellResult, error) {
+	return runCellNamed(ctx, endpoints, spec, fmt.Sprintf("/bench/%s/c%d", spec.c.name, cellSeq.Add(1)))
+}
+
+// runCellNamed is runCell on the lock called name.
+func runCellNamed(ctx context.Context, endpoints []string, spec cellSpec, name string) (cellResult, error) {
 	res := cellResult{Contender: spec.c.name, N: spec.n, ReadPct: spec.readPct}
-	name := fmt.Sprintf("/bench/%s/c%d", spec.c.name, cellSeq.Add(1))
 	rec := newRecorder()
 	members, err := openMembers(ctx, endpoints, spec.c, name, spec.n, rec)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,21 +22,27 @@ type config struct {
 	contenders []int
 	reads      []int           // read shares (percent) for the read-write locks
 	only       map[string]bool // contenders to run; nil runs all
+	history    []int           // past entries for the history cells; none skips them
 	hold       time.Duration
 	noFsync    bool
 	out        string
 }
 
+// historyContenders is how many contenders the history cells run.
+const historyContenders = 2
+
 func main() {
 	cfg := config{}
-	var contenders, reads, only string
+	var contenders, reads, only, history string
 	flag.DurationVar(&cfg.duration, "duration", 2*time.Second, "how long each cell runs")
 	flag.StringVar(&contenders, "contenders", "1,2,8,32,64", "numbers of contenders, comma-separated")
 	flag.StringVar(&reads, "reads", "90,50", "read shares in percent for the read-write locks, comma-separated")
 	flag.StringVar(&only, "only", "", "run only these contenders, comma-separated: "+strings.Join(contenderNames(), ","))
+	flag.StringVar(&history, "history", "10000,50000", "past entries not yet compacted under the lock, for the fairmutex history cells; empty skips them")
 	flag.DurationVar(&cfg.hold, "hold", 0, "how long each hold is kept before Unlock")
 	flag.BoolVar(&cfg.noFsync, "nofsync", false, "turn etcd's fsync off (unsafe; not how the figures are meant to be read)")
 	flag.StringVar(&cfg.out, "out", "", "directory for results.md and chart.svg; empty writes none")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (clients and etcd server) to this file")
 	flag.Parse()
 
 	var err error
@@ -44,6 +51,11 @@ func main() {
 	}
 	if cfg.reads, err = parseInts(reads, 0); err != nil || slices.ContainsFunc(cfg.reads, func(p int) bool { return p > 100 }) {
 		fatalf("-reads: want percentages, got %q", reads)
+	}
+	if history != "" {
+		if cfg.history, err = parseInts(history, 1); err != nil {
+			fatalf("-history: %v", err)
+		}
 	}
 	if only != "" {
 		cfg.only = map[string]bool{}
@@ -56,6 +68,17 @@ func main() {
 	}
 	if cfg.duration <= 0 {
 		fatalf("-duration must be positive")
+	}
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fatalf("%v", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fatalf("%v", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -71,6 +94,7 @@ func main() {
 		}
 	}
 	if err != nil {
+		pprof.StopCPUProfile()
 		fatalf("%v", err)
 	}
 }
@@ -111,6 +135,7 @@ type results struct {
 	Mutex       []cellResult // every mutex contender at every count
 	RW          []cellResult // every read-write contender at every count and mix
 	Uncontended []cellResult // one contender, for the Lock+Unlock latency
+	History     []cellResult // fairmutex on a lock with uncompacted past entries
 	TryLock     []tryResult
 }
 
@@ -131,13 +156,21 @@ func run(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 		res.Machine.Etcd, res.Machine.fsyncText(), int(cfg.duration.Seconds()), res.Machine.LoadAvg)
 
 	var failed []string
-	cell := func(spec cellSpec) cellResult {
+	cell := func(spec cellSpec, past int) cellResult {
 		label := fmt.Sprintf("%s n=%d", spec.c.name, spec.n)
 		if spec.c.rw {
 			label += fmt.Sprintf(" reads=%d%%", spec.readPct)
 		}
-		fmt.Fprintf(log, "bench: %-32s", label)
-		r, err := runCell(ctx, endpoints, spec)
+		var r cellResult
+		var err error
+		if past > 0 {
+			label += fmt.Sprintf(" past=%d", past)
+			fmt.Fprintf(log, "bench: %-32s", label)
+			r, err = runHistory(ctx, endpoints, spec, past)
+		} else {
+			fmt.Fprintf(log, "bench: %-32s", label)
+			r, err = runCell(ctx, endpoints, spec)
+		}
 		if err != nil && r.Err == "" {
 			r.Err = err.Error()
 		}
@@ -154,13 +187,13 @@ func run(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 	for _, n := range cfg.contenders {
 		for _, c := range contenders {
 			if !c.rw && cfg.runs(c.name) {
-				res.Mutex = append(res.Mutex, cell(cellSpec{c: c, n: n, duration: cfg.duration, hold: cfg.hold}))
+				res.Mutex = append(res.Mutex, cell(cellSpec{c: c, n: n, duration: cfg.duration, hold: cfg.hold}, 0))
 			}
 		}
 		for _, pct := range cfg.reads {
 			for _, c := range contenders {
 				if c.rw && cfg.runs(c.name) {
-					res.RW = append(res.RW, cell(cellSpec{c: c, n: n, readPct: pct, duration: cfg.duration, hold: cfg.hold}))
+					res.RW = append(res.RW, cell(cellSpec{c: c, n: n, readPct: pct, duration: cfg.duration, hold: cfg.hold}, 0))
 				}
 			}
 		}
@@ -177,7 +210,7 @@ func run(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 		if i := slices.IndexFunc(res.Mutex, func(r cellResult) bool { return r.Contender == name && r.N == 1 }); i >= 0 {
 			res.Uncontended = append(res.Uncontended, res.Mutex[i])
 		} else {
-			res.Uncontended = append(res.Uncontended, cell(cellSpec{c: c, n: 1, duration: cfg.duration, hold: cfg.hold}))
+			res.Uncontended = append(res.Uncontended, cell(cellSpec{c: c, n: 1, duration: cfg.duration, hold: cfg.hold}, 0))
 		}
 		fmt.Fprintf(log, "bench: %-32s", name+" TryLock on a held lock")
 		t, err := runTryLock(ctx, endpoints, etcd.Server(), c, cfg.duration)
@@ -189,6 +222,18 @@ func run(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 			fmt.Fprintf(log, " %.2f calls, %.2f revisions per TryLock\n", t.Calls, t.RevMoves)
 		}
 		res.TryLock = append(res.TryLock, t)
+	}
+	if cfg.runs(nameFair) && len(cfg.history) > 0 {
+		c, _ := contenderNamed(nameFair)
+		spec := cellSpec{c: c, n: historyContenders, duration: cfg.duration, hold: cfg.hold}
+		if i := slices.IndexFunc(res.Mutex, func(r cellResult) bool { return r.Contender == nameFair && r.N == historyContenders }); i >= 0 {
+			res.History = append(res.History, res.Mutex[i])
+		} else {
+			res.History = append(res.History, cell(spec, 0))
+		}
+		for _, past := range cfg.history {
+			res.History = append(res.History, cell(spec, past))
+		}
 	}
 	if len(failed) > 0 {
 		return res, fmt.Errorf("%d measurements failed:\n  %s", len(failed), strings.Join(failed, "\n  "))

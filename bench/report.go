@@ -83,6 +83,28 @@ func tables(res *results) []table {
 		}
 		out = append(out, t)
 	}
+	if len(res.History) > 0 {
+		t := table{title: fmt.Sprintf("fairmutex, %d contenders, on a lock with past entries not yet compacted", historyContenders),
+			header: []string{"past entries", "lock", "acq/s", "handoff p50", "handoff p99", "calls/acq"}}
+		base := res.History[0]
+		for _, r := range res.History {
+			if r.Err != "" {
+				t.rows = append(t.rows, []string{fmt.Sprint(r.History), r.Contender, "error", "", "", ""})
+				t.notes = append(t.notes, fmt.Sprintf("past=%d: %s", r.History, r.Err))
+				continue
+			}
+			ok := r.History > 0 && base.Err == "" && base.History == 0
+			t.rows = append(t.rows, []string{fmt.Sprint(r.History), r.Contender,
+				withRatio(fmtRate(r.PerSec), ok, r.PerSec/base.PerSec),
+				withRatio(fmtMs(r.HandoffP50, r.Handoffs), ok && r.Handoffs > 0, ratioDur(r.HandoffP50, base.HandoffP50)),
+				withRatio(fmtMs(r.HandoffP99, r.Handoffs), ok && r.Handoffs > 0, ratioDur(r.HandoffP99, base.HandoffP99)),
+				fmt.Sprintf("%.2f", r.Calls)})
+		}
+		t.notes = append(t.notes, "(×) here is the ratio to the same cell on a fresh lock (first row). Every Lock writes a key of its "+
+			"own and every read of the line visits each key written under it since the last compaction; etcd compacts "+
+			"nothing unless --auto-compaction-retention is set.")
+		out = append(out, t)
+	}
 	if len(res.TryLock) > 0 {
 		t := table{title: "TryLock on a held lock",
 			header: []string{"lock", "", "tries", "server calls / TryLock", "revisions / TryLock", "p50", "p99"}}
