@@ -21,23 +21,18 @@ func TestExpiredQueuedWriter(t *testing.T) {
 	for _, tc := range []struct {
 		name                string
 		holderReads, xReads bool
-		partition           bool // W loses its lease to a cut connection, not a revoke
+		expire              bool // W stops its keepalives and its lease expires, instead of a revoke
 	}{
 		{name: "ReaderHolds_WriterNext", holderReads: true},
 		{name: "WriterHolds_ReaderNext", xReads: true},
 		{name: "ReaderHolds_ReaderNext", holderReads: true, xReads: true},
-		{name: "WriterHolds_WriterNext_Partition", partition: true},
+		{name: "WriterHolds_WriterNext_Expiry", expire: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			name := lockName(t)
 			h := newNode(t, c, 0, name, 10)
 			w := newNode(t, c, 1, name, 2)
 			x := newNode(t, c, 2, name, 10)
-			if tc.partition {
-				// Cleanups run last-registered first: reconnect before the
-				// session and client of W close.
-				t.Cleanup(c.Members[1].Bridge().Unblackhole)
-			}
 			lock := func(nd node, read bool) error {
 				if read {
 					return nd.rw.RLock(bg)
@@ -58,11 +53,11 @@ func TestExpiredQueuedWriter(t *testing.T) {
 			etcdtest.WaitKeys(t, h.cli, name+"/", 3)
 			notReturned(t, wResult, "queued writer")
 
-			if tc.partition {
-				// W can no longer renew its lease: it expires on the
-				// server, and W's session ends when its keepalives stop
-				// being answered.
-				c.Members[1].Bridge().Blackhole()
+			if tc.expire {
+				// W stops renewing its lease, as a stalled process would:
+				// W's session ends at once, and its entry stays in the
+				// line until the lease expires on the server.
+				must(t, w.cli.Lease.Close(), "stop W's keepalives")
 			} else {
 				_, err := h.cli.Revoke(bg, w.s.Lease())
 				must(t, err, "revoke W's lease")
