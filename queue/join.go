@@ -37,10 +37,10 @@ func (q *Queue) join(ctx context.Context, value string, shared bool) (*Ticket, e
 		clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend))...)
 
 	resp, err := q.write(ctx, key, func(wctx context.Context) (resp *clientv3.TxnResponse, err error) {
-		err = retry(wctx, q.s, func() error {
+		err = retry(wctx, q.s, func(ctx context.Context) error {
 			// The guard makes a retry after a lost reply find the entry
 			// instead of writing a second one.
-			resp, err = q.s.Client().Txn(wctx).
+			resp, err = q.s.Client().Txn(ctx).
 				If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 				Then(clientv3.OpPut(key, value, clientv3.WithLease(q.s.Lease())), readBlocker).
 				Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).
@@ -186,11 +186,19 @@ func newestOther(kvs []*mvccpb.KeyValue, own string) string {
 
 // retry runs op until it succeeds, fails for good, ctx ends or the session
 // ends. Only transient errors (no leader, lost connection, server timeout)
-// are retried; op must be idempotent.
-func retry(ctx context.Context, s *concurrency.Session, op func() error) error {
+// are retried; op must be idempotent. op's context also ends with the
+// session, so a call stuck on a dead connection gives up when the lease is
+// gone instead of waiting for ctx (etcd #19597): that is ErrSessionExpired.
+func retry(ctx context.Context, s *concurrency.Session, op func(context.Context) error) error {
+	opCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.Ctx(), cancel)()
 	backoff := 10 * time.Millisecond
 	for {
-		err := op()
+		err := op(opCtx)
+		if err != nil && ctx.Err() == nil && s.Ctx().Err() != nil {
+			return ErrSessionExpired
+		}
 		if err == nil || !transient(err) || ctx.Err() != nil {
 			return err
 		}

@@ -113,7 +113,8 @@ func (t *Ticket) Done() <-chan struct{} {
 		if t.left || t.q == nil || sessionEnded(t.q.s) {
 			t.closeDoneLocked()
 		} else {
-			ctx, cancel := context.WithCancel(context.Background())
+			// The session's context ends with the session: so does the watch.
+			ctx, cancel := context.WithCancel(t.q.s.Ctx())
 			t.stop = cancel
 			go t.watchEntry(ctx)
 		}

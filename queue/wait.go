@@ -140,7 +140,7 @@ func (w *waiter) created(rev int64) {
 func (w *waiter) read(ctx context.Context) error {
 	blockers, opts := w.t.q.blockers(w.t.shared)
 	var resp *clientv3.TxnResponse
-	err := retry(ctx, w.t.q.s, func() (err error) {
+	err := retry(ctx, w.t.q.s, func(ctx context.Context) (err error) {
 		resp, err = w.cli.Txn(ctx).Then(
 			clientv3.OpGet(w.t.key, clientv3.WithKeysOnly()),
 			clientv3.OpGet(blockers, append(opts, clientv3.WithKeysOnly(), clientv3.WithLimit(1),
