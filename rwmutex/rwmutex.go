@@ -7,7 +7,7 @@ import (
 
 	"go.etcd.io/etcd/client/v3/concurrency"
 
-	"github.com/fairlock/fairlock/internal/keys"
+	"github.com/fairlock/fairlock/fairmutex"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -25,11 +25,10 @@ import (
 // other, and so does an RLock behind the value's own write lock (or its own
 // waiting Lock).
 type RWMutex struct {
-	q       *queue.Queue
-	noEntry string // a key that never exists, for IsOwner when not held
+	w *fairmutex.Mutex // write holds: the same kind of entry as a Mutex's
+	q *queue.Queue     // read holds: shared entries in the same line
 
 	mu      sync.Mutex
-	writer  *queue.Ticket
 	readers []*queue.Ticket // sorted by Rev, oldest first
 }
 
@@ -41,19 +40,19 @@ type RWMutex struct {
 // returns ErrNilSession, ErrInvalidName or, when s has ended,
 // ErrSessionExpired.
 func New(s *concurrency.Session, name string) (*RWMutex, error) {
+	w, err := fairmutex.New(s, name)
+	if err != nil {
+		return nil, err
+	}
 	q, err := queue.New(s, name)
 	if err != nil {
 		return nil, err
 	}
-	layout, err := keys.New(name)
-	if err != nil {
-		return nil, err
-	}
-	return &RWMutex{q: q, noEntry: layout.ExclusivePrefix()}, nil
+	return &RWMutex{w: w, q: q}, nil
 }
 
 func (rw *RWMutex) usable() error {
-	if rw == nil || rw.q == nil {
+	if rw == nil || rw.w == nil || rw.q == nil {
 		return ErrUninitialized
 	}
 	return nil
@@ -81,19 +80,4 @@ func (rw *RWMutex) takeOldestReader() *queue.Ticket {
 	t := rw.readers[0]
 	rw.readers = slices.Delete(rw.readers, 0, 1)
 	return t
-}
-
-func (rw *RWMutex) currentWriter() *queue.Ticket {
-	if rw == nil {
-		return nil
-	}
-	rw.mu.Lock()
-	defer rw.mu.Unlock()
-	return rw.writer
-}
-
-func (rw *RWMutex) setWriter(t *queue.Ticket) {
-	rw.mu.Lock()
-	rw.writer = t
-	rw.mu.Unlock()
 }

@@ -2,11 +2,10 @@ package rwmutex
 
 import (
 	"context"
-	"errors"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/fairlock/fairlock/queue"
+	"github.com/fairlock/fairlock/fairmutex"
 )
 
 // Lock waits, in arrival order, until the RWMutex holds the lock alone: until
@@ -24,12 +23,7 @@ func (rw *RWMutex) Lock(ctx context.Context) error {
 	if err := rw.usable(); err != nil {
 		return err
 	}
-	t, err := rw.q.Acquire(ctx, "")
-	if err != nil {
-		return err
-	}
-	rw.setWriter(t)
-	return nil
+	return rw.w.Lock(ctx)
 }
 
 // TryLock takes the write lock only if nobody holds or waits for the lock,
@@ -41,15 +35,7 @@ func (rw *RWMutex) TryLock(ctx context.Context) error {
 	if err := rw.usable(); err != nil {
 		return err
 	}
-	t, err := rw.q.TryJoin(ctx, "")
-	if errors.Is(err, queue.ErrBlocked) {
-		return ErrLocked
-	}
-	if err != nil {
-		return err
-	}
-	rw.setWriter(t)
-	return nil
+	return rw.w.TryLock(ctx)
 }
 
 // Unlock releases the current write hold with a fenced delete: the entry
@@ -63,41 +49,20 @@ func (rw *RWMutex) Unlock(ctx context.Context) error {
 	if err := rw.usable(); err != nil {
 		return err
 	}
-	t := rw.currentWriter()
-	if t == nil {
-		return ErrNotLocked
-	}
-	err := t.Leave(ctx)
-	if errors.Is(err, queue.ErrLeft) { // a concurrent Unlock released it
-		return ErrNotLocked
-	}
-	if err == nil || errors.Is(err, ErrLost) {
-		rw.mu.Lock()
-		if rw.writer == t {
-			rw.writer = nil
-		}
-		rw.mu.Unlock()
-	}
-	return err
+	return rw.w.Unlock(ctx)
 }
 
 // Token returns the fencing token of the current write hold, its entry's
 // create revision, which rises with every grant of the lock; 0 when no
 // write lock is held.
 func (rw *RWMutex) Token() int64 {
-	if t := rw.currentWriter(); t != nil {
-		return t.Rev()
-	}
-	return 0
+	return rw.writer().Token()
 }
 
 // Key returns the etcd key of the current write hold's entry; "" when no
 // write lock is held.
 func (rw *RWMutex) Key() string {
-	if t := rw.currentWriter(); t != nil {
-		return t.Key()
-	}
-	return ""
+	return rw.writer().Key()
 }
 
 // IsOwner returns a comparison that holds while the current write hold is
@@ -105,11 +70,7 @@ func (rw *RWMutex) Key() string {
 // in etcd. When no write lock is held it returns a comparison that never
 // holds.
 func (rw *RWMutex) IsOwner() clientv3.Cmp {
-	if t := rw.currentWriter(); t != nil {
-		return t.IsOwner()
-	}
-	// A create revision is never negative.
-	return clientv3.Compare(clientv3.CreateRevision(rw.noEntryKey()), "<", 0)
+	return rw.writer().IsOwner()
 }
 
 // Done returns a channel that is closed when the current write hold ends for
@@ -117,21 +78,14 @@ func (rw *RWMutex) IsOwner() clientv3.Cmp {
 // else. When no write lock is held it returns a closed channel. The first
 // call for a hold starts a watch on its key, which ends with the hold.
 func (rw *RWMutex) Done() <-chan struct{} {
-	if t := rw.currentWriter(); t != nil {
-		return t.Done()
-	}
-	return closed
+	return rw.writer().Done()
 }
 
-var closed = func() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
-}()
-
-func (rw *RWMutex) noEntryKey() string {
-	if rw == nil || rw.noEntry == "" {
-		return "\x00fairlock-unset"
+// writer returns the write side, nil for a zero RWMutex (whose accessors
+// then report no hold, as fairmutex's do for a nil Mutex).
+func (rw *RWMutex) writer() *fairmutex.Mutex {
+	if rw == nil {
+		return nil
 	}
-	return rw.noEntry
+	return rw.w
 }
