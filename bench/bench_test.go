@@ -15,7 +15,8 @@ import (
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config{
-		duration:   300 * time.Millisecond,
+		duration:   400 * time.Millisecond,
+		rounds:     2,
 		contenders: []int{1, 2},
 		reads:      []int{90},
 		history:    []int{200},

@@ -53,6 +53,7 @@ type cellResult struct {
 	Calls       float64 // unary server calls per acquisition
 	Events      float64 // watch events sent per acquisition
 	WatchReqs   float64 // watch create/cancel requests per acquisition
+	Fsyncs      float64 // WAL fsyncs per acquisition
 	OvertakeMax int     // by call start
 	Overtakes   int
 	JoinedMax   int // of callers the server already knew of
@@ -135,19 +136,42 @@ func closeMembers(members []*member) {
 
 var cellSeq atomic.Int64
 
-// runCell runs one cell: opens the contenders, lets them loop Lock, hold,
-// Unlock for spec.duration, and reads the book and etcd's counters.
-func runCell(ctx context.Context, endpoints []string, spec cellSpec) (cellResult, error) {
-	return runCellNamed(ctx, endpoints, spec, fmt.Sprintf("/bench/%s/c%d", spec.c.name, cellSeq.Add(1)))
+// slice is one run of a cell's contenders; a cell is one or more slices,
+// interleaved with the other contenders' so that all of them see the same
+// spells of a busy disk or CPU.
+type slice struct {
+	window time.Duration
+	delta  counters  // etcd's counters over the window
+	rec    *recorder // stopped
+	err    string    // first contender error in the window
 }
 
-// runCellNamed is runCell on the lock called name.
+// runCell runs a cell as a single slice on a fresh lock.
+func runCell(ctx context.Context, endpoints []string, spec cellSpec) (cellResult, error) {
+	return runCellNamed(ctx, endpoints, spec, freshName(spec.c))
+}
+
+// runCellNamed runs a cell as a single slice on the lock called name.
 func runCellNamed(ctx context.Context, endpoints []string, spec cellSpec, name string) (cellResult, error) {
-	res := cellResult{Contender: spec.c.name, N: spec.n, ReadPct: spec.readPct}
+	sl, err := runSlice(ctx, endpoints, spec, name)
+	if err != nil {
+		return cellResult{Contender: spec.c.name, N: spec.n, ReadPct: spec.readPct}, err
+	}
+	return summarize(spec, []slice{sl}), nil
+}
+
+func freshName(c contender) string {
+	return fmt.Sprintf("/bench/%s/c%d", c.name, cellSeq.Add(1))
+}
+
+// runSlice opens the contenders, lets them loop Lock, hold, Unlock on the
+// lock called name for spec.duration, and reads the book and etcd's
+// counters.
+func runSlice(ctx context.Context, endpoints []string, spec cellSpec, name string) (slice, error) {
 	rec := newRecorder()
 	members, err := openMembers(ctx, endpoints, spec.c, name, spec.n, rec)
 	if err != nil {
-		return res, fmt.Errorf("open %d contenders: %w", spec.n, err)
+		return slice{}, fmt.Errorf("open %d contenders: %w", spec.n, err)
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -199,7 +223,7 @@ func runCellNamed(ctx context.Context, endpoints []string, spec cellSpec, name s
 		cancel()
 		closeMembers(members)
 		wg.Wait()
-		return res, err
+		return slice{}, err
 	}
 	rec.begin()
 	close(start)
@@ -218,35 +242,58 @@ func runCellNamed(ctx context.Context, endpoints []string, spec cellSpec, name s
 	drained := waitTimeout(&wg, drainTimeout)
 	closeMembers(members)
 	if !drained && !waitTimeout(&wg, drainTimeout) {
-		return res, fmt.Errorf("contenders still running %v after the window", 2*drainTimeout)
+		return slice{}, fmt.Errorf("contenders still running %v after the window", 2*drainTimeout)
 	}
 	if err != nil {
-		return res, err
+		return slice{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return res, err
+		return slice{}, err
 	}
-
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	delta := after.sub(before)
-	res.Window = window
-	res.Grants, res.Reads = rec.grants, rec.reads
-	res.PerSec = float64(rec.grants) / window.Seconds()
-	res.Handoffs = len(rec.handoffs)
-	res.HandoffP50, res.HandoffP99 = percentile(rec.handoffs, 50), percentile(rec.handoffs, 99)
-	res.CycleP50, res.CycleP99 = percentile(rec.cycles, 50), percentile(rec.cycles, 99)
-	if rec.grants > 0 {
-		g := float64(rec.grants)
-		res.Calls, res.Events, res.WatchReqs = delta.unary/g, delta.events/g, delta.watches/g
-	}
-	res.OvertakeMax, res.Overtakes = rec.overtakesMax, rec.overtakesTotal
-	res.JoinedMax, res.Joined = rec.joinedMax, rec.joinedTotal
-	res.Violations = rec.violations
+	sl := slice{window: window, delta: after.sub(before), rec: rec}
 	if firstErr != nil {
-		res.Err = firstErr.Error()
+		sl.err = firstErr.Error()
 	}
-	return res, nil
+	return sl, nil
+}
+
+// summarize merges a cell's slices: counts and counters add up, latency
+// samples pool, the worst overtaken caller is the worst of any slice.
+func summarize(spec cellSpec, slices []slice) cellResult {
+	res := cellResult{Contender: spec.c.name, N: spec.n, ReadPct: spec.readPct}
+	var handoffs, cycles []time.Duration
+	var delta counters
+	for _, sl := range slices {
+		r := sl.rec
+		r.mu.Lock()
+		res.Window += sl.window
+		res.Grants += r.grants
+		res.Reads += r.reads
+		handoffs = append(handoffs, r.handoffs...)
+		cycles = append(cycles, r.cycles...)
+		res.Overtakes += r.overtakesTotal
+		res.OvertakeMax = max(res.OvertakeMax, r.overtakesMax)
+		res.Joined += r.joinedTotal
+		res.JoinedMax = max(res.JoinedMax, r.joinedMax)
+		res.Violations += r.violations
+		r.mu.Unlock()
+		delta = delta.add(sl.delta)
+		if sl.err != "" && res.Err == "" {
+			res.Err = sl.err
+		}
+	}
+	if res.Window > 0 {
+		res.PerSec = float64(res.Grants) / res.Window.Seconds()
+	}
+	res.Handoffs = len(handoffs)
+	res.HandoffP50, res.HandoffP99 = percentile(handoffs, 50), percentile(handoffs, 99)
+	res.CycleP50, res.CycleP99 = percentile(cycles, 50), percentile(cycles, 99)
+	if res.Grants > 0 {
+		g := float64(res.Grants)
+		res.Calls, res.Events, res.WatchReqs = delta.unary/g, delta.events/g, delta.watches/g
+		res.Fsyncs = delta.fsyncs / g
+	}
+	return res
 }
 
 // waitTimeout waits for wg, at most d; it reports whether wg finished.

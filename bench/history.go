@@ -21,7 +21,7 @@ const seedBatch = 100
 // lock's history. The past entries are written under the line's exclusive
 // prefix and deleted, as finished Locks would have left them.
 func runHistory(ctx context.Context, endpoints []string, spec cellSpec, past int) (cellResult, error) {
-	name := fmt.Sprintf("/bench/%s/c%d", spec.c.name, cellSeq.Add(1))
+	name := freshName(spec.c)
 	layout, err := keys.New(name)
 	if err != nil {
 		return cellResult{}, err

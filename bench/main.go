@@ -19,6 +19,7 @@ import (
 // config is what the flags set.
 type config struct {
 	duration   time.Duration
+	rounds     int // slices each cell's duration is cut into, taken in turns
 	contenders []int
 	reads      []int           // read shares (percent) for the read-write locks
 	only       map[string]bool // contenders to run; nil runs all
@@ -34,7 +35,8 @@ const historyContenders = 2
 func main() {
 	cfg := config{}
 	var contenders, reads, only, history string
-	flag.DurationVar(&cfg.duration, "duration", 2*time.Second, "how long each cell runs")
+	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "how long each cell runs, in all")
+	flag.IntVar(&cfg.rounds, "rounds", 3, "slices each cell is cut into; the contenders of one count take turns slice by slice")
 	flag.StringVar(&contenders, "contenders", "1,2,8,32,64", "numbers of contenders, comma-separated")
 	flag.StringVar(&reads, "reads", "90,50", "read shares in percent for the read-write locks, comma-separated")
 	flag.StringVar(&only, "only", "", "run only these contenders, comma-separated: "+strings.Join(contenderNames(), ","))
@@ -66,8 +68,8 @@ func main() {
 			cfg.only[strings.TrimSpace(name)] = true
 		}
 	}
-	if cfg.duration <= 0 {
-		fatalf("-duration must be positive")
+	if cfg.duration <= 0 || cfg.rounds < 1 {
+		fatalf("-duration and -rounds must be positive")
 	}
 
 	if *cpuProfile != "" {
@@ -131,12 +133,15 @@ func parseInts(s string, least int) ([]int, error) {
 type results struct {
 	Machine     machine
 	Duration    time.Duration
+	Rounds      int
 	Hold        time.Duration
 	Mutex       []cellResult // every mutex contender at every count
 	RW          []cellResult // every read-write contender at every count and mix
 	Uncontended []cellResult // one contender, for the Lock+Unlock latency
 	History     []cellResult // fairmutex on a lock with uncompacted past entries
 	TryLock     []tryResult
+	FsyncMean   time.Duration // WAL fsync latency over the whole run
+	FsyncP99    time.Duration // upper bound of its bucket
 }
 
 func (c config) runs(name string) bool { return c.only == nil || c.only[name] }
@@ -151,29 +156,28 @@ func run(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 	}
 	defer etcd.Close()
 	endpoints := etcd.Endpoints()
-	res := &results{Machine: describeMachine(!cfg.noFsync), Duration: cfg.duration, Hold: cfg.hold}
-	fmt.Fprintf(log, "bench: etcd %s, fsync %s, %d s per cell, load %s\n",
-		res.Machine.Etcd, res.Machine.fsyncText(), int(cfg.duration.Seconds()), res.Machine.LoadAvg)
+	res := &results{Machine: describeMachine(!cfg.noFsync), Duration: cfg.duration, Rounds: cfg.rounds, Hold: cfg.hold}
+	fmt.Fprintf(log, "bench: etcd %s, fsync %s, %v per cell in %d slices, load %s\n",
+		res.Machine.Etcd, res.Machine.fsyncText(), cfg.duration, cfg.rounds, res.Machine.LoadAvg)
 
+	if first, err := readCounters(); err == nil {
+		defer func() {
+			if last, err := readCounters(); err == nil {
+				d := last.sub(first)
+				res.FsyncMean, res.FsyncP99 = d.fsyncMean(), d.fsyncQuantile(0.99)
+			}
+		}()
+	}
 	var failed []string
-	cell := func(spec cellSpec, past int) cellResult {
+	labelOf := func(spec cellSpec) string {
 		label := fmt.Sprintf("%s n=%d", spec.c.name, spec.n)
 		if spec.c.rw {
 			label += fmt.Sprintf(" reads=%d%%", spec.readPct)
 		}
-		var r cellResult
-		var err error
-		if past > 0 {
-			label += fmt.Sprintf(" past=%d", past)
-			fmt.Fprintf(log, "bench: %-32s", label)
-			r, err = runHistory(ctx, endpoints, spec, past)
-		} else {
-			fmt.Fprintf(log, "bench: %-32s", label)
-			r, err = runCell(ctx, endpoints, spec)
-		}
-		if err != nil && r.Err == "" {
-			r.Err = err.Error()
-		}
+		return label
+	}
+	report := func(label string, r cellResult) cellResult {
+		fmt.Fprintf(log, "bench: %-36s", label)
 		if r.Err != "" {
 			failed = append(failed, label+": "+r.Err)
 			fmt.Fprintf(log, " error: %s\n", r.Err)
@@ -182,23 +186,66 @@ func run(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 		}
 		return r
 	}
+	// cell runs spec in one piece (after past entries, if past > 0).
+	cell := func(spec cellSpec, past int) cellResult {
+		label := labelOf(spec)
+		var r cellResult
+		var err error
+		if past > 0 {
+			label += fmt.Sprintf(" past=%d", past)
+			r, err = runHistory(ctx, endpoints, spec, past)
+		} else {
+			r, err = runCell(ctx, endpoints, spec)
+		}
+		if err != nil && r.Err == "" {
+			r.Err = err.Error()
+		}
+		return report(label, r)
+	}
 
-	// Count-major, so contenders compared in one row group ran close in time.
+	// Count-major; within a count the contenders take turns in slices, so
+	// that figures compared in one row group saw the same spells of a busy
+	// disk or CPU (the machine may be shared).
 	for _, n := range cfg.contenders {
+		var specs []cellSpec
 		for _, c := range contenders {
 			if !c.rw && cfg.runs(c.name) {
-				res.Mutex = append(res.Mutex, cell(cellSpec{c: c, n: n, duration: cfg.duration, hold: cfg.hold}, 0))
+				specs = append(specs, cellSpec{c: c, n: n, duration: cfg.duration, hold: cfg.hold})
 			}
 		}
 		for _, pct := range cfg.reads {
 			for _, c := range contenders {
 				if c.rw && cfg.runs(c.name) {
-					res.RW = append(res.RW, cell(cellSpec{c: c, n: n, readPct: pct, duration: cfg.duration, hold: cfg.hold}, 0))
+					specs = append(specs, cellSpec{c: c, n: n, readPct: pct, duration: cfg.duration, hold: cfg.hold})
 				}
 			}
 		}
-		if ctx.Err() != nil {
-			return res, ctx.Err()
+		pieces := make([][]slice, len(specs))
+		errs := make([]string, len(specs))
+		for range cfg.rounds {
+			for i, spec := range specs {
+				spec.duration = cfg.duration / time.Duration(cfg.rounds)
+				sl, err := runSlice(ctx, endpoints, spec, freshName(spec.c))
+				if err != nil {
+					errs[i] = err.Error()
+					continue
+				}
+				pieces[i] = append(pieces[i], sl)
+			}
+			if ctx.Err() != nil {
+				return res, ctx.Err()
+			}
+		}
+		for i, spec := range specs {
+			r := summarize(spec, pieces[i])
+			if errs[i] != "" && r.Err == "" {
+				r.Err = errs[i]
+			}
+			if spec.c.rw {
+				res.RW = append(res.RW, report(labelOf(spec), r))
+			} else {
+				res.Mutex = append(res.Mutex, report(labelOf(spec), r))
+			}
 		}
 	}
 

@@ -127,10 +127,10 @@ func tables(res *results) []table {
 
 func cellTable(title string, cells, all []cellResult) table {
 	t := table{title: title, header: []string{"n", "lock", "acq/s", "handoff p50", "handoff p99",
-		"calls/acq", "events/acq", "watch reqs/acq", "overtakes, in line: max/total", "overtakes, by call start: max/total"}}
+		"calls/acq", "events/acq", "watch reqs/acq", "fsyncs/acq", "overtakes, in line: max/total", "overtakes, by call start: max/total"}}
 	for _, r := range cells {
 		if r.Err != "" {
-			t.rows = append(t.rows, []string{fmt.Sprint(r.N), r.Contender, "error", "", "", "", "", "", "", ""})
+			t.rows = append(t.rows, []string{fmt.Sprint(r.N), r.Contender, "error", "", "", "", "", "", "", "", ""})
 			t.notes = append(t.notes, fmt.Sprintf("%s n=%d: %s", r.Contender, r.N, r.Err))
 			continue
 		}
@@ -143,6 +143,7 @@ func cellTable(title string, cells, all []cellResult) table {
 			withRatio(fmt.Sprintf("%.2f", r.Calls), ok, r.Calls/a.Calls),
 			withRatio(fmt.Sprintf("%.2f", r.Events), ok && a.Events > 0, r.Events/a.Events),
 			fmt.Sprintf("%.2f", r.WatchReqs),
+			fmt.Sprintf("%.2f", r.Fsyncs),
 			fmt.Sprintf("%d/%d", r.JoinedMax, r.Joined), fmt.Sprintf("%d/%d", r.OvertakeMax, r.Overtakes)})
 		if r.Violations > 0 {
 			t.notes = append(t.notes, fmt.Sprintf("%s n=%d: %d grants broke mutual exclusion", r.Contender, r.N, r.Violations))
@@ -228,7 +229,12 @@ func header(res *results) []string {
 	lines := []string{
 		fmt.Sprintf("machine: %s, %d cores, %s", m.CPU, m.Cores, m.OS),
 		fmt.Sprintf("software: %s, etcd %s (embedded, one member, fsync %s)", m.Go, m.Etcd, m.fsyncText()),
-		fmt.Sprintf("each cell: %v; hold %v; load average at start %s", res.Duration, res.Hold, m.LoadAvg),
+		fmt.Sprintf("each cell: %v in %d slices, the contenders of one count taking turns; hold %v; load average at start %s",
+			res.Duration, res.Rounds, res.Hold, m.LoadAvg),
+	}
+	if res.FsyncMean > 0 {
+		lines = append(lines, fmt.Sprintf("WAL fsync over the run (etcd_disk_wal_fsync_duration_seconds): mean %s, p99 ≤ %v",
+			fmtMs(res.FsyncMean, 1), res.FsyncP99))
 	}
 	return lines
 }
@@ -237,7 +243,8 @@ const definitions = `acq/s: acquisitions granted in the window per second. Hando
 	`to the grant of a caller that was waiting when it began, on this process's monotonic clock. calls/acq: unary gRPC ` +
 	`calls the server handled (grpc_server_handled_total), events/acq: events sent to watchers ` +
 	`(etcd_debugging_mvcc_events_total), watch reqs/acq: watch create and cancel requests (grpc_server_msg_received_total ` +
-	`for Watch), each per acquisition; session keep-alives are a stream and not counted. Overtakes by call start: ` +
+	`for Watch), fsyncs/acq: WAL fsyncs (every raft write, a failed Txn with a put included, waits for one), ` +
+	`each per acquisition; session keep-alives are a stream and not counted. Overtakes by call start: ` +
 	`callers that started Lock later but were granted while an earlier one still waited (a reader passing a reader ` +
 	`not counted); max is the most one caller suffered. Two calls that start within a few milliseconds reach the ` +
 	`server in either order (a descheduled goroutine, a request waiting for a batch), so that count is not zero ` +
