@@ -63,9 +63,9 @@ func TestWaiterLeaseExpiresWhileWaiting(t *testing.T) {
 	ok, err := ad.returned(giveUpTimeout)
 	c.Members[0].Bridge().Unblackhole()
 	if !ok {
-		knownBug(t, "doomed waiter's Lock still blocked %v after its session ended: queue's waiter.read "+
-			"sends its Txn on the caller's context and retry checks Session.Done only between attempts, "+
-			"so a read sent into a dead connection waits until ctx ends", giveUpTimeout)
+		// Seen before the fix of cfe8b2d: a read sent into the dead
+		// connection waited on the caller's context alone.
+		t.Fatalf("doomed waiter's Lock still blocked %v after its session ended", giveUpTimeout)
 	}
 	if !isLossErr(err) {
 		t.Fatalf("doomed waiter's Lock = %v, want ErrSessionExpired or ErrLost", err)

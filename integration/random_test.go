@@ -1,0 +1,431 @@
+package integration_test
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+	"go.etcd.io/etcd/tests/v3/framework/integration"
+
+	"github.com/fairlock/fairlock/fairmutex"
+	"github.com/fairlock/fairlock/integration/history"
+	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/queue"
+)
+
+var (
+	seedFlag = flag.Uint64("seed", 0, "seed of TestRandomFaults (0: a new one, printed when the test fails)")
+	soakFlag = flag.Duration("soak", 0, "run TestRandomFaults for this long instead of a few seconds")
+)
+
+const (
+	randomName    = "/faults/random"
+	randomTTL     = 3 // seconds; the long fault outlasts it
+	randomRunTime = 6 * time.Second
+)
+
+// TestRandomFaults runs contenders of every kind on one lock (fair mutexes,
+// exclusive and shared queue tickets) on all three members while faults are
+// injected at random: dropped connections, connections held back, a
+// blackhole, a member stopped and restarted, compactions, and one cut long
+// enough for leases to expire. Some waits are cancelled at random. At the
+// end, faults healed, every contender must get the lock once more; then the
+// history is checked (exclusion, token order, FIFO) and nothing may be left
+// in etcd. The seed fixes every random choice; the interleaving is the
+// machine's.
+func TestRandomFaults(t *testing.T) {
+	seed := *seedFlag
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("seed %d: replay with go test ./integration -run TestRandomFaults -args -seed=%d", seed, seed)
+		}
+	})
+	runTime := randomRunTime
+	if *soakFlag > 0 {
+		runTime = *soakFlag
+	}
+	rng := rand.New(rand.NewPCG(seed, 0))
+
+	c := etcdtest.Cluster(t, 3)
+	var h history.History
+	run := &randomRun{t: t, h: &h, deadline: time.Now().Add(runTime)}
+	kinds := []string{"mutex", "mutex", "mutex", "ticket", "shared", "shared"}
+	var wg sync.WaitGroup
+	for i, kind := range kinds {
+		w := &randomWorker{run: run, who: fmt.Sprintf("%s%d", kind, i), kind: kind,
+			cli: etcdtest.Client(t, c, i), rng: rand.New(rand.NewPCG(seed, uint64(i+1)))}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.work()
+		}()
+	}
+
+	inj := &injector{t: t, c: c, rng: rng}
+	for i := range c.Members {
+		inj.clis = append(inj.clis, etcdtest.Client(t, c, i))
+	}
+	inj.run(run.deadline, &run.faulty)
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(runTime + 3*grantTimeout):
+		t.Errorf("contenders still running %v after the end of the run:\n%s", 3*grantTimeout, h.String())
+		<-finished // they report from their goroutines: the test must outlive them
+	}
+
+	checkHistory(t, &h)
+	holds := h.Holds()
+	lost := 0
+	for _, hd := range holds {
+		if hd.Lost {
+			lost++
+		}
+	}
+	t.Logf("seed %d: %d grants (%d lost), %d failed waits, faults: %v", seed, len(holds), lost, len(h.Failures()), inj.done)
+	if len(holds) < len(kinds) {
+		t.Fatalf("only %d grants in the whole run", len(holds))
+	}
+	for i := range c.Members {
+		assertNoKeys(t, randomName, etcdtest.Client(t, c, i))
+	}
+	if bugs := run.knownBugs(); len(bugs) > 0 {
+		knownBug(t, "the run went on around them (contenders renewed their sessions):\n  %s", strings.Join(bugs, "\n  "))
+	}
+}
+
+// randomRun is what the contenders of a random run share.
+type randomRun struct {
+	t        *testing.T
+	h        *history.History
+	deadline time.Time
+	faulty   atomic.Bool // a fault is in force: do not start cancellations
+
+	mu   sync.Mutex
+	bugs []string
+}
+
+// noteBug records a known library bug met in the run; the run goes on
+// around it, and the test reports it at the end.
+func (r *randomRun) noteBug(what string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.bugs = append(r.bugs, what)
+}
+
+func (r *randomRun) knownBugs() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.bugs...)
+}
+
+// randomWorker is one contender: a client on one member, a session it
+// renews when it ends, and a loop of attempts.
+type randomWorker struct {
+	run  *randomRun
+	who  string
+	kind string // "mutex", "ticket" (exclusive) or "shared"
+	cli  *clientv3.Client
+	rng  *rand.Rand
+
+	s *concurrency.Session
+	m *fairmutex.Mutex
+	q *queue.Queue
+}
+
+// limit bounds every call of the run, so that a hang fails the test
+// instead of leaking a goroutine.
+func (w *randomWorker) limit() (context.Context, context.CancelFunc) {
+	return context.WithDeadline(context.Background(), w.run.deadline.Add(2*grantTimeout))
+}
+
+func (w *randomWorker) work() {
+	t := w.run.t
+	defer func() {
+		if w.s != nil {
+			w.s.Close()
+		}
+	}()
+	if !w.renew() {
+		return
+	}
+	for time.Now().Before(w.run.deadline) {
+		w.attempt(true)
+	}
+	// Faults are healed now, or soon: one last turn each, never cancelled,
+	// shows that nothing left behind blocks the line.
+	for range 3 {
+		if w.attempt(false) {
+			return
+		}
+	}
+	t.Errorf("%s: no grant after the run, in three tries", w.who)
+}
+
+// renew replaces the session (and the lock on it) after it has ended.
+func (w *randomWorker) renew() bool {
+	if w.s != nil {
+		w.s.Close()
+	}
+	// No context of ours: the session's keep-alives live on the one given.
+	s, err := concurrency.NewSession(w.cli, concurrency.WithTTL(randomTTL))
+	if err != nil {
+		w.run.t.Errorf("%s: new session: %v", w.who, err)
+		return false
+	}
+	w.s = s
+	if w.m, err = fairmutex.New(s, randomName); err == nil {
+		w.q, err = queue.New(s, randomName)
+	}
+	if err != nil {
+		w.run.t.Errorf("%s: %v", w.who, err)
+		return false
+	}
+	return true
+}
+
+// attempt makes one try for the lock, holds it briefly and releases it. It
+// reports whether it was granted.
+func (w *randomWorker) attempt(mayCancel bool) bool {
+	t := w.run.t
+	op := w.run.h.Begin(w.who, w.kind == "shared")
+	ctx, cancel := w.limit()
+	defer cancel()
+	if mayCancel && w.rng.IntN(4) == 0 {
+		timer := time.AfterFunc(time.Duration(w.rng.IntN(40))*time.Millisecond, func() {
+			if !w.run.faulty.Load() {
+				op.Cancelling()
+				cancel()
+			}
+		})
+		defer timer.Stop()
+	}
+
+	done, release, err := w.acquire(ctx, op)
+	if err != nil {
+		switch {
+		case errors.Is(err, context.Canceled):
+		case isLossErr(err):
+			w.renew()
+			return false
+		case errors.Is(err, rpctypes.ErrLeaseNotFound):
+			w.run.noteBug(fmt.Sprintf("%s: %q from a wait whose lease had expired, not ErrSessionExpired", w.who, err))
+			w.renew()
+			return false
+		default:
+			t.Errorf("%s: unexpected error while waiting: %v", w.who, err)
+			return false
+		}
+		w.checkNothingLeft()
+		return false
+	}
+
+	select {
+	case <-done:
+		op.Lost()
+	case <-time.After(time.Duration(w.rng.IntN(15)) * time.Millisecond):
+	}
+	w.release(op, release)
+	select {
+	case <-w.s.Done():
+		w.renew()
+	default:
+	}
+	return true
+}
+
+// acquire takes the lock in the worker's way, noting the attempt on op. On
+// success it returns the hold's Done and its release.
+func (w *randomWorker) acquire(ctx context.Context, op *history.Op) (<-chan struct{}, func(context.Context) error, error) {
+	if w.kind == "mutex" {
+		if err := w.m.Lock(ctx); err != nil {
+			op.Failed(err)
+			return nil, nil, err
+		}
+		op.Granted(w.m.Token())
+		return w.m.Done(), w.m.Unlock, nil
+	}
+	join := w.q.Join
+	if w.kind == "shared" {
+		join = w.q.JoinShared
+	}
+	tk, err := join(ctx, w.who)
+	if err != nil {
+		op.Failed(err)
+		return nil, nil, err
+	}
+	op.Joined(tk.Rev())
+	if err := tk.Wait(ctx); err != nil {
+		op.Failed(err)
+		// Wait leaves the ticket in line; taking it out is the caller's job.
+		w.leave(tk)
+		return nil, nil, err
+	}
+	op.Granted(tk.Rev())
+	return tk.Done(), tk.Leave, nil
+}
+
+// release ends the hold, retrying while the outcome is unknown (a lost
+// connection): the fenced release is safe to repeat.
+func (w *randomWorker) release(op *history.Op, release func(context.Context) error) {
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := op.Release(func() error { return release(ctx) })
+		cancel()
+		if err == nil || errors.Is(err, queue.ErrLost) {
+			return
+		}
+		if errors.Is(err, queue.ErrLeft) || errors.Is(err, fairmutex.ErrNotLocked) {
+			w.run.t.Errorf("%s: release of a hold it had: %v", w.who, err)
+			return
+		}
+		select {
+		case <-w.s.Done():
+			op.Lost() // the lease takes the entry with it
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(w.run.deadline.Add(2 * grantTimeout)) {
+			w.run.t.Errorf("%s: cannot release: %v", w.who, err)
+			return
+		}
+	}
+}
+
+// leave takes a ticket that gave up waiting out of the line.
+func (w *randomWorker) leave(tk *queue.Ticket) {
+	for time.Now().Before(w.run.deadline.Add(2 * grantTimeout)) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := tk.Leave(ctx)
+		cancel()
+		if err == nil || errors.Is(err, queue.ErrLost) || errors.Is(err, queue.ErrLeft) {
+			return
+		}
+		select {
+		case <-w.s.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	w.run.t.Errorf("%s: cannot leave the line", w.who)
+}
+
+// checkNothingLeft looks for an entry of the worker's session after a call
+// that failed: the Lock promised to leave none. One left behind blocks the
+// line for as long as the session lives, so the worker notes it and ends
+// the session to go on.
+func (w *randomWorker) checkNothingLeft() {
+	for time.Now().Before(w.run.deadline.Add(2 * grantTimeout)) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		entries, err := w.q.List(ctx)
+		cancel()
+		if isLossErr(err) {
+			w.renew()
+			return
+		}
+		if err != nil {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		for _, e := range entries {
+			if e.Lease == w.s.Lease() {
+				select {
+				case <-w.s.Done(): // it goes with the lease, as documented
+				default:
+					w.run.noteBug(fmt.Sprintf("%s: a call that failed left its entry %s in line, where it "+
+						"blocks everyone behind it for as long as the session lives", w.who, e.Key))
+				}
+				w.renew()
+				return
+			}
+		}
+		return
+	}
+}
+
+// injector applies one fault at a time to one member, and heals it.
+type injector struct {
+	t    *testing.T
+	c    *integration.Cluster
+	rng  *rand.Rand
+	clis []*clientv3.Client // one per member
+	done []string
+}
+
+func (inj *injector) pause() {
+	time.Sleep(time.Duration(200+inj.rng.IntN(500)) * time.Millisecond)
+}
+
+// run injects faults until deadline. It runs on the test's goroutine: the
+// cluster's helpers fail the test from there.
+func (inj *injector) run(deadline time.Time, faulty *atomic.Bool) {
+	longAt := time.Now().Add(time.Duration(inj.rng.Int64N(int64(time.Until(deadline) / 2))))
+	longDone := false
+	for time.Now().Before(deadline) {
+		inj.pause()
+		m := inj.rng.IntN(len(inj.c.Members))
+		b := inj.c.Members[m].Bridge()
+		var fault string
+		switch k := inj.rng.IntN(6); {
+		case !longDone && time.Now().After(longAt):
+			// Longer than the TTL: that member's sessions expire, its
+			// holders lose their holds and its waiters their places.
+			longDone = true
+			fault = "long cut"
+			faulty.Store(true)
+			b.PauseConnections()
+			b.DropConnections()
+			time.Sleep(time.Duration(randomTTL)*time.Second + 1500*time.Millisecond)
+			b.UnpauseConnections()
+		case k == 0:
+			fault = "drop"
+			b.DropConnections()
+		case k == 1:
+			fault = "hold back"
+			faulty.Store(true)
+			b.PauseConnections()
+			b.DropConnections()
+			inj.pause()
+			b.UnpauseConnections()
+		case k == 2:
+			fault = "blackhole"
+			faulty.Store(true)
+			b.Blackhole()
+			inj.pause()
+			b.Unblackhole()
+		case k == 3:
+			fault = "stop"
+			faulty.Store(true)
+			inj.c.Members[m].Stop(inj.t)
+			inj.pause()
+			if err := inj.c.Members[m].Restart(inj.t); err != nil {
+				inj.t.Fatalf("restart member %d: %v", m, err)
+			}
+			inj.c.WaitLeader(inj.t)
+		default:
+			fault = "compact"
+			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+			cli := inj.clis[m]
+			if _, err := cli.Compact(ctx, etcdtest.Revision(inj.t, cli)); err != nil {
+				inj.t.Errorf("compact: %v", err)
+			}
+			cancel()
+		}
+		faulty.Store(false)
+		inj.done = append(inj.done, fmt.Sprintf("%s m%d", fault, m))
+	}
+}
