@@ -96,7 +96,8 @@ func TestRandomFaults(t *testing.T) {
 			lost++
 		}
 	}
-	t.Logf("seed %d: %d grants (%d lost), %d failed waits, faults: %v", seed, len(holds), lost, len(h.Failures()), inj.done)
+	t.Logf("seed %d: %d grants (%d lost), %d waits cancelled, %d failed, faults: %v",
+		seed, len(holds), lost, run.cancelled.Load(), len(h.Failures()), inj.done)
 	if len(holds) < len(kinds) {
 		t.Fatalf("only %d grants in the whole run", len(holds))
 	}
@@ -114,6 +115,8 @@ type randomRun struct {
 	h        *history.History
 	deadline time.Time
 	faulty   atomic.Bool // a fault is in force: do not start cancellations
+
+	cancelled atomic.Int64 // waits cut short by a cancellation
 
 	mu   sync.Mutex
 	bugs []string
@@ -207,7 +210,10 @@ func (w *randomWorker) attempt(mayCancel bool) bool {
 	defer cancel()
 	if mayCancel && w.rng.IntN(4) == 0 {
 		timer := time.AfterFunc(time.Duration(w.rng.IntN(40))*time.Millisecond, func() {
-			if !w.run.faulty.Load() {
+			// A cancellation while etcd is out of reach can leave the entry
+			// behind (a known library bug, which the unreachable tests show):
+			// only -strict runs them into each other.
+			if *strict || !w.run.faulty.Load() {
 				op.Cancelling()
 				cancel()
 			}
@@ -219,6 +225,7 @@ func (w *randomWorker) attempt(mayCancel bool) bool {
 	if err != nil {
 		switch {
 		case errors.Is(err, context.Canceled):
+			w.run.cancelled.Add(1)
 		case isLossErr(err):
 			w.renew()
 			return false
@@ -373,18 +380,23 @@ func (inj *injector) pause() {
 // run injects faults until deadline. It runs on the test's goroutine: the
 // cluster's helpers fail the test from there.
 func (inj *injector) run(deadline time.Time, faulty *atomic.Bool) {
-	longAt := time.Now().Add(time.Duration(inj.rng.Int64N(int64(time.Until(deadline) / 2))))
-	longDone := false
+	// One cut past the TTL in the first half of a short run; in a soak, one
+	// every 10 to 20 seconds.
+	nextLong := func() time.Time {
+		within := max(min(time.Until(deadline)/2, 10*time.Second), time.Millisecond)
+		return time.Now().Add(within + time.Duration(inj.rng.Int64N(int64(within))))
+	}
+	longAt := time.Now().Add(time.Duration(inj.rng.Int64N(int64(max(time.Until(deadline)/2, time.Millisecond)))))
 	for time.Now().Before(deadline) {
 		inj.pause()
 		m := inj.rng.IntN(len(inj.c.Members))
 		b := inj.c.Members[m].Bridge()
 		var fault string
 		switch k := inj.rng.IntN(6); {
-		case !longDone && time.Now().After(longAt):
+		case time.Now().After(longAt):
 			// Longer than the TTL: that member's sessions expire, its
 			// holders lose their holds and its waiters their places.
-			longDone = true
+			longAt = nextLong()
 			fault = "long cut"
 			faulty.Store(true)
 			b.PauseConnections()
@@ -420,7 +432,8 @@ func (inj *injector) run(deadline time.Time, faulty *atomic.Bool) {
 			fault = "compact"
 			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 			cli := inj.clis[m]
-			if _, err := cli.Compact(ctx, etcdtest.Revision(inj.t, cli)); err != nil {
+			// Nothing written since the last compaction is fine too.
+			if _, err := cli.Compact(ctx, etcdtest.Revision(inj.t, cli)); err != nil && !errors.Is(err, rpctypes.ErrCompacted) {
 				inj.t.Errorf("compact: %v", err)
 			}
 			cancel()
