@@ -95,10 +95,11 @@ func TestRecorder(t *testing.T) {
 	a := r.arrive(false)
 	r.grant(a) // uncontended
 	b := r.arrive(false)
-	r.join(b) // b is in line before c starts
+	r.called(b, true) // b is in line before c starts
 	c := r.arrive(false)
 	d := r.arrive(false) // d starts before c is known to the server
-	r.join(c)
+	r.called(c, false)   // a failed call tells nothing
+	r.called(c, true)
 	r.release(false)
 	r.grant(c) // overtakes b (in line) and nobody else
 	r.release(false)
@@ -116,6 +117,9 @@ func TestRecorder(t *testing.T) {
 	if r.joinedTotal != 2 || r.joinedMax != 2 {
 		t.Errorf("overtakes in line: total %d max %d, want 2 2", r.joinedTotal, r.joinedMax)
 	}
+	if r.lockCalls[0] != 3 { // c's two calls and b's one
+		t.Errorf("%d calls inside Lock, want 3", r.lockCalls[0])
+	}
 	if len(r.handoffs) != 3 { // c, d, b waited through a release; a did not
 		t.Errorf("%d handoffs, want 3", len(r.handoffs))
 	}
@@ -124,7 +128,7 @@ func TestRecorder(t *testing.T) {
 	r = newRecorder()
 	r.begin()
 	r1, r2 := r.arrive(true), r.arrive(true)
-	r.join(r1)
+	r.called(r1, true)
 	r.grant(r2)
 	r.grant(r1)
 	w := r.arrive(false)

@@ -51,6 +51,8 @@ type cellResult struct {
 	CycleP50    time.Duration // Lock start to Unlock return
 	CycleP99    time.Duration
 	Calls       float64 // unary server calls per acquisition
+	LockCalls   float64 // of those, calls made inside Lock (RWMutex: write locks)
+	RLockCalls  float64 // calls made inside RLock, per read acquisition
 	Events      float64 // watch events sent per acquisition
 	WatchReqs   float64 // watch create/cancel requests per acquisition
 	Fsyncs      float64 // WAL fsyncs per acquisition
@@ -263,12 +265,15 @@ func summarize(spec cellSpec, slices []slice) cellResult {
 	res := cellResult{Contender: spec.c.name, N: spec.n, ReadPct: spec.readPct}
 	var handoffs, cycles []time.Duration
 	var delta counters
+	var lockCalls [2]int
 	for _, sl := range slices {
 		r := sl.rec
 		r.mu.Lock()
 		res.Window += sl.window
 		res.Grants += r.grants
 		res.Reads += r.reads
+		lockCalls[0] += r.lockCalls[0]
+		lockCalls[1] += r.lockCalls[1]
 		handoffs = append(handoffs, r.handoffs...)
 		cycles = append(cycles, r.cycles...)
 		res.Overtakes += r.overtakesTotal
@@ -292,6 +297,12 @@ func summarize(spec cellSpec, slices []slice) cellResult {
 		g := float64(res.Grants)
 		res.Calls, res.Events, res.WatchReqs = delta.unary/g, delta.events/g, delta.watches/g
 		res.Fsyncs = delta.fsyncs / g
+	}
+	if w := res.Grants - res.Reads; w > 0 {
+		res.LockCalls = float64(lockCalls[0]) / float64(w)
+	}
+	if res.Reads > 0 {
+		res.RLockCalls = float64(lockCalls[1]) / float64(res.Reads)
 	}
 	return res
 }

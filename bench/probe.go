@@ -8,9 +8,9 @@ import (
 )
 
 // probe watches one contender's client: armed with a Lock call's arrival,
-// it records when that call's first server call returns, the moment the
-// server first knows of the caller. It sees every contender the same way,
-// whatever its lock does inside.
+// it counts the call's server calls and records when the first of them
+// returns, the moment the server first knows of the caller. It sees every
+// contender the same way, whatever its lock does inside.
 type probe struct {
 	rec *recorder // nil: record nothing
 
@@ -28,13 +28,12 @@ func (p *probe) disarm() { p.arm(nil) }
 
 func (p *probe) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	err := invoker(ctx, method, req, reply, cc, opts...)
-	if err == nil && p.rec != nil {
+	if p.rec != nil {
 		p.mu.Lock()
 		a := p.armed
-		p.armed = nil
 		p.mu.Unlock()
 		if a != nil {
-			p.rec.join(a)
+			p.rec.called(a, err == nil)
 		}
 	}
 	return err

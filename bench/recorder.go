@@ -21,6 +21,7 @@ type recorder struct {
 	writers     int
 
 	grants, reads  int
+	lockCalls      [2]int // server calls inside granted Lock calls: [0] writers, [1] readers
 	handoffs       []time.Duration
 	cycles         []time.Duration // Lock call start to Unlock return
 	overtakesTotal int
@@ -39,6 +40,7 @@ type arrival struct {
 	// the server knows of the caller (a queue lock has its place in line).
 	// Zero until then.
 	joined          time.Time
+	calls           int // server calls made by the Lock call so far
 	overtaken       int // later arrivals granted before this one
 	overtakenJoined int // of those, ones that arrived after joined
 }
@@ -79,10 +81,12 @@ func (r *recorder) arrive(read bool) *arrival {
 	return a
 }
 
-// join records that a's first server call returned.
-func (r *recorder) join(a *arrival) {
+// called records that one of a's server calls returned, ok if it
+// succeeded: the first success is when the server learnt of the caller.
+func (r *recorder) called(a *arrival, ok bool) {
 	r.mu.Lock()
-	if a.joined.IsZero() {
+	a.calls++
+	if ok && a.joined.IsZero() {
 		a.joined = time.Now()
 	}
 	r.mu.Unlock()
@@ -118,6 +122,9 @@ func (r *recorder) grant(a *arrival) {
 	r.grants++
 	if a.read {
 		r.reads++
+		r.lockCalls[1] += a.calls
+	} else {
+		r.lockCalls[0] += a.calls
 	}
 	// Every earlier caller still waiting has just been overtaken, except a
 	// reader by a reader: readers released together may return in any order.

@@ -127,10 +127,10 @@ func tables(res *results) []table {
 
 func cellTable(title string, cells, all []cellResult) table {
 	t := table{title: title, header: []string{"n", "lock", "acq/s", "handoff p50", "handoff p99",
-		"calls/acq", "events/acq", "watch reqs/acq", "fsyncs/acq", "overtakes, in line: max/total", "overtakes, by call start: max/total"}}
+		"calls/acq", "calls in Lock (RLock / Lock)", "events/acq", "watch reqs/acq", "fsyncs/acq", "overtakes, in line: max/total", "overtakes, by call start: max/total"}}
 	for _, r := range cells {
 		if r.Err != "" {
-			t.rows = append(t.rows, []string{fmt.Sprint(r.N), r.Contender, "error", "", "", "", "", "", "", "", ""})
+			t.rows = append(t.rows, []string{fmt.Sprint(r.N), r.Contender, "error", "", "", "", "", "", "", "", "", ""})
 			t.notes = append(t.notes, fmt.Sprintf("%s n=%d: %s", r.Contender, r.N, r.Err))
 			continue
 		}
@@ -141,6 +141,7 @@ func cellTable(title string, cells, all []cellResult) table {
 			withRatio(fmtMs(r.HandoffP50, r.Handoffs), ok && r.Handoffs > 0 && a.Handoffs > 0, ratioDur(r.HandoffP50, a.HandoffP50)),
 			withRatio(fmtMs(r.HandoffP99, r.Handoffs), ok && r.Handoffs > 0 && a.Handoffs > 0, ratioDur(r.HandoffP99, a.HandoffP99)),
 			withRatio(fmt.Sprintf("%.2f", r.Calls), ok, r.Calls/a.Calls),
+			lockCalls(r),
 			withRatio(fmt.Sprintf("%.2f", r.Events), ok && a.Events > 0, r.Events/a.Events),
 			fmt.Sprintf("%.2f", r.WatchReqs),
 			fmt.Sprintf("%.2f", r.Fsyncs),
@@ -150,6 +151,20 @@ func cellTable(title string, cells, all []cellResult) table {
 		}
 	}
 	return t
+}
+
+// lockCalls shows the server calls made inside Lock (and RLock), per
+// acquisition of that kind: the price of waiting, the Unlock's call apart.
+func lockCalls(r cellResult) string {
+	c, err := contenderNamed(r.Contender)
+	switch {
+	case err == nil && c.rw && r.Reads > 0 && r.Reads < r.Grants:
+		return fmt.Sprintf("%.2f / %.2f", r.RLockCalls, r.LockCalls)
+	case err == nil && c.rw && r.Reads > 0:
+		return fmt.Sprintf("%.2f / -", r.RLockCalls)
+	default:
+		return fmt.Sprintf("%.2f", r.LockCalls)
+	}
 }
 
 // findAnchor returns the anchor's cell for r: same count and read share.
@@ -241,7 +256,8 @@ func header(res *results) []string {
 
 const definitions = `acq/s: acquisitions granted in the window per second. Handoff: from the start of a holder's Unlock ` +
 	`to the grant of a caller that was waiting when it began, on this process's monotonic clock. calls/acq: unary gRPC ` +
-	`calls the server handled (grpc_server_handled_total), events/acq: events sent to watchers ` +
+	`calls the server handled (grpc_server_handled_total); calls in Lock: the unary calls a contender's client made ` +
+	`inside Lock (RLock), per acquisition of that kind, counted by a client interceptor; events/acq: events sent to watchers ` +
 	`(etcd_debugging_mvcc_events_total), watch reqs/acq: watch create and cancel requests (grpc_server_msg_received_total ` +
 	`for Watch), fsyncs/acq: WAL fsyncs (every raft write, a failed Txn with a put included, waits for one), ` +
 	`each per acquisition; session keep-alives are a stream and not counted. Overtakes by call start: ` +
