@@ -12,14 +12,16 @@ import (
 	"github.com/fairlock/fairlock/fairmutex"
 	"github.com/fairlock/fairlock/integration/history"
 	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/queue"
 )
 
 // The holder's connection is cut until its lease expires. Its Done closes,
 // the next waiter is granted, and when the connection returns the old
 // holder's Unlock reports the loss and deletes nothing: the new holder's
-// entry is still there, with its own revision.
+// entry is still there, with its own revision. The same cut plays on a
+// second line held and awaited with queue tickets.
 func TestHolderCutOffUntilLeaseExpires(t *testing.T) {
-	const name, ttl = "/faults/holder-cut", 2
+	const name, tname, ttl = "/faults/holder-cut", "/faults/holder-cut-tickets", 2
 	c := etcdtest.Cluster(t, 3)
 	var h history.History
 
@@ -31,6 +33,8 @@ func TestHolderCutOffUntilLeaseExpires(t *testing.T) {
 	w := waiter.lock(t, &h)
 	waitLine(t, waiter.cli, name, 2)
 
+	tickets := startTicketPair(t, holder.cli, waiter.cli, ttl, tname)
+
 	cut := time.Now()
 	c.Members[0].Bridge().Blackhole()
 	select {
@@ -39,6 +43,7 @@ func TestHolderCutOffUntilLeaseExpires(t *testing.T) {
 	case <-time.After(ttl*time.Second + expirySlack):
 		t.Fatalf("holder's Done still open %v after its connection was cut (TTL %ds)", time.Since(cut), ttl)
 	}
+	tickets.afterCut(t)
 	w.granted(t, ttl*time.Second+expirySlack)
 	t.Logf("holder's Done closed and waiter granted %v after the cut (TTL %ds)", time.Since(cut), ttl)
 	newKey, newToken := waiter.m.Key(), waiter.m.Token()
@@ -67,6 +72,99 @@ func TestHolderCutOffUntilLeaseExpires(t *testing.T) {
 	w.mustUnlock(t)
 	checkHistory(t, &h)
 	assertNoKeys(t, name, waiter.cli, holder.cli)
+	tickets.afterHeal(t)
+}
+
+// ticketPair is a queue ticket held through one client and another
+// waiting through a second, for the holder-cut test.
+type ticketPair struct {
+	h              history.History
+	cli            *clientv3.Client // the waiter's
+	name           string
+	held, waiting  *queue.Ticket
+	heldOp, waitOp *history.Op
+	waited         chan error
+}
+
+func startTicketPair(t *testing.T, holderCli, waiterCli *clientv3.Client, ttl int, name string) *ticketPair {
+	t.Helper()
+	p := &ticketPair{cli: waiterCli, name: name, waited: make(chan error, 1)}
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	hq, err := queue.New(etcdtest.Session(t, holderCli, ttl), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.heldOp = p.h.Begin("ticket-holder", false)
+	if p.held, err = hq.Acquire(ctx, "holder"); err != nil {
+		t.Fatal(err)
+	}
+	p.heldOp.Granted(p.held.Rev())
+	p.held.Done() // start watching the hold now, before the cut
+
+	wq, err := queue.New(etcdtest.Session(t, waiterCli, ttl), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.waitOp = p.h.Begin("ticket-waiter", false)
+	if p.waiting, err = wq.Join(ctx, "waiter"); err != nil {
+		t.Fatal(err)
+	}
+	p.waitOp.Joined(p.waiting.Rev())
+	wctx, stop := context.WithCancel(context.Background())
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		err := p.waiting.Wait(wctx)
+		if err == nil {
+			p.waitOp.Granted(p.waiting.Rev())
+		}
+		p.waited <- err
+	}()
+	t.Cleanup(func() { stop(); <-finished })
+	return p
+}
+
+// afterCut checks, once the cut holder's lease has expired, that its
+// ticket's Done has closed and the waiting ticket has its turn.
+func (p *ticketPair) afterCut(t *testing.T) {
+	t.Helper()
+	select {
+	case <-p.held.Done():
+		p.heldOp.Lost()
+	case <-time.After(grantTimeout):
+		t.Fatal("cut ticket's Done still open after its lease expired")
+	}
+	select {
+	case err := <-p.waited:
+		if err != nil {
+			t.Fatalf("waiting ticket's Wait: %v", err)
+		}
+	case <-time.After(grantTimeout):
+		t.Fatal("waiting ticket not granted after the cut holder's lease expired")
+	}
+}
+
+// afterHeal checks that the cut ticket's Leave reports the loss and deletes
+// nothing, then lets the waiter's ticket go.
+func (p *ticketPair) afterHeal(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	if err := p.heldOp.Release(func() error { return p.held.Leave(ctx) }); !errors.Is(err, queue.ErrLost) {
+		t.Fatalf("cut ticket's Leave = %v, want ErrLost", err)
+	}
+	if err := p.held.Leave(ctx); !errors.Is(err, queue.ErrLeft) {
+		t.Fatalf("second Leave of the cut ticket = %v, want ErrLeft", err)
+	}
+	if got := line(t, p.cli, p.name); len(got) != 1 || got[0].Rev != p.waiting.Rev() {
+		t.Fatalf("line after the cut ticket's Leave = %v, want only the waiter's, at %d", got, p.waiting.Rev())
+	}
+	if err := p.waitOp.Release(func() error { return p.waiting.Leave(ctx) }); err != nil {
+		t.Fatal(err)
+	}
+	checkHistory(t, &p.h)
+	assertNoKeys(t, p.name, p.cli)
 }
 
 // assertOwner checks that a write fenced by cmp succeeds (want) or is
