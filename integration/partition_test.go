@@ -33,7 +33,8 @@ func TestHolderCutOffUntilLeaseExpires(t *testing.T) {
 	w := waiter.lock(t, &h)
 	waitLine(t, waiter.cli, name, 2)
 
-	tickets := startTicketPair(t, holder.cli, waiter.cli, ttl, tname)
+	// Clients of their own, on the same members: separate processes.
+	tickets := startTicketPair(t, etcdtest.Client(t, c, 0), etcdtest.Client(t, c, 1), ttl, tname)
 
 	cut := time.Now()
 	c.Members[0].Bridge().Blackhole()
