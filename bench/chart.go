@@ -11,37 +11,50 @@ import (
 
 // series is one line of the chart: one contender (and read share) against
 // the number of contenders.
+// Lines are coloured by family (this module, etcd, the herd) and dashed by
+// mode (mutex solid, then one dash pattern per read share), so that each
+// of ours sits next to its anchor in the same pattern.
 type series struct {
 	label  string
-	dashed bool
+	color  string
+	dashes string // SVG stroke-dasharray; "" for solid
 	points []cellResult
 }
 
+var familyColor = map[string]string{
+	nameFair: "#1b7837", nameRW: "#1b7837", // this module: green
+	nameEtcdMutex: "#d95f02", nameEtcdRW: "#d95f02", // etcd: orange
+	nameHerd: "#7570b3",
+}
+
+var dashPatterns = []string{"7,4", "2,3", "10,3,2,3"}
+
 func chartSeries(res *results) []series {
 	var out []series
-	add := func(label string, dashed bool, r cellResult) {
+	add := func(label, color, dashes string, r cellResult) {
 		for i := range out {
 			if out[i].label == label {
 				out[i].points = append(out[i].points, r)
 				return
 			}
 		}
-		out = append(out, series{label: label, dashed: dashed, points: []cellResult{r}})
+		out = append(out, series{label: label, color: color, dashes: dashes, points: []cellResult{r}})
 	}
 	for _, r := range res.Mutex {
-		add(r.Contender, false, r)
+		add(r.Contender, familyColor[r.Contender], "", r)
 	}
+	shares := readShares(res.RW)
 	for _, r := range res.RW {
-		add(fmt.Sprintf("%s, %d%% reads", r.Contender, r.ReadPct), true, r)
+		dashes := dashPatterns[slices.Index(shares, r.ReadPct)%len(dashPatterns)]
+		add(fmt.Sprintf("%s, %d%% reads", r.Contender, r.ReadPct), familyColor[r.Contender], dashes, r)
 	}
 	return out
 }
 
-var palette = []string{"#1b7837", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#1f78b4", "#666666"}
-
 const (
-	chartW, panelW, panelH = 1000, 440, 300
+	chartW, panelW, panelH = 1080, 440, 300
 	marginL, marginT       = 70, 40
+	panelGap               = 110
 )
 
 // chart draws throughput and p99 handoff against the number of contenders,
@@ -70,24 +83,24 @@ func chart(res *results) string {
 		return float64(r.HandoffP99) / float64(time.Millisecond), r.Err == "" && r.Handoffs > 0 && r.HandoffP99 > 0
 	}
 	panel(&b, ss, ns, marginL, "acquisitions per second (log)", throughput)
-	panel(&b, ss, ns, marginL+panelW+90, "p99 handoff, ms (log)", handoff)
+	panel(&b, ss, ns, marginL+panelW+panelGap, "p99 handoff, ms (log)", handoff)
 
 	for i, s := range ss {
-		x := marginL + (i%3)*300
+		x := marginL + (i%3)*330
 		y := marginT + panelH + 60 + (i/3)*22
 		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2.5"%s/>`,
-			x, y, x+30, y, palette[i%len(palette)], dash(s.dashed))
-		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", x+38, y+4, html.EscapeString(s.label))
+			x, y, x+36, y, s.color, dash(s.dashes))
+		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", x+44, y+4, html.EscapeString(s.label))
 	}
 	b.WriteString("</svg>\n")
 	return b.String()
 }
 
-func dash(dashed bool) string {
-	if dashed {
-		return ` stroke-dasharray="6,4"`
+func dash(pattern string) string {
+	if pattern == "" {
+		return ""
 	}
-	return ""
+	return ` stroke-dasharray="` + pattern + `"`
 }
 
 // panel draws one log-log panel with its left edge at x0.
@@ -138,8 +151,8 @@ func panel(b *strings.Builder, ss []series, ns []int, x0 int, title string, valu
 		fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="middle">%d</text>`+"\n", x, marginT+panelH+16, n)
 	}
 	fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="middle">contenders (log)</text>`+"\n", x0+panelW/2, marginT+panelH+34)
-	for i, s := range ss {
-		color := palette[i%len(palette)]
+	for _, s := range ss {
+		color := s.color
 		var path []string
 		for _, p := range s.points {
 			v, ok := value(p)
@@ -152,7 +165,7 @@ func panel(b *strings.Builder, ss []series, ns []int, x0 int, title string, valu
 		}
 		if len(path) > 1 {
 			fmt.Fprintf(b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2"%s/>`+"\n",
-				strings.Join(path, " "), color, dash(s.dashed))
+				strings.Join(path, " "), color, dash(s.dashes))
 		}
 	}
 }

@@ -146,6 +146,11 @@ func cellTable(title string, cells, all []cellResult) table {
 			fmt.Sprintf("%.2f", r.WatchReqs),
 			fmt.Sprintf("%.2f", r.Fsyncs),
 			fmt.Sprintf("%d/%d", r.JoinedMax, r.Joined), fmt.Sprintf("%d/%d", r.OvertakeMax, r.Overtakes)})
+		if r.Contender == nameHerd && r.N > 1 && r.JoinedMax > 10*r.N {
+			t.notes = append(t.notes, fmt.Sprintf("herd n=%d: one caller saw %d later callers through before it: "+
+				"the releaser's next put lands before any woken waiter's (they need the delete event first), so one "+
+				"client takes the lock again and again while the others wait; its rate is an uncontended one.", r.N, r.JoinedMax))
+		}
 		if r.Violations > 0 {
 			t.notes = append(t.notes, fmt.Sprintf("%s n=%d: %d grants broke mutual exclusion", r.Contender, r.N, r.Violations))
 		}
