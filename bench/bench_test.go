@@ -137,6 +137,28 @@ func TestRecorder(t *testing.T) {
 	if r.overtakesTotal != 0 || r.violations != 1 {
 		t.Errorf("readers: %d overtakes, %d violations; want 0, 1", r.overtakesTotal, r.violations)
 	}
+
+	// A reader waits for the writer only: a reader leaving after the writer
+	// does not restart its handoff.
+	r = newRecorder()
+	r.begin()
+	r1 = r.arrive(true)
+	r.grant(r1)
+	w = r.arrive(false) // blocked by r1
+	r.release(true)
+	r.grant(w)
+	r2, r3 := r.arrive(true), r.arrive(true) // blocked by w
+	r.release(false)
+	r.grant(r3)
+	r.release(true)
+	r.grant(r2)
+	r.stop()
+	if len(r.handoffs) != 3 || r.handoffs[2] < r.handoffs[1] {
+		t.Errorf("handoffs %v, want three, the last (r2's, from the writer's release) the longest", r.handoffs)
+	}
+	if r.violations != 0 {
+		t.Errorf("%d violations, want 0", r.violations)
+	}
 }
 
 func TestPercentile(t *testing.T) {

@@ -14,11 +14,13 @@ type recorder struct {
 	start   time.Time
 	stopped bool
 
-	seq         int64
-	pending     map[int64]*arrival
-	lastRelease time.Time
-	readers     int
-	writers     int
+	seq            int64
+	pending        map[int64]*arrival
+	pendingWriters int
+	lastRelease    time.Time // of any hold
+	lastWriterEnd  time.Time // of a write hold
+	readers        int
+	writers        int
 
 	grants, reads  int
 	lockCalls      [2]int // server calls inside granted Lock calls: [0] writers, [1] readers
@@ -36,6 +38,9 @@ type arrival struct {
 	seq  int64
 	at   time.Time
 	read bool
+	// blocked: when the call started, it could not be granted at once in
+	// a fair lock: a conflicting hold, or a conflicting caller before it.
+	blocked bool
 	// joined is when the call's first server call returned: from then on
 	// the server knows of the caller (a queue lock has its place in line).
 	// Zero until then.
@@ -77,6 +82,12 @@ func (r *recorder) arrive(read bool) *arrival {
 	defer r.mu.Unlock()
 	r.seq++
 	a := &arrival{seq: r.seq, at: time.Now(), read: read}
+	if read {
+		a.blocked = r.writers > 0 || r.pendingWriters > 0
+	} else {
+		a.blocked = r.writers > 0 || r.readers > 0 || len(r.pending) > 0
+		r.pendingWriters++
+	}
 	r.pending[a.seq] = a
 	return a
 }
@@ -95,8 +106,15 @@ func (r *recorder) called(a *arrival, ok bool) {
 // abandon records a Lock call that returned without the lock.
 func (r *recorder) abandon(a *arrival) {
 	r.mu.Lock()
-	delete(r.pending, a.seq)
+	r.unpend(a)
 	r.mu.Unlock()
+}
+
+func (r *recorder) unpend(a *arrival) {
+	delete(r.pending, a.seq)
+	if !a.read {
+		r.pendingWriters--
+	}
 }
 
 // grant records that a's call returned holding the lock.
@@ -104,7 +122,7 @@ func (r *recorder) grant(a *arrival) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now()
-	delete(r.pending, a.seq)
+	r.unpend(a)
 	// After stop, sessions are closed under waiters that cannot be
 	// cancelled, and their "grants" prove nothing.
 	conflict := r.writers > 0 || (!a.read && r.readers > 0)
@@ -145,9 +163,15 @@ func (r *recorder) grant(a *arrival) {
 	}
 	r.overtakesMax = max(r.overtakesMax, a.overtaken)
 	r.joinedMax = max(r.joinedMax, a.overtakenJoined)
-	// A handoff: a hold was released while this caller waited.
-	if !r.lastRelease.IsZero() && r.lastRelease.After(a.at) {
-		r.handoffs = append(r.handoffs, now.Sub(r.lastRelease))
+	// A handoff: the caller was blocked when it came, and the release that
+	// let it in came after it: the last write hold's end for a reader
+	// (readers ahead of it never blocked it), the last of any for a writer.
+	freed := r.lastRelease
+	if a.read {
+		freed = r.lastWriterEnd
+	}
+	if a.blocked && freed.After(a.at) {
+		r.handoffs = append(r.handoffs, now.Sub(freed))
 	}
 }
 
@@ -160,6 +184,7 @@ func (r *recorder) release(read bool) {
 		r.readers--
 	} else {
 		r.writers--
+		r.lastWriterEnd = r.lastRelease
 	}
 }
 

@@ -259,8 +259,9 @@ func header(res *results) []string {
 	return lines
 }
 
-const definitions = `acq/s: acquisitions granted in the window per second. Handoff: from the start of a holder's Unlock ` +
-	`to the grant of a caller that was waiting when it began, on this process's monotonic clock. calls/acq: unary gRPC ` +
+const definitions = `acq/s: acquisitions granted in the window per second. Handoff: for a caller that could not be granted when it ` +
+	`came (a conflicting hold, or a conflicting caller before it), from the start of the Unlock that let it in (for a ` +
+	`reader the last writer's, for a writer the last of any) to its grant, on this process's monotonic clock. calls/acq: unary gRPC ` +
 	`calls the server handled (grpc_server_handled_total); calls in Lock: the unary calls a contender's client made ` +
 	`inside Lock (RLock), per acquisition of that kind, counted by a client interceptor; events/acq: events sent to watchers ` +
 	`(etcd_debugging_mvcc_events_total), watch reqs/acq: watch create and cancel requests (grpc_server_msg_received_total ` +
