@@ -61,7 +61,7 @@ type cellResult struct {
 	JoinedMax   int // of callers the server already knew of
 	Joined      int
 	Violations  int
-	Err         string `json:",omitempty"`
+	Err         string
 }
 
 // member is one contender: its own client, session and lock value.

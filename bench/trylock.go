@@ -31,7 +31,7 @@ type tryResult struct {
 	RevMoves  float64 // store revision increase per TryLock
 	P50       time.Duration
 	P99       time.Duration
-	Err       string `json:",omitempty"`
+	Err       string
 }
 
 // runTryLock holds c's lock from one client and, from another, calls
