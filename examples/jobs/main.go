@@ -17,22 +17,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/fairlock/fairlock/examples/internal/cluster"
 	"github.com/fairlock/fairlock/internal/embedetcd"
 )
-
-// errFailed is returned by run when the program ran but its check failed;
-// the FAIL line has said why.
-var errFailed = errors.New("check failed")
 
 type config struct {
 	endpoints string            // "" starts an embedded etcd
@@ -63,20 +56,7 @@ func main() {
 		os.Exit(2)
 	}
 
-	// Ctrl-C ends the run; run still closes the sessions and removes the
-	// embedded etcd on its way out.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg, os.Stdout); err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "jobs: interrupted")
-			os.Exit(130)
-		}
-		if !errors.Is(err, errFailed) {
-			fmt.Fprintln(os.Stderr, "jobs:", err)
-		}
-		os.Exit(1)
-	}
+	cluster.Main("jobs", func(ctx context.Context, out io.Writer) error { return run(ctx, cfg, out) })
 }
 
 // run starts or connects to etcd, runs the workers and checks the order.
@@ -95,7 +75,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	if err := check(records); err != nil {
 		fmt.Fprintf(out, "FAIL: %v\n", err)
-		return fmt.Errorf("%w: %v", errFailed, err)
+		return fmt.Errorf("%w: %v", cluster.ErrCheckFailed, err)
 	}
 	fmt.Fprintf(out, "execution order: %s\n", order(records))
 	fmt.Fprintf(out, "OK: %d jobs from %d workers ran one at a time, in submission (create revision) order\n",

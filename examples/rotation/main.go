@@ -33,8 +33,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/fairlock/fairlock/examples/internal/cluster"
@@ -46,10 +44,6 @@ const (
 	crashRevoke = "revoke"
 	crashExpire = "expire"
 )
-
-// errFailed is returned by run when the program ran but its check failed;
-// the FAIL line has said why.
-var errFailed = errors.New("check failed")
 
 type config struct {
 	endpoints  string            // "" starts an embedded etcd
@@ -85,20 +79,7 @@ func main() {
 		os.Exit(2)
 	}
 
-	// Ctrl-C ends the run; run still closes the sessions and removes the
-	// embedded etcd on its way out.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg, os.Stdout); err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "rotation: interrupted")
-			os.Exit(130)
-		}
-		if !errors.Is(err, errFailed) {
-			fmt.Fprintln(os.Stderr, "rotation:", err)
-		}
-		os.Exit(1)
-	}
+	cluster.Main("rotation", func(ctx context.Context, out io.Writer) error { return run(ctx, cfg, out) })
 }
 
 func (cfg config) validate() error {
@@ -140,7 +121,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	verdict, err := h.check()
 	if err != nil {
 		fmt.Fprintf(out, "FAIL: %v\n", err)
-		return fmt.Errorf("%w: %v", errFailed, err)
+		return fmt.Errorf("%w: %v", cluster.ErrCheckFailed, err)
 	}
 	fmt.Fprintf(out, "OK: %s\n", verdict)
 	return nil

@@ -25,22 +25,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/fairlock/fairlock/examples/internal/cluster"
 	"github.com/fairlock/fairlock/internal/embedetcd"
 )
-
-// errFailed is returned by run when the program ran but its check failed;
-// the FAIL line has said why.
-var errFailed = errors.New("check failed")
 
 type config struct {
 	endpoints string            // "" starts an embedded etcd
@@ -80,20 +73,7 @@ func main() {
 		os.Exit(2)
 	}
 
-	// Ctrl-C ends the run; run still closes the sessions and removes the
-	// embedded etcd on its way out.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg, os.Stdout); err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "rwconfig: interrupted")
-			os.Exit(130)
-		}
-		if !errors.Is(err, errFailed) {
-			fmt.Fprintln(os.Stderr, "rwconfig:", err)
-		}
-		os.Exit(1)
-	}
+	cluster.Main("rwconfig", func(ctx context.Context, out io.Writer) error { return run(ctx, cfg, out) })
 }
 
 // run starts or connects to etcd, runs the readers and the writer, and
@@ -123,7 +103,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		st.reads, cfg.readers, shared, st.minSeen, st.maxSeen, st.torn)
 	if err := st.check(); err != nil {
 		fmt.Fprintf(out, "FAIL: %v\n", err)
-		return fmt.Errorf("%w: %v", errFailed, err)
+		return fmt.Errorf("%w: %v", cluster.ErrCheckFailed, err)
 	}
 	fmt.Fprintf(out, "OK: no reader saw a half-written config (%d reads, 0 torn), and no write happened while a reader held the lock\n", st.reads)
 	return nil

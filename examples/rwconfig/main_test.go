@@ -13,6 +13,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/fairlock/fairlock/examples/internal/cluster"
 	"github.com/fairlock/fairlock/internal/embedetcd"
 )
 
@@ -116,8 +117,8 @@ func TestNoLock(t *testing.T) {
 	err := run(ctx, cfg, &out)
 	text := out.String()
 	t.Logf("output:\n%s", text)
-	if !errors.Is(err, errFailed) {
-		t.Fatalf("run = %v, want errFailed", err)
+	if !errors.Is(err, cluster.ErrCheckFailed) {
+		t.Fatalf("run = %v, want cluster.ErrCheckFailed", err)
 	}
 	m := readsLine.FindStringSubmatch(text)
 	if m == nil || m[2] == "0" {
