@@ -1,13 +1,15 @@
-// Package integration_test holds fairlock's fault suite: every test runs on
-// an in-process etcd cluster of three members with bridges between clients
-// and members, and injects a fault (a stopped leader, a cut or dropped
-// connection, an expired lease, a compacted history, a crashed client) while
-// the lock is held and awaited. Each test records what its clients saw in a
-// history (package integration/history) and checks it: no two holds overlap
-// unless one was reported lost, tokens rise, grants follow join order, and
-// nothing is left in etcd once everyone has left.
+// Package integration_test holds fairlock's fault suite. Every fault test
+// runs on an in-process etcd cluster of three members, with bridges between
+// clients and members, and injects a fault while the lock is held and
+// awaited: a stopped leader, a leader partitioned from its peers, a cut,
+// dropped or held-back connection, an expired or revoked lease, compacted
+// history, a lost reply, a crashed client. Each records what its clients saw
+// in a history (package integration/history) and checks it: no two holds
+// overlap unless one was reported lost, tokens rise, grants follow join
+// order, and nothing is left in etcd once everyone has left. TestMisuse
+// gives every exported call of queue, fairmutex and rwmutex bad input.
 //
-// TestRandomFaults runs a seeded random mix of contenders, cancellations and
-// faults; -seed=N replays a seed (it is printed when the test fails) and
-// -soak=D runs it for D instead of a few seconds.
+// Flags (after -args): -seed=N replays TestRandomFaults (the seed is printed
+// when it fails); -soak=D runs it for D instead of a few seconds; -strict
+// fails, instead of skipping, where a test meets a known library bug.
 package integration_test

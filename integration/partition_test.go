@@ -8,6 +8,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/tests/v3/framework/integration"
 
 	"github.com/fairlock/fairlock/fairmutex"
 	"github.com/fairlock/fairlock/integration/history"
@@ -233,4 +234,67 @@ func TestWaiterReconnectsKeepsPlace(t *testing.T) {
 		t.Fatalf("grant order %v, want holder, first, second", holds)
 	}
 	assertNoKeys(t, name, holder.cli, first.cli)
+}
+
+// The holder's etcd member, the leader, is cut off from its peers (its
+// client still reaches it). The other two elect a new leader and expire the
+// holder's lease; the holder, whose keep-alives no longer get answers, sees
+// its Done close; the waiter on the majority side is granted. Throughout, a
+// write fenced by the old hold cannot succeed, and after the partition heals
+// the old holder's Unlock reports the loss and leaves the new holder alone.
+func TestHolderOnPartitionedLeader(t *testing.T) {
+	const name, ttl = "/faults/partitioned-leader", 2
+	c := etcdtest.Cluster(t, 3)
+	lead := c.WaitLeader(t)
+	var others []*integration.Member
+	for i, m := range c.Members {
+		if i != lead {
+			others = append(others, m)
+		}
+	}
+	var h history.History
+
+	holder := newContender(t, c, lead, ttl, name, "holder")
+	waiter := newContender(t, c, (lead+1)%3, ttl, name, "waiter")
+	hold := holder.lock(t, &h)
+	hold.granted(t, grantTimeout)
+	done := holder.m.Done()
+	fence := holder.m.IsOwner()
+	w := waiter.lock(t, &h)
+	waitLine(t, waiter.cli, name, 2)
+
+	cut := time.Now()
+	c.Members[lead].InjectPartition(t, others...)
+	select {
+	case <-done:
+		hold.op.Lost()
+	case <-time.After(ttl*time.Second + expirySlack):
+		t.Fatalf("holder's Done still open %v after its member was partitioned (TTL %ds)", time.Since(cut), ttl)
+	}
+	doneAt := time.Since(cut)
+	w.granted(t, ttl*time.Second+expirySlack+grantTimeout)
+	t.Logf("holder's Done closed %v and waiter granted %v after the partition (TTL %ds)", doneAt, time.Since(cut), ttl)
+
+	// The old holder's fenced write, through its isolated member, fails.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	resp, err := holder.cli.Txn(ctx).If(fence).Then(clientv3.OpPut("/fenced", "old holder")).Commit()
+	cancel()
+	if err == nil && resp.Succeeded {
+		t.Fatal("a write fenced by the lost hold succeeded while the new holder holds")
+	}
+
+	c.Members[lead].RecoverPartition(t, others...)
+	c.WaitLeader(t)
+	etcdtest.Keys(t, holder.cli, name+"/") // its member serves again
+	if err := hold.unlock(t); !errors.Is(err, fairmutex.ErrLost) {
+		t.Fatalf("old holder's Unlock after the partition = %v, want ErrLost", err)
+	}
+	if got := line(t, holder.cli, name); len(got) != 1 || got[0] != (entryRev{waiter.m.Key(), waiter.m.Token()}) {
+		t.Fatalf("line after the old holder's Unlock = %v, want only the new holder's", got)
+	}
+	assertOwner(t, holder.cli, fence, false)
+	assertOwner(t, holder.cli, waiter.m.IsOwner(), true)
+	w.mustUnlock(t)
+	checkHistory(t, &h)
+	assertNoKeys(t, name, holder.cli, waiter.cli)
 }
