@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 
@@ -18,16 +19,18 @@ type machine struct {
 	Etcd    string
 	Fsync   bool
 	LoadAvg string // at the start of the run: the machine may be shared
+	Source  string // the library's git commit, if known
 }
 
 func describeMachine(fsync bool) machine {
 	m := machine{
-		CPU:   firstField("/proc/cpuinfo", "model name"),
-		Cores: runtime.NumCPU(),
-		OS:    runtime.GOOS + "/" + runtime.GOARCH,
-		Go:    runtime.Version(),
-		Etcd:  version.Version,
-		Fsync: fsync,
+		CPU:    firstField("/proc/cpuinfo", "model name"),
+		Cores:  runtime.NumCPU(),
+		OS:     runtime.GOOS + "/" + runtime.GOARCH,
+		Go:     runtime.Version(),
+		Etcd:   version.Version,
+		Fsync:  fsync,
+		Source: librarySource(),
 	}
 	if m.CPU == "" {
 		m.CPU = "unknown"
@@ -44,6 +47,21 @@ func describeMachine(fsync bool) machine {
 		}
 	}
 	return m
+}
+
+// librarySource names the commit of the library packages measured, and
+// says so when they differ from it: others may be editing the checkout.
+func librarySource() string {
+	rev, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	src := "commit " + strings.TrimSpace(string(rev))
+	dirty, err := exec.Command("git", "status", "--porcelain", "--", ":/queue", ":/fairmutex", ":/rwmutex", ":/internal/keys").Output()
+	if err == nil && len(strings.TrimSpace(string(dirty))) > 0 {
+		src += " with uncommitted changes to the library"
+	}
+	return src
 }
 
 // firstField returns the value of the first "key: value" or "key=value" line

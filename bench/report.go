@@ -249,9 +249,13 @@ func header(res *results) []string {
 	lines := []string{
 		fmt.Sprintf("machine: %s, %d cores, %s", m.CPU, m.Cores, m.OS),
 		fmt.Sprintf("software: %s, etcd %s (embedded, one member, fsync %s)", m.Go, m.Etcd, m.fsyncText()),
-		fmt.Sprintf("each cell: %v in %d slices, the contenders of one count taking turns; hold %v; load average at start %s",
-			res.Duration, res.Rounds, res.Hold, m.LoadAvg),
 	}
+	if m.Source != "" {
+		lines = append(lines, "fairlock: "+m.Source)
+	}
+	lines = append(lines,
+		fmt.Sprintf("each cell: %v in %d slices, the contenders of one count taking turns; hold %v; load average at start %s",
+			res.Duration, res.Rounds, res.Hold, m.LoadAvg))
 	if res.FsyncMean > 0 {
 		lines = append(lines, fmt.Sprintf("WAL fsync over the run (etcd_disk_wal_fsync_duration_seconds): mean %s, p99 ≤ %v",
 			fmtMs(res.FsyncMean, 1), res.FsyncP99))
