@@ -413,8 +413,8 @@ func TestMisuseAccessors(t *testing.T) {
 		case <-time.After(time.Second):
 			t.Error("Done() not closed")
 		}
-		if zero.Rev() != 0 || zero.Key() != "" {
-			t.Errorf("Rev, Key = %d, %q; want 0, \"\"", zero.Rev(), zero.Key())
+		if zero.Rev() != 0 || zero.Key() != "" || zero.Value() != "" || zero.Shared() {
+			t.Errorf("Rev, Key, Value, Shared = %d, %q, %q, %v; want zeros", zero.Rev(), zero.Key(), zero.Value(), zero.Shared())
 		}
 		// The comparison names no key, and etcd refuses the transaction:
 		// the fenced write fails all the same.
@@ -423,6 +423,12 @@ func TestMisuseAccessors(t *testing.T) {
 		resp, err := cli.Txn(ctx).If(zero.IsOwner()).Then(clientv3.OpPut("/fenced", "x")).Commit()
 		if err == nil && resp.Succeeded {
 			t.Error("a write fenced by a zero Ticket's IsOwner succeeded")
+		}
+	})
+	t.Run("zero Queue", func(t *testing.T) {
+		zero := &queue.Queue{}
+		if zero.Name() != "" || zero.Session() != nil {
+			t.Errorf("Name, Session = %q, %v; want zeros", zero.Name(), zero.Session())
 		}
 	})
 	if keys := etcdtest.Keys(t, cli, ""); len(keys) != 0 {
