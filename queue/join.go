@@ -128,32 +128,30 @@ func (q *Queue) write(ctx context.Context, key string, op func(context.Context) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	type outcome struct {
-		resp *clientv3.TxnResponse
-		err  error
-	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	done := make(chan outcome, 1)
-	go func() {
-		resp, err := op(wctx)
-		done <- outcome{resp, err}
-	}()
-	select {
-	case o := <-done:
-		if o.err != nil {
+	stop := context.AfterFunc(ctx, func() {
+		grace := time.NewTimer(CleanupTimeout)
+		defer grace.Stop()
+		select {
+		case <-grace.C:
+			cancel()
+		case <-wctx.Done():
+		}
+	})
+	resp, err := op(wctx)
+	stop()
+	if ctx.Err() != nil {
+		if err != nil || resp.Succeeded || len(resp.Responses) > 0 { // not a TryJoin that wrote nothing
 			q.remove(ctx, key)
 		}
-		return o.resp, o.err
-	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	grace := time.AfterFunc(CleanupTimeout, cancel)
-	defer grace.Stop()
-	if o := <-done; o.err == nil && !o.resp.Succeeded && len(o.resp.Responses) == 0 {
-		return nil, ctx.Err() // a TryJoin that wrote nothing
+	if err != nil {
+		q.remove(ctx, key)
+		return nil, err
 	}
-	q.remove(ctx, key)
-	return nil, ctx.Err()
+	return resp, nil
 }
 
 // remove deletes key, the unique key of an entry this process may have just
