@@ -61,7 +61,7 @@ func TestRandomFaults(t *testing.T) {
 
 	c := etcdtest.Cluster(t, 3)
 	var h history.History
-	run := &randomRun{t: t, h: &h, deadline: time.Now().Add(runTime)}
+	run := &randomRun{t: t, h: &h, start: time.Now(), deadline: time.Now().Add(runTime)}
 	kinds := []string{"mutex", "mutex", "mutex", "ticket", "shared", "shared"}
 	var wg sync.WaitGroup
 	for i, kind := range kinds {
@@ -74,7 +74,7 @@ func TestRandomFaults(t *testing.T) {
 		}()
 	}
 
-	inj := &injector{t: t, c: c, rng: rng}
+	inj := &injector{t: t, c: c, rng: rng, start: run.start}
 	for i := range c.Members {
 		inj.clis = append(inj.clis, etcdtest.Client(t, c, i))
 	}
@@ -113,6 +113,7 @@ func TestRandomFaults(t *testing.T) {
 type randomRun struct {
 	t        *testing.T
 	h        *history.History
+	start    time.Time
 	deadline time.Time
 	faulty   atomic.Bool // a fault is in force: do not start cancellations
 
@@ -221,6 +222,7 @@ func (w *randomWorker) attempt(mayCancel bool) bool {
 		defer timer.Stop()
 	}
 
+	began := time.Since(w.run.start)
 	done, release, err := w.acquire(ctx, op)
 	if err != nil {
 		switch {
@@ -237,7 +239,7 @@ func (w *randomWorker) attempt(mayCancel bool) bool {
 			t.Errorf("%s: unexpected error while waiting: %v", w.who, err)
 			return false
 		}
-		w.checkNothingLeft()
+		w.checkNothingLeft(fmt.Sprintf("%v, waited %s-%s", err, fmtOffset(began), fmtOffset(time.Since(w.run.start))))
 		return false
 	}
 
@@ -332,10 +334,10 @@ func (w *randomWorker) leave(tk *queue.Ticket) {
 }
 
 // checkNothingLeft looks for an entry of the worker's session after a call
-// that failed: the Lock promised to leave none. One left behind blocks the
-// line for as long as the session lives, so the worker notes it and ends
-// the session to go on.
-func (w *randomWorker) checkNothingLeft() {
+// that failed (as described by call): the call promised to leave none. One
+// left behind blocks the line for as long as the session lives, so the
+// worker notes it and ends the session to go on.
+func (w *randomWorker) checkNothingLeft(call string) {
 	for time.Now().Before(w.run.deadline.Add(2 * grantTimeout)) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		entries, err := w.q.List(ctx)
@@ -353,8 +355,8 @@ func (w *randomWorker) checkNothingLeft() {
 				select {
 				case <-w.s.Done(): // it goes with the lease, as documented
 				default:
-					w.run.noteBug(fmt.Sprintf("%s: a call that failed left its entry %s in line, where it "+
-						"blocks everyone behind it for as long as the session lives", w.who, e.Key))
+					w.run.noteBug(fmt.Sprintf("%s: a call that failed (%s) left its entry %s in line, where it "+
+						"blocks everyone behind it for as long as the session lives", w.who, call, e.Key))
 				}
 				w.renew()
 				return
@@ -364,13 +366,17 @@ func (w *randomWorker) checkNothingLeft() {
 	}
 }
 
+// fmtOffset shows a time in the run, to the tenth of a second.
+func fmtOffset(d time.Duration) string { return d.Round(100 * time.Millisecond).String() }
+
 // injector applies one fault at a time to one member, and heals it.
 type injector struct {
-	t    *testing.T
-	c    *integration.Cluster
-	rng  *rand.Rand
-	clis []*clientv3.Client // one per member
-	done []string
+	t     *testing.T
+	c     *integration.Cluster
+	rng   *rand.Rand
+	clis  []*clientv3.Client // one per member
+	start time.Time
+	done  []string // each fault, with when it began and ended in the run
 }
 
 func (inj *injector) pause() {
@@ -391,6 +397,7 @@ func (inj *injector) run(deadline time.Time, faulty *atomic.Bool) {
 		inj.pause()
 		m := inj.rng.IntN(len(inj.c.Members))
 		b := inj.c.Members[m].Bridge()
+		began := time.Since(inj.start)
 		var fault string
 		switch k := inj.rng.IntN(6); {
 		case time.Now().After(longAt):
@@ -439,6 +446,6 @@ func (inj *injector) run(deadline time.Time, faulty *atomic.Bool) {
 			cancel()
 		}
 		faulty.Store(false)
-		inj.done = append(inj.done, fmt.Sprintf("%s m%d", fault, m))
+		inj.done = append(inj.done, fmt.Sprintf("%s m%d %s-%s", fault, m, fmtOffset(began), fmtOffset(time.Since(inj.start))))
 	}
 }
