@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -15,10 +16,13 @@ import (
 	"github.com/fairlock/fairlock/internal/keys"
 )
 
-// CleanupTimeout bounds the delete that removes an entry after the call that
-// made it failed or its context ended. It runs on a fresh context (the
-// caller's is usually dead by then); if etcd cannot be reached in this time,
-// the entry is left to expire with the session's lease.
+// CleanupTimeout bounds how long a call whose context has ended still waits
+// for etcd: first for the answer to a write in flight, then for the delete
+// that removes the call's entry. Both run on a fresh context (the caller's
+// is dead by then). If etcd cannot be reached in this time, the call returns
+// and a goroutine keeps trying the delete until it succeeds or the session
+// ends, since the entry would otherwise block the line while the session
+// lives.
 const CleanupTimeout = 3 * time.Second
 
 func (q *Queue) join(ctx context.Context, value string, shared bool) (*Ticket, error) {
@@ -89,10 +93,9 @@ func (q *Queue) tryJoin(ctx context.Context, value string, shared bool) (*Ticket
 }
 
 // Acquire joins the line with an exclusive entry and waits for its turn. On
-// any error, a cancelled ctx included, it removes the entry (with a fresh
-// context bounded by CleanupTimeout) and returns the error, so a failed
-// Acquire leaves nothing behind; a turn granted while ctx was ending is
-// given back the same way.
+// any error, a cancelled ctx included, it removes the entry (see
+// CleanupTimeout) and returns the error, so a failed Acquire leaves nothing
+// behind; a turn granted while ctx was ending is given back the same way.
 func (q *Queue) Acquire(ctx context.Context, value string) (*Ticket, error) {
 	return q.acquire(ctx, value, false)
 }
@@ -108,11 +111,7 @@ func (q *Queue) acquire(ctx context.Context, value string, shared bool) (*Ticket
 		return nil, err
 	}
 	if err := t.Wait(ctx); err != nil {
-		if !sessionEnded(q.s) { // otherwise the lease takes the entry with it
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
-			_ = t.Leave(cctx)
-			cancel()
-		}
+		q.remove(ctx, t.key)
 		return nil, err
 	}
 	return t, nil
@@ -149,20 +148,52 @@ func (q *Queue) write(ctx context.Context, key string, op func(context.Context) 
 	}
 	if err != nil {
 		q.remove(ctx, key)
-		return nil, err
+		return nil, sessionErr(err)
 	}
 	return resp, nil
 }
 
-// remove deletes key, the unique key of an entry this process may have just
-// written, on a fresh bounded context.
+// remove deletes key, the unique key of an entry this process may have
+// written, on a fresh context bounded by CleanupTimeout. If that fails (etcd
+// unreachable), a goroutine keeps trying until the delete succeeds or the
+// session ends: a forgotten entry would block the line for as long as the
+// session lives.
 func (q *Queue) remove(ctx context.Context, key string) {
-	if sessionEnded(q.s) {
+	if sessionEnded(q.s) || q.tryRemove(context.WithoutCancel(ctx), key) == nil {
 		return
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
+	go func() {
+		backoff := 100 * time.Millisecond
+		for {
+			timer := time.NewTimer(backoff)
+			select {
+			case <-q.s.Done():
+				timer.Stop()
+				return // the lease takes the entry with it
+			case <-timer.C:
+			}
+			if q.tryRemove(context.Background(), key) == nil {
+				return
+			}
+			backoff = min(2*backoff, 2*time.Second)
+		}
+	}()
+}
+
+func (q *Queue) tryRemove(ctx context.Context, key string) error {
+	ctx, cancel := context.WithTimeout(ctx, CleanupTimeout)
 	defer cancel()
-	_, _ = q.s.Client().Delete(cctx, key)
+	_, err := q.s.Client().Delete(ctx, key)
+	return err
+}
+
+// sessionErr maps etcd's "lease not found", which a write with a lease that
+// expired unnoticed gets, to ErrSessionExpired.
+func sessionErr(err error) error {
+	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return fmt.Errorf("%w: %w", ErrSessionExpired, err)
+	}
+	return err
 }
 
 // lostErr is ErrLost, joined with ErrSessionExpired when that is the reason.

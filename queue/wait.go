@@ -25,8 +25,8 @@ func (t *Ticket) Wait(ctx context.Context) error {
 	blocker, readRev := t.lastRead()
 	if readRev != 0 && blocker == "" {
 		// At the head when last read: no watch, no read (this is the
-		// one-round-trip uncontended Lock), unless Done saw the entry go.
-		if t.knownGone() {
+		// one-round-trip uncontended Lock), unless the entry is known gone.
+		if t.knownGone() || sessionEnded(t.q.s) {
 			return t.q.lostErr()
 		}
 		return nil
