@@ -5,7 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/version"
 )
@@ -47,6 +50,62 @@ func describeMachine(fsync bool) machine {
 		}
 	}
 	return m
+}
+
+// cpuSample is a reading of the machine's busy CPU time and this
+// process's own, to tell how much of the machine others used meanwhile.
+type cpuSample struct {
+	at         time.Time
+	busy, self time.Duration
+	ok         bool
+}
+
+func sampleCPU() cpuSample {
+	s := cpuSample{at: time.Now()}
+	line := firstLine("/proc/stat")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return s
+	}
+	var ticks int64
+	for i, v := range f[1:9] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return s
+		}
+		ticks += n
+	}
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return s
+	}
+	s.busy = time.Duration(ticks) * time.Second / 100 // USER_HZ
+	s.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	s.ok = true
+	return s
+}
+
+// othersShare returns the share of the machine's CPU (0 to 1) that other
+// processes used between a and b, and whether it could tell.
+func othersShare(a, b cpuSample) (float64, bool) {
+	wall := b.at.Sub(a.at)
+	if !a.ok || !b.ok || wall <= 0 {
+		return 0, false
+	}
+	others := (b.busy - a.busy) - (b.self - a.self)
+	return max(0, float64(others)/float64(wall)/float64(runtime.NumCPU())), true
+}
+
+func firstLine(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return line
 }
 
 // librarySource names the commit of the library packages measured, and

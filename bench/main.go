@@ -141,6 +141,7 @@ type results struct {
 	History     []cellResult // fairmutex on a lock with uncompacted past entries
 	TryLock     []tryResult
 	FsyncMean   time.Duration // WAL fsync latency over the whole run
+	OthersCPU   float64       // share of the machine's CPU other processes used during the run; -1 unknown
 	FsyncP99    time.Duration // upper bound of its bucket
 }
 
@@ -160,6 +161,13 @@ func run(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 	fmt.Fprintf(log, "bench: etcd %s, fsync %s, %v per cell in %d slices, load %s\n",
 		res.Machine.Etcd, res.Machine.fsyncText(), cfg.duration, cfg.rounds, res.Machine.LoadAvg)
 
+	cpu0 := sampleCPU()
+	defer func() {
+		res.OthersCPU = -1
+		if share, ok := othersShare(cpu0, sampleCPU()); ok {
+			res.OthersCPU = share
+		}
+	}()
 	if first, err := readCounters(); err == nil {
 		defer func() {
 			if last, err := readCounters(); err == nil {

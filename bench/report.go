@@ -256,6 +256,9 @@ func header(res *results) []string {
 	lines = append(lines,
 		fmt.Sprintf("each cell: %v in %d slices, the contenders of one count taking turns; hold %v; load average at start %s",
 			res.Duration, res.Rounds, res.Hold, m.LoadAvg))
+	if res.OthersCPU >= 0 {
+		lines = append(lines, fmt.Sprintf("other processes used %.0f %% of the machine's CPU during the run", 100*res.OthersCPU))
+	}
 	if res.FsyncMean > 0 {
 		lines = append(lines, fmt.Sprintf("WAL fsync over the run (etcd_disk_wal_fsync_duration_seconds): mean %s, p99 ≤ %v",
 			fmtMs(res.FsyncMean, 1), res.FsyncP99))
