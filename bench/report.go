@@ -107,15 +107,15 @@ func tables(res *results) []table {
 	}
 	if len(res.TryLock) > 0 {
 		t := table{title: "TryLock on a held lock",
-			header: []string{"lock", "", "tries", "server calls / TryLock", "revisions / TryLock", "p50", "p99"}}
+			header: []string{"lock", "", "tries", "server calls / TryLock", "revisions / TryLock", "fsyncs / TryLock", "p50", "p99"}}
 		for _, r := range res.TryLock {
 			if r.Err != "" {
-				t.rows = append(t.rows, []string{r.Contender, "", "error", "", "", "", ""})
+				t.rows = append(t.rows, []string{r.Contender, "", "error", "", "", "", "", ""})
 				t.notes = append(t.notes, r.Contender+": "+r.Err)
 				continue
 			}
 			t.rows = append(t.rows, []string{r.Contender, "", fmt.Sprint(r.Tries),
-				fmt.Sprintf("%.2f", r.Calls), fmt.Sprintf("%.2f", r.RevMoves), fmtMs(r.P50, 1), fmtMs(r.P99, 1)})
+				fmt.Sprintf("%.2f", r.Calls), fmt.Sprintf("%.2f", r.RevMoves), fmt.Sprintf("%.2f", r.Fsyncs), fmtMs(r.P50, 1), fmtMs(r.P99, 1)})
 		}
 		out = append(out, t)
 	}

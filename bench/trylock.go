@@ -29,6 +29,7 @@ type tryResult struct {
 	Tries     int
 	Calls     float64 // unary server calls per TryLock
 	RevMoves  float64 // store revision increase per TryLock
+	Fsyncs    float64 // WAL fsyncs per TryLock: a Txn that may write goes through raft even when its compare fails
 	P50       time.Duration
 	P99       time.Duration
 	Err       string
@@ -79,7 +80,9 @@ func runTryLock(ctx context.Context, endpoints []string, srv *embed.Etcd, c cont
 	}
 	n := float64(len(lat))
 	res.Tries = len(lat)
-	res.Calls = after.sub(before).unary / n
+	delta := after.sub(before)
+	res.Calls = delta.unary / n
+	res.Fsyncs = delta.fsyncs / n
 	res.RevMoves = float64(rev1-rev0) / n
 	res.P50, res.P99 = percentile(lat, 50), percentile(lat, 99)
 	return res, holder.unlock(ctx, false)
