@@ -103,9 +103,6 @@ type misuse struct {
 	name    string
 	want    error
 	prepare func(e *misuseEnv) (call func() error, undo func())
-	// bug, when set, describes a known library bug that makes the case
-	// fail: it skips instead (see knownBug).
-	bug string
 }
 
 func ignore(func() error) {}
@@ -182,6 +179,8 @@ func misuseCases() []misuse {
 			return func() error { return tc(e.ctx(), tk) }, nil
 		})
 	}
+	// A ticket at the head of the line since its join answers Wait without
+	// asking etcd, but must still notice that its session has ended.
 	add("granted Ticket Wait after its session closed", queue.ErrSessionExpired, func(e *misuseEnv) (func() error, func()) {
 		s := e.session()
 		tk, err := e.queue(s).Join(e.ctx(), "alone") // at the head of the line at once
@@ -189,9 +188,6 @@ func misuseCases() []misuse {
 		e.must(s.Close())
 		return func() error { return tk.Wait(e.ctx()) }, nil
 	})
-	cases[len(cases)-1].bug = "Wait on a ticket that was at the head of the line when it joined returns nil " +
-		"without looking, even after its session ended and its entry went with the lease (the fast path in " +
-		"Ticket.Wait checks neither Session.Done nor etcd)"
 	// Cancelled contexts on a ticket that waits: Wait and Position return
 	// the context's error and leave the ticket in line (undo takes it out).
 	for cname, tc := range map[string]func(ctx context.Context, t *queue.Ticket) error{
@@ -329,9 +325,6 @@ func TestMisuse(t *testing.T) {
 			err := call()
 			after := etcdtest.Revision(t, cli)
 			if !errors.Is(err, tc.want) {
-				if tc.bug != "" {
-					knownBug(t, "%s: got %v, want %v", tc.bug, err, tc.want)
-				}
 				t.Errorf("got %v, want %v", err, tc.want)
 			}
 			if after != before {

@@ -9,7 +9,7 @@
 // order, and nothing is left in etcd once everyone has left. TestMisuse
 // gives every exported call of queue, fairmutex and rwmutex bad input.
 //
-// Flags, as in go test ./integration -args -seed=N: -seed=N replays TestRandomFaults (the seed is printed
-// when it fails); -soak=D runs it for D instead of a few seconds; -strict
-// fails, instead of skipping, where a test meets a known library bug.
+// Flags, as in go test ./integration -args -seed=N: -seed=N replays
+// TestRandomFaults (the seed is printed when it fails); -soak=D runs it for D
+// instead of a few seconds.
 package integration_test

@@ -2,6 +2,7 @@ package integration_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -200,10 +201,9 @@ func TestCallsOnALeaseGoneUnnoticed(t *testing.T) {
 			if err == nil {
 				t.Fatalf("%s on a revoked lease succeeded", call.name)
 			}
-			if !isLossErr(err) {
-				knownBug(t, "%s on a session whose lease is gone returned %q, matched by neither "+
-					"ErrSessionExpired nor ErrLost: etcd's ErrLeaseNotFound from the join's put is passed through",
-					call.name, err)
+			if !errors.Is(err, queue.ErrSessionExpired) {
+				t.Errorf("%s on a session whose lease is gone = %q, want ErrSessionExpired "+
+					"(etcd's ErrLeaseNotFound from the join's put must not be passed through raw)", call.name, err)
 			}
 			assertNoKeys(t, name, other)
 		})

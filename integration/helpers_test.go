@@ -3,7 +3,7 @@ package integration_test
 import (
 	"context"
 	"errors"
-	"flag"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,21 +30,6 @@ const (
 	giveUpTimeout = 3 * time.Second
 )
 
-// strict turns the skips of known library bugs into failures, to see
-// whether a fix has landed: go test ./integration -args -strict
-var strict = flag.Bool("strict", false, "fail, instead of skipping, on known library bugs")
-
-// knownBug skips the test, or fails it under -strict, when it has run into a
-// library bug this suite has reported and must not fix itself. Call it only
-// where the bug shows, after the checks that still hold.
-func knownBug(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if *strict {
-		t.Fatalf("library bug: "+format, args...)
-	}
-	t.Skipf("library bug (run with -strict to fail on it): "+format, args...)
-}
-
 // newMutex returns a fairmutex on name through s, failing the test on error.
 func newMutex(t *testing.T, s *concurrency.Session, name string) *fairmutex.Mutex {
 	t.Helper()
@@ -67,6 +52,50 @@ type contender struct {
 func newContender(t *testing.T, c *integration.Cluster, member, ttl int, name, who string) *contender {
 	t.Helper()
 	return contenderOn(t, etcdtest.Client(t, c, member), ttl, name, who)
+}
+
+// newSettledContender is newContender, returning only once the session's
+// first keep-alive has been answered. Until then the client gives the
+// session a few seconds (its dial timeout plus one) whatever its TTL, so a
+// cut right after newContender ends the session, and the lease, not the
+// library, then takes the contender's entries away.
+func newSettledContender(t *testing.T, c *integration.Cluster, member, ttl int, name, who string) *contender {
+	t.Helper()
+	cli := etcdtest.Client(t, c, member)
+	spy := &keepAliveSpy{Lease: cli.Lease, answered: make(chan struct{})}
+	cli.Lease = spy // before the session starts its keep-alives
+	ct := contenderOn(t, cli, ttl, name, who)
+	select {
+	case <-spy.answered:
+	case <-time.After(callTimeout):
+		t.Fatalf("%s: no keep-alive answered within %v", who, callTimeout)
+	}
+	return ct
+}
+
+// keepAliveSpy closes answered when a keep-alive response first arrives.
+type keepAliveSpy struct {
+	clientv3.Lease
+	answered chan struct{}
+	once     sync.Once
+}
+
+func (l *keepAliveSpy) KeepAlive(ctx context.Context, id clientv3.LeaseID) (<-chan *clientv3.LeaseKeepAliveResponse, error) {
+	in, err := l.Lease.KeepAlive(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan *clientv3.LeaseKeepAliveResponse)
+	go func() {
+		defer close(out)
+		// The session reads until the channel closes, and in closes when
+		// the session ends: this goroutine ends with it.
+		for resp := range in {
+			l.once.Do(func() { close(l.answered) })
+			out <- resp
+		}
+	}()
+	return out, nil
 }
 
 // contenderOn is newContender with a client of the test's choosing.
@@ -232,6 +261,30 @@ func assertNoKeys(t *testing.T, name string, clis ...*clientv3.Client) {
 			t.Fatalf("keys left under %s/: %q", name, keys)
 		}
 	}
+}
+
+// awaitNoKeys waits up to d for nothing to be left under the lock's name, as
+// seen through every client given, then fails the test as assertNoKeys does.
+// It is for checks right after faults, when entries go soon but not at
+// once: with a lease that etcd has yet to expire, or with a failed call's
+// cleanup delete, which a goroutine retries until etcd answers.
+func awaitNoKeys(t *testing.T, name string, d time.Duration, clis ...*clientv3.Client) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		empty := true
+		for _, cli := range clis {
+			if len(etcdtest.Keys(t, cli, name+"/")) != 0 {
+				empty = false
+				break
+			}
+		}
+		if empty {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	assertNoKeys(t, name, clis...)
 }
 
 // checkHistory fails the test if the history breaks a promise of the lock.
