@@ -53,6 +53,10 @@ type waiter struct {
 	blockPending  bool  // blocked has not sent its created reply yet
 	maxCreatedRev int64 // newest created revision seen
 	needRead      bool
+	// The next read must reflect at least this revision (0: any). Knowing
+	// it lets the read be served by the member the client talks to, without
+	// a round to the leader (see read).
+	needRev int64
 }
 
 func (w *waiter) run(ctx, wctx context.Context) error {
@@ -116,6 +120,7 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 		for _, ev := range resp.Events {
 			if ev.Type == clientv3.EventTypeDelete {
 				w.needRead = true
+				w.needRev = max(w.needRev, ev.Kv.ModRevision)
 			}
 		}
 	}
@@ -132,23 +137,26 @@ func (w *waiter) created(rev int64) {
 	w.maxCreatedRev = max(w.maxCreatedRev, rev)
 	if !w.ownPending && !w.blockPending && w.maxCreatedRev > w.readRev {
 		w.needRead = true
+		w.needRev = max(w.needRev, w.maxCreatedRev)
 	}
 }
 
 // read finds the newest entry that blocks the ticket and checks, in the same
 // read-only transaction, that the ticket's own entry is still there.
+//
+// When the read only has to reflect a known revision (that of the delete
+// that woke the waiter, or of the watches' creation), it is serializable:
+// the member the client talks to answers from its own store, which is as
+// good as a linearizable read once that store has reached the revision, and
+// spares a round to the leader on the handoff path. Entries older than the
+// ticket can only disappear, never appear, so a state at or after that
+// revision is a valid answer. A member that is behind gets a linearizable
+// read instead.
 func (w *waiter) read(ctx context.Context) error {
-	blockers, opts := w.t.q.blockers(w.t.shared)
-	var resp *clientv3.TxnResponse
-	err := retry(ctx, w.t.q.s, func(ctx context.Context) (err error) {
-		resp, err = w.cli.Txn(ctx).Then(
-			clientv3.OpGet(w.t.key, clientv3.WithKeysOnly()),
-			clientv3.OpGet(blockers, append(opts, clientv3.WithKeysOnly(), clientv3.WithLimit(1),
-				clientv3.WithMaxCreateRev(w.t.rev-1),
-				clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend))...),
-		).Commit()
-		return err
-	})
+	resp, err := w.readAt(ctx, w.needRev > 0)
+	if err == nil && resp.Header.Revision < w.needRev {
+		resp, err = w.readAt(ctx, false)
+	}
 	if err != nil {
 		return err
 	}
@@ -158,7 +166,24 @@ func (w *waiter) read(ctx context.Context) error {
 	w.blocker = newestOther(resp.Responses[1].GetResponseRange().GetKvs(), w.t.key)
 	w.readRev = resp.Header.Revision
 	w.needRead = false
+	w.needRev = 0
 	return nil
+}
+
+func (w *waiter) readAt(ctx context.Context, serializable bool) (resp *clientv3.TxnResponse, err error) {
+	blockers, opts := w.t.q.blockers(w.t.shared)
+	own := []clientv3.OpOption{clientv3.WithKeysOnly()}
+	opts = append(opts, clientv3.WithKeysOnly(), clientv3.WithLimit(1), clientv3.WithMaxCreateRev(w.t.rev-1),
+		clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend))
+	if serializable {
+		own = append(own, clientv3.WithSerializable())
+		opts = append(opts, clientv3.WithSerializable())
+	}
+	err = retry(ctx, w.t.q.s, func(ctx context.Context) (err error) {
+		resp, err = w.cli.Txn(ctx).Then(clientv3.OpGet(w.t.key, own...), clientv3.OpGet(blockers, opts...)).Commit()
+		return err
+	})
+	return resp, err
 }
 
 func (w *waiter) startOwnWatch(wctx context.Context) {
