@@ -105,8 +105,6 @@ type misuse struct {
 	prepare func(e *misuseEnv) (call func() error, undo func())
 }
 
-func ignore(func() error) {}
-
 func misuseCases() []misuse {
 	var cases []misuse
 	add := func(name string, want error, prepare func(e *misuseEnv) (func() error, func())) {
