@@ -2,6 +2,8 @@ package rwmutex_test
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,3 +96,25 @@ func must(t *testing.T, err error, what string) {
 }
 
 var bg = context.Background()
+
+// grantLog records who was granted, in order.
+type grantLog struct {
+	mu    sync.Mutex
+	names []string
+}
+
+// record notes who as granted when err is nil, and passes err on.
+func (g *grantLog) record(who string, err error) error {
+	if err == nil {
+		g.mu.Lock()
+		g.names = append(g.names, who)
+		g.mu.Unlock()
+	}
+	return err
+}
+
+func (g *grantLog) order() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.names)
+}

@@ -89,16 +89,8 @@ func TestRWMutex(t *testing.T) {
 		must(t, r1.rw.RLock(bg), "r1 RLock")
 		must(t, r2.rw.RLock(bg), "r2 RLock")
 
-		var mu sync.Mutex
-		var order []string
-		record := func(who string, err error) error {
-			if err == nil {
-				mu.Lock()
-				order = append(order, who)
-				mu.Unlock()
-			}
-			return err
-		}
+		var grants grantLog
+		record := grants.record
 		wGranted := async(func() error { return record("writer", w.rw.Lock(bg)) })
 		etcdtest.WaitKeys(t, r1.cli, name+"/", 3) // the writer is in line
 		r3Granted := async(func() error { return record("reader", r3.rw.RLock(bg)) })
@@ -127,10 +119,8 @@ func TestRWMutex(t *testing.T) {
 		mustGrant(t, r3Granted, "late reader")
 		must(t, r3.rw.RUnlock(bg), "late reader RUnlock")
 
-		mu.Lock()
-		defer mu.Unlock()
-		if want := []string{"writer", "reader"}; !slices.Equal(order, want) {
-			t.Fatalf("grant order %v, want %v", order, want)
+		if want := []string{"writer", "reader"}; !slices.Equal(grants.order(), want) {
+			t.Fatalf("grant order %v, want %v", grants.order(), want)
 		}
 		noKeys(t, r1.cli, name)
 	})
@@ -243,16 +233,8 @@ func TestRWMutex(t *testing.T) {
 			t.Fatalf("rw TryRLock under a fairmutex: %v, want fairmutex.ErrLocked", err)
 		}
 
-		var mu sync.Mutex
-		var order []string
-		record := func(who string, err error) error {
-			if err == nil {
-				mu.Lock()
-				order = append(order, who)
-				mu.Unlock()
-			}
-			return err
-		}
+		var grants grantLog
+		record := grants.record
 		wGranted := async(func() error { return record("rw writer", w.rw.Lock(bg)) })
 		etcdtest.WaitKeys(t, mcli, name+"/", 2)
 		rGranted := async(func() error { return record("rw reader", r.rw.RLock(bg)) })
@@ -278,10 +260,8 @@ func TestRWMutex(t *testing.T) {
 		mustGrant(t, mGranted, "fairmutex Lock")
 		must(t, m.Unlock(bg), "fairmutex Unlock")
 
-		mu.Lock()
-		defer mu.Unlock()
-		if want := []string{"rw writer", "rw reader", "fairmutex"}; !slices.Equal(order, want) {
-			t.Fatalf("grant order %v, want %v", order, want)
+		if want := []string{"rw writer", "rw reader", "fairmutex"}; !slices.Equal(grants.order(), want) {
+			t.Fatalf("grant order %v, want %v", grants.order(), want)
 		}
 		noKeys(t, mcli, name)
 	})
