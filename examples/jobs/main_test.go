@@ -1,16 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/fairlock/fairlock/examples/internal/exampletest"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -24,11 +24,7 @@ import (
 func TestRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	e, err := embedetcd.Start(ctx, embedetcd.Options{NoFsync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := exampletest.Etcd(t, ctx)
 
 	cfg := config{
 		endpoints: strings.Join(e.Endpoints(), ","),
@@ -38,7 +34,7 @@ func TestRun(t *testing.T) {
 		work:      20 * time.Millisecond,
 		ttl:       5,
 	}
-	var out syncBuffer
+	var out exampletest.Output
 	if err := run(ctx, cfg, &out); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
@@ -93,7 +89,7 @@ func TestInterrupt(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	runCtx, interrupt := context.WithCancel(ctx)
-	out := &syncBuffer{onWrite: func(s string) {
+	out := &exampletest.Output{OnWrite: func(s string) {
 		if strings.Contains(s, " runs ") {
 			interrupt()
 		}
@@ -154,26 +150,4 @@ func TestCheck(t *testing.T) {
 			t.Errorf("%s: check passed %+v", name, r)
 		}
 	}
-}
-
-// syncBuffer is an output safe for the workers' concurrent writes.
-type syncBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	onWrite func(string)
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.onWrite != nil {
-		b.onWrite(string(p))
-	}
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

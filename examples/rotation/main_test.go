@@ -1,14 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"regexp"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/fairlock/fairlock/examples/internal/exampletest"
 
 	"github.com/fairlock/fairlock/internal/embedetcd"
 )
@@ -50,7 +50,7 @@ func TestRun(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			var out syncBuffer
+			var out exampletest.Output
 			if err := run(ctx, cfg, &out); err != nil {
 				t.Fatalf("run: %v\n%s", err, out.String())
 			}
@@ -150,22 +150,4 @@ func TestCheck(t *testing.T) {
 			t.Errorf("%s: check passed %+v", name, h)
 		}
 	}
-}
-
-// syncBuffer is an output safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,15 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/fairlock/fairlock/examples/internal/exampletest"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -29,11 +29,7 @@ var (
 func TestRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	e, err := embedetcd.Start(ctx, embedetcd.Options{NoFsync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := exampletest.Etcd(t, ctx)
 
 	cfg := config{
 		endpoints: strings.Join(e.Endpoints(), ","),
@@ -46,7 +42,7 @@ func TestRun(t *testing.T) {
 		readPause: time.Millisecond,
 		ttl:       5,
 	}
-	var out syncBuffer
+	var out exampletest.Output
 	if err := run(ctx, cfg, &out); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
@@ -113,7 +109,7 @@ func TestNoLock(t *testing.T) {
 		noLock:  true,
 		ttl:     5,
 	}
-	var out syncBuffer
+	var out exampletest.Output
 	err := run(ctx, cfg, &out)
 	text := out.String()
 	t.Logf("output:\n%s", text)
@@ -150,22 +146,4 @@ func TestConsistent(t *testing.T) {
 			t.Errorf("v4 without %s passed", f)
 		}
 	}
-}
-
-// syncBuffer is an output safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
