@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/fairlock/fairlock/examples/internal/exampletest"
-
 	"github.com/fairlock/fairlock/internal/embedetcd"
 )
 

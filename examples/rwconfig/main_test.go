@@ -9,11 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fairlock/fairlock/examples/internal/exampletest"
-
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/fairlock/fairlock/examples/internal/cluster"
+	"github.com/fairlock/fairlock/examples/internal/exampletest"
 	"github.com/fairlock/fairlock/internal/embedetcd"
 )
 
