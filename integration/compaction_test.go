@@ -31,12 +31,8 @@ func TestCompactionWhileWaiterDisconnected(t *testing.T) {
 	firstCli, calls := etcdtest.CountingClient(t, c, 0)
 	first := contenderOn(t, firstCli, ttl, name, "first")
 	second := newContender(t, c, 2, ttl, name, "second")
-	hold := holder.lock(t, &h)
-	hold.granted(t, grantTimeout)
-	a1 := first.lock(t, &h)
-	waitLine(t, holder.cli, name, 2)
-	a2 := second.lock(t, &h)
-	waitLine(t, holder.cli, name, 3)
+	hold, waiting := lineUp(t, &h, name, holder, first, second)
+	a1, a2 := waiting[0], waiting[1]
 
 	// The holder releases while the first waiter is cut off; by the time it
 	// is back, every revision its watches had reached is compacted.

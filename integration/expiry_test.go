@@ -26,12 +26,8 @@ func TestWaiterLeaseExpiresWhileWaiting(t *testing.T) {
 	holder := newContender(t, c, 2, ttl, name, "holder")
 	doomed := newContender(t, c, 0, shortTTL, name, "doomed")
 	next := newContender(t, c, 1, ttl, name, "next")
-	hold := holder.lock(t, &h)
-	hold.granted(t, grantTimeout)
-	ad := doomed.lock(t, &h)
-	waitLine(t, holder.cli, name, 2)
-	an := next.lock(t, &h)
-	waitLine(t, holder.cli, name, 3)
+	hold, waiting := lineUp(t, &h, name, holder, doomed, next)
+	ad, an := waiting[0], waiting[1]
 	doomedKey := line(t, holder.cli, name)[1].Key
 
 	cut := time.Now()
@@ -93,12 +89,8 @@ func TestWaiterLeaseRevokedWhileWaiting(t *testing.T) {
 	holder := newContender(t, c, 0, ttl, name, "holder")
 	doomed := newContender(t, c, 1, ttl, name, "doomed")
 	next := newContender(t, c, 2, ttl, name, "next")
-	hold := holder.lock(t, &h)
-	hold.granted(t, grantTimeout)
-	ad := doomed.lock(t, &h)
-	waitLine(t, holder.cli, name, 2)
-	an := next.lock(t, &h)
-	waitLine(t, holder.cli, name, 3)
+	hold, waiting := lineUp(t, &h, name, holder, doomed, next)
+	ad, an := waiting[0], waiting[1]
 
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
@@ -129,12 +121,8 @@ func TestCrashedHolder(t *testing.T) {
 	first := newContender(t, c, 0, ttl, name, "first")
 	second := newContender(t, c, 1, ttl, name, "second")
 	third := newContender(t, c, 2, ttl, name, "third")
-	a1 := first.lock(t, &h)
-	a1.granted(t, grantTimeout)
-	a2 := second.lock(t, &h)
-	waitLine(t, third.cli, name, 2)
-	a3 := third.lock(t, &h)
-	waitLine(t, third.cli, name, 3)
+	a1, waiting := lineUp(t, &h, name, first, second, third)
+	a2, a3 := waiting[0], waiting[1]
 
 	crash := time.Now()
 	first.s.Orphan()

@@ -141,6 +141,21 @@ func (ct *contender) lock(t *testing.T, h *history.History) *attempt {
 	return a
 }
 
+// lineUp has holder take the lock on name, then each waiter queue behind
+// it, each only once the one before is in line, so the order of the line
+// is known. It returns the holder's granted attempt and the waiters'.
+func lineUp(t *testing.T, h *history.History, name string, holder *contender, waiters ...*contender) (*attempt, []*attempt) {
+	t.Helper()
+	hold := holder.lock(t, h)
+	hold.granted(t, grantTimeout)
+	var waiting []*attempt
+	for i, w := range waiters {
+		waiting = append(waiting, w.lock(t, h))
+		waitLine(t, holder.cli, name, i+2)
+	}
+	return hold, waiting
+}
+
 // wait returns Lock's error, failing the test if Lock has not returned
 // within d.
 func (a *attempt) wait(t *testing.T, d time.Duration) error {

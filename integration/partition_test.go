@@ -198,12 +198,8 @@ func TestWaiterReconnectsKeepsPlace(t *testing.T) {
 	holder := newContender(t, c, 1, ttl, name, "holder")
 	first := newContender(t, c, 0, ttl, name, "first") // the one cut off
 	second := newContender(t, c, 2, ttl, name, "second")
-	hold := holder.lock(t, &h)
-	hold.granted(t, grantTimeout)
-	a1 := first.lock(t, &h)
-	waitLine(t, holder.cli, name, 2)
-	a2 := second.lock(t, &h)
-	waitLine(t, holder.cli, name, 3)
+	hold, waiting := lineUp(t, &h, name, holder, first, second)
+	a1, a2 := waiting[0], waiting[1]
 
 	// A dropped connection is closed at once and redialled: the waiter's
 	// watches resume on the new one and its entry stays where it was.

@@ -132,12 +132,8 @@ func TestWaiterCancelledWhileUnreachable(t *testing.T) {
 	holder := newContender(t, c, 1, ttl, name, "holder")
 	cut := newSettledContender(t, c, 0, ttl, name, "cut")
 	next := newContender(t, c, 2, ttl, name, "next")
-	hold := holder.lock(t, &h)
-	hold.granted(t, grantTimeout)
-	ac := cut.lock(t, &h)
-	waitLine(t, holder.cli, name, 2)
-	an := next.lock(t, &h)
-	waitLine(t, holder.cli, name, 3)
+	hold, waiting := lineUp(t, &h, name, holder, cut, next)
+	ac, an := waiting[0], waiting[1]
 	cutKey := line(t, holder.cli, name)[1].Key
 
 	bridge.PauseConnections()
