@@ -134,9 +134,7 @@ func (t *Ticket) watchEntry(ctx context.Context) {
 			return
 		}
 		select { // the watch broke (no leader, compaction): pause, then watch again
-		case <-ctx.Done():
-		case <-t.q.s.Done():
-			return
+		case <-ctx.Done(): // Leave, or the session ended
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -150,8 +148,6 @@ func (t *Ticket) watchUntilGone(ctx context.Context, cli *clientv3.Client) bool 
 		select {
 		case <-ctx.Done():
 			return false
-		case <-t.q.s.Done():
-			return true
 		case resp, ok := <-wch:
 			if !ok || resp.Canceled || resp.Err() != nil {
 				return false
