@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fairlock/fairlock/internal/embedetcd"
+	"github.com/fairlock/fairlock/etcdtest"
 )
 
 // config is what the flags set.
@@ -151,7 +151,7 @@ func (c config) runs(name string) bool { return c.only == nil || c.only[name] }
 // logging progress to log. It returns what it measured even on error; a
 // cell that failed carries its error in Err.
 func run(ctx context.Context, cfg config, log io.Writer) (*results, error) {
-	etcd, err := embedetcd.Start(ctx, embedetcd.Options{NoFsync: cfg.noFsync, LogLevel: "fatal"})
+	etcd, err := etcdtest.Start(ctx, etcdtest.Options{NoFsync: cfg.noFsync, LogLevel: "fatal"})
 	if err != nil {
 		return nil, err
 	}

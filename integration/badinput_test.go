@@ -12,7 +12,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/fairlock/fairlock/fairmutex"
-	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/integration/internal/testcluster"
 	"github.com/fairlock/fairlock/queue"
 	"github.com/fairlock/fairlock/rwmutex"
 )
@@ -46,7 +46,7 @@ type misuseEnv struct {
 }
 
 func (e *misuseEnv) session() *concurrency.Session {
-	return etcdtest.Session(e.t, e.cli, 10)
+	return testcluster.Session(e.t, e.cli, 10)
 }
 
 func (e *misuseEnv) closedSession() *concurrency.Session {
@@ -313,15 +313,15 @@ func misuseCases() []misuse {
 // return the documented sentinel (matched with errors.Is), write nothing
 // (the store revision does not move) and leave nothing in etcd.
 func TestMisuse(t *testing.T) {
-	c := etcdtest.Cluster(t, 1) // no fault here: one member is enough
-	cli := etcdtest.Client(t, c, 0)
+	c := testcluster.Cluster(t, 1) // no fault here: one member is enough
+	cli := testcluster.Client(t, c, 0)
 	for i, tc := range misuseCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &misuseEnv{t: t, cli: cli, name: fmt.Sprintf("/misuse/%d", i)}
 			call, undo := tc.prepare(e)
-			before := etcdtest.Revision(t, cli)
+			before := testcluster.Revision(t, cli)
 			err := call()
-			after := etcdtest.Revision(t, cli)
+			after := testcluster.Revision(t, cli)
 			if !errors.Is(err, tc.want) {
 				t.Errorf("got %v, want %v", err, tc.want)
 			}
@@ -331,7 +331,7 @@ func TestMisuse(t *testing.T) {
 			if undo != nil {
 				undo()
 			}
-			if keys := etcdtest.Keys(t, cli, ""); len(keys) != 0 {
+			if keys := testcluster.Keys(t, cli, ""); len(keys) != 0 {
 				t.Errorf("keys left in etcd: %q", keys)
 			}
 		})
@@ -342,9 +342,9 @@ func TestMisuse(t *testing.T) {
 // token, no key, a closed Done and an IsOwner comparison that fails a
 // fenced write.
 func TestMisuseAccessors(t *testing.T) {
-	c := etcdtest.Cluster(t, 1)
-	cli := etcdtest.Client(t, c, 0)
-	s := etcdtest.Session(t, cli, 10)
+	c := testcluster.Cluster(t, 1)
+	cli := testcluster.Client(t, c, 0)
+	s := testcluster.Session(t, cli, 10)
 	released := newMutex(t, s, "/misuse/accessors")
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
@@ -422,7 +422,7 @@ func TestMisuseAccessors(t *testing.T) {
 			t.Errorf("Name, Session = %q, %v; want zeros", zero.Name(), zero.Session())
 		}
 	})
-	if keys := etcdtest.Keys(t, cli, ""); len(keys) != 0 {
+	if keys := testcluster.Keys(t, cli, ""); len(keys) != 0 {
 		t.Errorf("keys left in etcd: %q", keys)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"go.etcd.io/etcd/tests/v3/framework/integration"
 
 	"github.com/fairlock/fairlock/integration/history"
-	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/integration/internal/testcluster"
 )
 
 // The history a waiter's watches would resume from is compacted while its
@@ -22,13 +22,13 @@ import (
 // was compacted away.
 func TestCompactionWhileWaiterDisconnected(t *testing.T) {
 	const name, ttl = "/faults/compaction", 5
-	c := etcdtest.Cluster(t, 3)
+	c := testcluster.Cluster(t, 3)
 	var h history.History
 
 	holder := newContender(t, c, 1, ttl, name, "holder")
 	// The one cut off; its client records the start revision of every watch
 	// it creates, to prove a resumed watch did ask for compacted history.
-	firstCli, calls := etcdtest.CountingClient(t, c, 0)
+	firstCli, calls := testcluster.CountingClient(t, c, 0)
 	first := contenderOn(t, firstCli, ttl, name, "first")
 	second := newContender(t, c, 2, ttl, name, "second")
 	hold, waiting := lineUp(t, &h, name, holder, first, second)
@@ -54,7 +54,7 @@ func TestCompactionWhileWaiterDisconnected(t *testing.T) {
 	// fault must not end its hold.
 	done := first.m.Done()
 	cutAndCompact(t, bridge, holder.cli, func() {})
-	etcdtest.Keys(t, first.cli, name+"/") // its connection is back
+	testcluster.Keys(t, first.cli, name+"/") // its connection is back
 	select {
 	case <-done:
 		t.Fatal("first's Done closed after a compaction, while it still holds")
@@ -95,7 +95,7 @@ func cutAndCompact(t *testing.T, bridge integration.Bridge, cli *clientv3.Client
 			t.Fatal(err)
 		}
 	}
-	rev := etcdtest.Revision(t, cli)
+	rev := testcluster.Revision(t, cli)
 	if _, err := cli.Compact(ctx, rev, clientv3.WithCompactPhysical()); err != nil {
 		t.Fatalf("compact at %d: %v", rev, err)
 	}

@@ -9,7 +9,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/fairlock/fairlock/integration/history"
-	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/integration/internal/testcluster"
 	"github.com/fairlock/fairlock/queue"
 	"github.com/fairlock/fairlock/rwmutex"
 )
@@ -20,7 +20,7 @@ import (
 // dead entry goes.
 func TestWaiterLeaseExpiresWhileWaiting(t *testing.T) {
 	const name, ttl, shortTTL = "/faults/waiter-expiry", 5, 2
-	c := etcdtest.Cluster(t, 3)
+	c := testcluster.Cluster(t, 3)
 	var h history.History
 
 	holder := newContender(t, c, 2, ttl, name, "holder")
@@ -34,7 +34,7 @@ func TestWaiterLeaseExpiresWhileWaiting(t *testing.T) {
 	c.Members[0].Bridge().Blackhole()
 	hold.mustUnlock(t) // the doomed waiter is first in line now, and cannot hear it
 	// The dead entry vanishes when etcd expires the lease; note when.
-	etcdtest.Eventually(t, shortTTL*time.Second+expirySlack, "the doomed waiter's entry to expire", func() bool {
+	testcluster.Eventually(t, shortTTL*time.Second+expirySlack, "the doomed waiter's entry to expire", func() bool {
 		for _, e := range line(t, holder.cli, name) {
 			if e.Key == doomedKey {
 				return false
@@ -83,7 +83,7 @@ func TestWaiterLeaseExpiresWhileWaiting(t *testing.T) {
 // and is granted on the holder's release.
 func TestWaiterLeaseRevokedWhileWaiting(t *testing.T) {
 	const name, ttl = "/faults/waiter-revoked", 5
-	c := etcdtest.Cluster(t, 3)
+	c := testcluster.Cluster(t, 3)
 	var h history.History
 
 	holder := newContender(t, c, 0, ttl, name, "holder")
@@ -115,7 +115,7 @@ func TestWaiterLeaseRevokedWhileWaiting(t *testing.T) {
 // the lease), once with the client just closed.
 func TestCrashedHolder(t *testing.T) {
 	const name, ttl = "/faults/crash", 2
-	c := etcdtest.Cluster(t, 3)
+	c := testcluster.Cluster(t, 3)
 	var h history.History
 
 	first := newContender(t, c, 0, ttl, name, "first")
@@ -153,9 +153,9 @@ func TestCrashedHolder(t *testing.T) {
 // session), never the lock and never a raw etcd error.
 func TestCallsOnALeaseGoneUnnoticed(t *testing.T) {
 	const name, ttl = "/faults/lease-gone", 30
-	c := etcdtest.Cluster(t, 3)
-	cli := etcdtest.Client(t, c, 0)
-	other := etcdtest.Client(t, c, 1)
+	c := testcluster.Cluster(t, 3)
+	cli := testcluster.Client(t, c, 0)
+	other := testcluster.Client(t, c, 1)
 	for _, call := range []struct {
 		name string
 		do   func(ctx context.Context, s *concurrency.Session) error
@@ -179,7 +179,7 @@ func TestCallsOnALeaseGoneUnnoticed(t *testing.T) {
 		}},
 	} {
 		t.Run(call.name, func(t *testing.T) {
-			s := etcdtest.Session(t, cli, ttl)
+			s := testcluster.Session(t, cli, ttl)
 			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 			defer cancel()
 			if _, err := other.Revoke(ctx, s.Lease()); err != nil {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/fairlock/fairlock/fairmutex"
 	"github.com/fairlock/fairlock/integration/history"
-	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/integration/internal/testcluster"
 )
 
 // Generous bounds for "eventually": the suite must pass on a loaded 2-core
@@ -51,7 +51,7 @@ type contender struct {
 
 func newContender(t *testing.T, c *integration.Cluster, member, ttl int, name, who string) *contender {
 	t.Helper()
-	return contenderOn(t, etcdtest.Client(t, c, member), ttl, name, who)
+	return contenderOn(t, testcluster.Client(t, c, member), ttl, name, who)
 }
 
 // newSettledContender is newContender, returning only once the session's
@@ -61,7 +61,7 @@ func newContender(t *testing.T, c *integration.Cluster, member, ttl int, name, w
 // library, then takes the contender's entries away.
 func newSettledContender(t *testing.T, c *integration.Cluster, member, ttl int, name, who string) *contender {
 	t.Helper()
-	cli := etcdtest.Client(t, c, member)
+	cli := testcluster.Client(t, c, member)
 	spy := &keepAliveSpy{Lease: cli.Lease, answered: make(chan struct{})}
 	cli.Lease = spy // before the session starts its keep-alives
 	ct := contenderOn(t, cli, ttl, name, who)
@@ -101,7 +101,7 @@ func (l *keepAliveSpy) KeepAlive(ctx context.Context, id clientv3.LeaseID) (<-ch
 // contenderOn is newContender with a client of the test's choosing.
 func contenderOn(t *testing.T, cli *clientv3.Client, ttl int, name, who string) *contender {
 	t.Helper()
-	s := etcdtest.Session(t, cli, ttl)
+	s := testcluster.Session(t, cli, ttl)
 	return &contender{who: who, cli: cli, s: s, m: newMutex(t, s, name)}
 }
 
@@ -263,7 +263,7 @@ type entryRev struct {
 // contender has joined before the next one starts, which fixes join order.
 func waitLine(t *testing.T, cli *clientv3.Client, name string, n int) {
 	t.Helper()
-	etcdtest.WaitKeys(t, cli, name+"/", n)
+	testcluster.WaitKeys(t, cli, name+"/", n)
 }
 
 // assertNoKeys fails the test if anything is left under the lock's name, as
@@ -272,7 +272,7 @@ func waitLine(t *testing.T, cli *clientv3.Client, name string, n int) {
 func assertNoKeys(t *testing.T, name string, clis ...*clientv3.Client) {
 	t.Helper()
 	for _, cli := range clis {
-		if keys := etcdtest.Keys(t, cli, name+"/"); len(keys) != 0 {
+		if keys := testcluster.Keys(t, cli, name+"/"); len(keys) != 0 {
 			t.Fatalf("keys left under %s/: %q", name, keys)
 		}
 	}
@@ -289,7 +289,7 @@ func awaitNoKeys(t *testing.T, name string, d time.Duration, clis ...*clientv3.C
 	for time.Now().Before(deadline) {
 		empty := true
 		for _, cli := range clis {
-			if len(etcdtest.Keys(t, cli, name+"/")) != 0 {
+			if len(testcluster.Keys(t, cli, name+"/")) != 0 {
 				empty = false
 				break
 			}

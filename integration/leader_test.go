@@ -8,7 +8,7 @@ import (
 	"go.etcd.io/etcd/tests/v3/framework/integration"
 
 	"github.com/fairlock/fairlock/integration/history"
-	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/integration/internal/testcluster"
 )
 
 // The etcd leader is stopped while a lock is held and four waiters queue on
@@ -17,7 +17,7 @@ import (
 // nothing: the line read through the restarted member is the line it left.
 func TestLeaderStoppedWhileHeld(t *testing.T) {
 	const name, ttl = "/faults/leader", 5
-	c := etcdtest.Cluster(t, 3)
+	c := testcluster.Cluster(t, 3)
 	lead := c.WaitLeader(t)
 	followers := []int{(lead + 1) % 3, (lead + 2) % 3}
 	var h history.History
@@ -52,7 +52,7 @@ func TestLeaderStoppedWhileHeld(t *testing.T) {
 				t.Fatalf("restart member %d: %v", lead, err)
 			}
 			c.WaitLeader(t)
-			back := etcdtest.Client(t, c, lead)
+			back := testcluster.Client(t, c, lead)
 			if got := line(t, back, name); !slices.Equal(got, held) {
 				t.Fatalf("restarted member sees another line:\nbefore %v\nafter  %v", held, got)
 			}
@@ -72,6 +72,6 @@ func TestLeaderStoppedWhileHeld(t *testing.T) {
 		}
 	}
 	for i := range c.Members {
-		assertNoKeys(t, name, etcdtest.Client(t, c, i))
+		assertNoKeys(t, name, testcluster.Client(t, c, i))
 	}
 }

@@ -18,7 +18,7 @@ import (
 
 	"github.com/fairlock/fairlock/fairmutex"
 	"github.com/fairlock/fairlock/integration/history"
-	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/integration/internal/testcluster"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -86,7 +86,7 @@ func replyLosingClient(t *testing.T, c *integration.Cluster, i int, r *replyLose
 // retry, must take back what it wrote.
 func TestJoinRetriedAfterLostReply(t *testing.T) {
 	const name, ttl = "/faults/lost-reply", 10
-	c := etcdtest.Cluster(t, 3)
+	c := testcluster.Cluster(t, 3)
 	var h history.History
 
 	holder := newContender(t, c, 1, ttl, name, "holder")
@@ -95,7 +95,7 @@ func TestJoinRetriedAfterLostReply(t *testing.T) {
 
 	loser := &replyLoser{prefix: name + "/"}
 	cli := replyLosingClient(t, c, 0, loser)
-	s := etcdtest.Session(t, cli, ttl)
+	s := testcluster.Session(t, cli, ttl)
 	q, err := queue.New(s, name)
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +140,7 @@ func TestJoinRetriedAfterLostReply(t *testing.T) {
 		ma.result <- err
 	}()
 	t.Cleanup(func() { stop(); <-ma.done })
-	etcdtest.Eventually(t, grantTimeout, "the Lock's reply to be lost", func() bool { return loser.lost.Load() == 2 })
+	testcluster.Eventually(t, grantTimeout, "the Lock's reply to be lost", func() bool { return loser.lost.Load() == 2 })
 	waitLine(t, holder.cli, name, 3)
 	assertPending(t, "behind the holder and the ticket", ma)
 
@@ -190,7 +190,7 @@ func TestJoinRetriedAfterLostReply(t *testing.T) {
 // because a fenced delete cannot tell its own earlier success from a loss.
 func TestUnlockRetriedAfterLostReply(t *testing.T) {
 	const name, ttl = "/faults/lost-unlock-reply", 10
-	c := etcdtest.Cluster(t, 3)
+	c := testcluster.Cluster(t, 3)
 	var h history.History
 
 	loser := &replyLoser{prefix: name + "/", deletes: true}

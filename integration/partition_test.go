@@ -12,7 +12,7 @@ import (
 
 	"github.com/fairlock/fairlock/fairmutex"
 	"github.com/fairlock/fairlock/integration/history"
-	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/integration/internal/testcluster"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -23,7 +23,7 @@ import (
 // second line held and awaited with queue tickets.
 func TestHolderCutOffUntilLeaseExpires(t *testing.T) {
 	const name, tname, ttl = "/faults/holder-cut", "/faults/holder-cut-tickets", 2
-	c := etcdtest.Cluster(t, 3)
+	c := testcluster.Cluster(t, 3)
 	var h history.History
 
 	holder := newContender(t, c, 0, ttl, name, "holder")
@@ -35,7 +35,7 @@ func TestHolderCutOffUntilLeaseExpires(t *testing.T) {
 	waitLine(t, waiter.cli, name, 2)
 
 	// Clients of their own, on the same members: separate processes.
-	tickets := startTicketPair(t, etcdtest.Client(t, c, 0), etcdtest.Client(t, c, 1), ttl, tname)
+	tickets := startTicketPair(t, testcluster.Client(t, c, 0), testcluster.Client(t, c, 1), ttl, tname)
 
 	cut := time.Now()
 	c.Members[0].Bridge().Blackhole()
@@ -57,7 +57,7 @@ func TestHolderCutOffUntilLeaseExpires(t *testing.T) {
 	// Healing closes the cut connection. A read (which the client retries
 	// on a new one) makes sure the connection is back before the Unlock, a
 	// write the client does not retry once sent.
-	etcdtest.Keys(t, holder.cli, name+"/")
+	testcluster.Keys(t, holder.cli, name+"/")
 	err := hold.unlock(t)
 	if !errors.Is(err, fairmutex.ErrLost) {
 		t.Fatalf("old holder's Unlock after the loss = %v, want ErrLost", err)
@@ -93,7 +93,7 @@ func startTicketPair(t *testing.T, holderCli, waiterCli *clientv3.Client, ttl in
 	p := &ticketPair{cli: waiterCli, name: name, waited: make(chan error, 1)}
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	hq, err := queue.New(etcdtest.Session(t, holderCli, ttl), name)
+	hq, err := queue.New(testcluster.Session(t, holderCli, ttl), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func startTicketPair(t *testing.T, holderCli, waiterCli *clientv3.Client, ttl in
 	p.heldOp.Granted(p.held.Rev())
 	p.held.Done() // start watching the hold now, before the cut
 
-	wq, err := queue.New(etcdtest.Session(t, waiterCli, ttl), name)
+	wq, err := queue.New(testcluster.Session(t, waiterCli, ttl), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func assertOwner(t *testing.T, cli *clientv3.Client, cmp clientv3.Cmp, want bool
 // before the waiter behind it, which stays waiting until it releases.
 func TestWaiterReconnectsKeepsPlace(t *testing.T) {
 	const name, ttl = "/faults/waiter-reconnect", 5
-	c := etcdtest.Cluster(t, 3)
+	c := testcluster.Cluster(t, 3)
 	var h history.History
 
 	holder := newContender(t, c, 1, ttl, name, "holder")
@@ -240,7 +240,7 @@ func TestWaiterReconnectsKeepsPlace(t *testing.T) {
 // the old holder's Unlock reports the loss and leaves the new holder alone.
 func TestHolderOnPartitionedLeader(t *testing.T) {
 	const name, ttl = "/faults/partitioned-leader", 2
-	c := etcdtest.Cluster(t, 3)
+	c := testcluster.Cluster(t, 3)
 	lead := c.WaitLeader(t)
 	var others []*integration.Member
 	for i, m := range c.Members {
@@ -281,7 +281,7 @@ func TestHolderOnPartitionedLeader(t *testing.T) {
 
 	c.Members[lead].RecoverPartition(t, others...)
 	c.WaitLeader(t)
-	etcdtest.Keys(t, holder.cli, name+"/") // its member serves again
+	testcluster.Keys(t, holder.cli, name+"/") // its member serves again
 	if err := hold.unlock(t); !errors.Is(err, fairmutex.ErrLost) {
 		t.Fatalf("old holder's Unlock after the partition = %v, want ErrLost", err)
 	}

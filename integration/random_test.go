@@ -18,7 +18,7 @@ import (
 
 	"github.com/fairlock/fairlock/fairmutex"
 	"github.com/fairlock/fairlock/integration/history"
-	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/integration/internal/testcluster"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -58,14 +58,14 @@ func TestRandomFaults(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(seed, 0))
 
-	c := etcdtest.Cluster(t, 3)
+	c := testcluster.Cluster(t, 3)
 	var h history.History
 	run := &randomRun{t: t, h: &h, start: time.Now(), deadline: time.Now().Add(runTime)}
 	kinds := []string{"mutex", "mutex", "mutex", "ticket", "shared", "shared"}
 	var wg sync.WaitGroup
 	for i, kind := range kinds {
 		w := &randomWorker{run: run, who: fmt.Sprintf("%s%d", kind, i), kind: kind,
-			cli: etcdtest.Client(t, c, i), rng: rand.New(rand.NewPCG(seed, uint64(i+1)))}
+			cli: testcluster.Client(t, c, i), rng: rand.New(rand.NewPCG(seed, uint64(i+1)))}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -75,7 +75,7 @@ func TestRandomFaults(t *testing.T) {
 
 	inj := &injector{t: t, c: c, rng: rng, start: run.start}
 	for i := range c.Members {
-		inj.clis = append(inj.clis, etcdtest.Client(t, c, i))
+		inj.clis = append(inj.clis, testcluster.Client(t, c, i))
 	}
 	inj.run(run.deadline)
 	finished := make(chan struct{})
@@ -106,7 +106,7 @@ func TestRandomFaults(t *testing.T) {
 	// expires on its own clock, so the line gets a while to empty.
 	var clis []*clientv3.Client
 	for i := range c.Members {
-		clis = append(clis, etcdtest.Client(t, c, i))
+		clis = append(clis, testcluster.Client(t, c, i))
 	}
 	awaitNoKeys(t, randomName, grantTimeout, clis...)
 }
@@ -428,7 +428,7 @@ func (inj *injector) run(deadline time.Time) {
 			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 			cli := inj.clis[m]
 			// Nothing written since the last compaction is fine too.
-			if _, err := cli.Compact(ctx, etcdtest.Revision(inj.t, cli)); err != nil && !errors.Is(err, rpctypes.ErrCompacted) {
+			if _, err := cli.Compact(ctx, testcluster.Revision(inj.t, cli)); err != nil && !errors.Is(err, rpctypes.ErrCompacted) {
 				inj.t.Errorf("compact: %v", err)
 			}
 			cancel()

@@ -12,7 +12,7 @@ import (
 
 	"github.com/fairlock/fairlock/fairmutex"
 	"github.com/fairlock/fairlock/integration/history"
-	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/integration/internal/testcluster"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -32,8 +32,8 @@ func isUnavailable(err error) bool {
 func TestLockWhileUnreachable(t *testing.T) {
 	const name, ttl = "/faults/unreachable", 20 // the session outlives the cut
 	const wait = 500 * time.Millisecond
-	c := etcdtest.Cluster(t, 3)
-	observer := etcdtest.Client(t, c, 1)
+	c := testcluster.Cluster(t, 3)
+	observer := testcluster.Client(t, c, 1)
 	held, hole := c.Members[0].Bridge(), c.Members[2].Bridge()
 
 	// The faults cut different members, so the two run side by side.
@@ -103,7 +103,7 @@ func TestLockWhileUnreachable(t *testing.T) {
 			// A cleanup that could not reach etcd goes on in the background
 			// until it can: the line must empty soon after the connection
 			// is back.
-			etcdtest.Eventually(t, grantTimeout, "the failed calls' entries to be removed", func() bool {
+			testcluster.Eventually(t, grantTimeout, "the failed calls' entries to be removed", func() bool {
 				return len(line(t, observer, name)) == 0
 			})
 			t.Logf("line empty %v after the fault healed", time.Since(healed))
@@ -125,7 +125,7 @@ func TestLockWhileUnreachable(t *testing.T) {
 // waiter behind it.
 func TestWaiterCancelledWhileUnreachable(t *testing.T) {
 	const name, ttl = "/faults/unreachable-waiter", 10
-	c := etcdtest.Cluster(t, 3)
+	c := testcluster.Cluster(t, 3)
 	var h history.History
 	bridge := c.Members[0].Bridge()
 
@@ -149,7 +149,7 @@ func TestWaiterCancelledWhileUnreachable(t *testing.T) {
 		}
 	}
 	bridge.UnpauseConnections()
-	etcdtest.Keys(t, cut.cli, name+"/") // back, with its session alive
+	testcluster.Keys(t, cut.cli, name+"/") // back, with its session alive
 
 	// The cleanup delete could not reach etcd before Lock returned; it goes
 	// on in the background (backing off up to 2 s between tries) until it

@@ -23,14 +23,14 @@ import (
 	"os"
 	"time"
 
+	"github.com/fairlock/fairlock/etcdtest"
 	"github.com/fairlock/fairlock/examples/internal/cluster"
-	"github.com/fairlock/fairlock/internal/embedetcd"
 )
 
 type config struct {
-	endpoints string            // "" starts an embedded etcd
-	embed     embedetcd.Options // for the embedded etcd
-	name      string            // lock name of the job line
+	endpoints string           // "" starts an embedded etcd
+	embed     etcdtest.Options // for the embedded etcd
+	name      string           // lock name of the job line
 	workers   int
 	jobs      int           // per worker
 	work      time.Duration // how long each job runs

@@ -12,8 +12,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/fairlock/fairlock/etcdtest"
 	"github.com/fairlock/fairlock/examples/internal/exampletest"
-	"github.com/fairlock/fairlock/internal/embedetcd"
 )
 
 // TestRun runs the program against an etcd it was given and checks its
@@ -94,7 +94,7 @@ func TestInterrupt(t *testing.T) {
 		}
 	}}
 	cfg := config{
-		embed:   embedetcd.Options{NoFsync: true},
+		embed:   etcdtest.Options{NoFsync: true},
 		name:    "/test/jobs",
 		workers: 3,
 		jobs:    2,

@@ -35,8 +35,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/fairlock/fairlock/etcdtest"
 	"github.com/fairlock/fairlock/examples/internal/cluster"
-	"github.com/fairlock/fairlock/internal/embedetcd"
 )
 
 // Ways to crash, for -crash.
@@ -46,9 +46,9 @@ const (
 )
 
 type config struct {
-	endpoints  string            // "" starts an embedded etcd
-	embed      embedetcd.Options // for the embedded etcd
-	name       string            // lock name of the line
+	endpoints  string           // "" starts an embedded etcd
+	embed      etcdtest.Options // for the embedded etcd
+	name       string           // lock name of the line
 	candidates int
 	terms      int           // terms to run in all
 	term       time.Duration // length of a term

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fairlock/fairlock/etcdtest"
 	"github.com/fairlock/fairlock/examples/internal/exampletest"
-	"github.com/fairlock/fairlock/internal/embedetcd"
 )
 
 var (
@@ -38,7 +38,7 @@ func TestRun(t *testing.T) {
 	} {
 		t.Run(tc.crash, func(t *testing.T) {
 			cfg := config{
-				embed:      embedetcd.Options{NoFsync: true},
+				embed:      etcdtest.Options{NoFsync: true},
 				name:       "/test/leader",
 				candidates: 4,
 				terms:      11,

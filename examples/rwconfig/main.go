@@ -31,15 +31,15 @@ import (
 	"os"
 	"time"
 
+	"github.com/fairlock/fairlock/etcdtest"
 	"github.com/fairlock/fairlock/examples/internal/cluster"
-	"github.com/fairlock/fairlock/internal/embedetcd"
 )
 
 type config struct {
-	endpoints string            // "" starts an embedded etcd
-	embed     embedetcd.Options // for the embedded etcd
-	name      string            // lock name
-	prefix    string            // where the configuration lives
+	endpoints string           // "" starts an embedded etcd
+	embed     etcdtest.Options // for the embedded etcd
+	name      string           // lock name
+	prefix    string           // where the configuration lives
 	readers   int
 	updates   int
 	every     time.Duration // between updates

@@ -11,9 +11,9 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/fairlock/fairlock/etcdtest"
 	"github.com/fairlock/fairlock/examples/internal/cluster"
 	"github.com/fairlock/fairlock/examples/internal/exampletest"
-	"github.com/fairlock/fairlock/internal/embedetcd"
 )
 
 var (
@@ -98,7 +98,7 @@ func TestNoLock(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cfg := config{
-		embed:   embedetcd.Options{NoFsync: true},
+		embed:   etcdtest.Options{NoFsync: true},
 		name:    "/test/config-lock",
 		prefix:  "/test/config/",
 		readers: 4,

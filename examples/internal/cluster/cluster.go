@@ -16,7 +16,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.uber.org/zap"
 
-	"github.com/fairlock/fairlock/internal/embedetcd"
+	"github.com/fairlock/fairlock/etcdtest"
 )
 
 // EnvEndpoints names the environment variable read when -endpoints is not
@@ -37,14 +37,14 @@ func DefaultEndpoints() string { return os.Getenv(EnvEndpoints) }
 // Cluster is the etcd an example runs against.
 type Cluster struct {
 	endpoints []string
-	embedded  *embedetcd.Etcd
+	embedded  *etcdtest.Etcd
 }
 
 // Open returns the cluster at endpoints, a comma-separated list of client
 // URLs, or, when endpoints is blank, starts an embedded single-member etcd
 // with opts in a temporary directory. It says which on out. If ctx ends
 // while the embedded member starts, Open removes it and returns ctx.Err().
-func Open(ctx context.Context, endpoints string, opts embedetcd.Options, out io.Writer) (*Cluster, error) {
+func Open(ctx context.Context, endpoints string, opts etcdtest.Options, out io.Writer) (*Cluster, error) {
 	var eps []string
 	for _, ep := range strings.Split(endpoints, ",") {
 		if ep = strings.TrimSpace(ep); ep != "" {
@@ -55,7 +55,7 @@ func Open(ctx context.Context, endpoints string, opts embedetcd.Options, out io.
 		fmt.Fprintf(out, "etcd: %s\n", strings.Join(eps, ","))
 		return &Cluster{endpoints: eps}, nil
 	}
-	e, err := embedetcd.Start(ctx, opts)
+	e, err := etcdtest.Start(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -7,14 +7,14 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/fairlock/fairlock/internal/embedetcd"
+	"github.com/fairlock/fairlock/etcdtest"
 )
 
 // Etcd starts an embedded etcd with fsync off (a test needs no durability)
 // and stops it, removing its data, when the test ends.
-func Etcd(t testing.TB, ctx context.Context) *embedetcd.Etcd {
+func Etcd(t testing.TB, ctx context.Context) *etcdtest.Etcd {
 	t.Helper()
-	e, err := embedetcd.Start(ctx, embedetcd.Options{NoFsync: true})
+	e, err := etcdtest.Start(ctx, etcdtest.Options{NoFsync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

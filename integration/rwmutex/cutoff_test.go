@@ -5,14 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/integration/internal/testcluster"
 	"github.com/fairlock/fairlock/rwmutex"
 )
 
 // A node cut off from etcd while it waits must give up once its session
 // ends (DESIGN step 5, etcd #19597), even with a context that never ends.
 func TestCutOffWaiterGivesUp(t *testing.T) {
-	c := etcdtest.Cluster(t, 3)
+	c := testcluster.Cluster(t, 3)
 	name := "/cutoff"
 	h := newNode(t, c, 0, name, 10)
 	w := newNode(t, c, 1, name, 2)

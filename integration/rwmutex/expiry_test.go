@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/integration/internal/testcluster"
 	"github.com/fairlock/fairlock/rwmutex"
 )
 
@@ -16,7 +16,7 @@ import (
 // Nodes: holder H on member 0, writer W on member 1, the next in line X on
 // member 2.
 func TestExpiredQueuedWriter(t *testing.T) {
-	c := etcdtest.Cluster(t, 3)
+	c := testcluster.Cluster(t, 3)
 
 	for _, tc := range []struct {
 		name                string
@@ -48,9 +48,9 @@ func TestExpiredQueuedWriter(t *testing.T) {
 
 			must(t, lock(h, tc.holderReads), "holder")
 			wResult := async(func() error { return w.rw.Lock(bg) })
-			etcdtest.WaitKeys(t, h.cli, name+"/", 2)
+			testcluster.WaitKeys(t, h.cli, name+"/", 2)
 			xResult := async(func() error { return lock(x, tc.xReads) })
-			etcdtest.WaitKeys(t, h.cli, name+"/", 3)
+			testcluster.WaitKeys(t, h.cli, name+"/", 3)
 			notReturned(t, wResult, "queued writer")
 
 			if tc.expire {
@@ -73,7 +73,7 @@ func TestExpiredQueuedWriter(t *testing.T) {
 			if w.rw.Token() != 0 {
 				t.Fatal("the expired writer has a token")
 			}
-			etcdtest.WaitKeys(t, h.cli, name+"/", 2) // W's entry went with its lease
+			testcluster.WaitKeys(t, h.cli, name+"/", 2) // W's entry went with its lease
 
 			if tc.holderReads && tc.xReads {
 				// Only W kept the reader X from sharing with H: X is now

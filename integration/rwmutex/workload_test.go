@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/fairlock/fairlock/fairmutex"
-	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/integration/internal/testcluster"
 	"github.com/fairlock/fairlock/rwmutex"
 )
 
@@ -85,7 +85,7 @@ type locker struct {
 // holds with anyone else, that writer tokens rise, that readers really did
 // hold together, and that nothing is left in etcd afterwards.
 func TestRandomWorkload(t *testing.T) {
-	c := etcdtest.Cluster(t, 3)
+	c := testcluster.Cluster(t, 3)
 	name := lockName(t)
 	const run = 3 * time.Second
 	seed := uint64(time.Now().UnixNano())
@@ -97,7 +97,7 @@ func TestRandomWorkload(t *testing.T) {
 	}
 	shared := newNode(t, c, 5, name, 10).rw
 	lockers = append(lockers, locker{rw: shared, readsOnly: true}, locker{rw: shared, readsOnly: true})
-	m, err := fairmutex.New(etcdtest.Session(t, etcdtest.Client(t, c, 6), 10), name)
+	m, err := fairmutex.New(testcluster.Session(t, testcluster.Client(t, c, 6), 10), name)
 	must(t, err, "fairmutex.New")
 	lockers = append(lockers, locker{m: m, writesOnly: true})
 
@@ -120,7 +120,7 @@ func TestRandomWorkload(t *testing.T) {
 	if chk.maxReaders < 2 {
 		t.Errorf("readers never held together (at most %d at once)", chk.maxReaders)
 	}
-	noKeys(t, etcdtest.Client(t, c, 0), name)
+	noKeys(t, testcluster.Client(t, c, 0), name)
 }
 
 func work(t *testing.T, chk *checker, l locker, rng *rand.Rand, end time.Time) {

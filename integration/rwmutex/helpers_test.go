@@ -11,7 +11,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.etcd.io/etcd/tests/v3/framework/integration"
 
-	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/integration/internal/testcluster"
 	"github.com/fairlock/fairlock/rwmutex"
 )
 
@@ -30,8 +30,8 @@ type node struct {
 // RWMutex for name.
 func newNode(t *testing.T, c *integration.Cluster, i int, name string, ttl int) node {
 	t.Helper()
-	cli := etcdtest.Client(t, c, i)
-	s := etcdtest.Session(t, cli, ttl)
+	cli := testcluster.Client(t, c, i)
+	s := testcluster.Session(t, cli, ttl)
 	rw, err := rwmutex.New(s, name)
 	if err != nil {
 		t.Fatalf("New(%q): %v", name, err)
@@ -83,7 +83,7 @@ func notReturned(t *testing.T, ch <-chan error, what string) {
 // noKeys checks that nothing of the lock is left in etcd.
 func noKeys(t *testing.T, cli *clientv3.Client, name string) {
 	t.Helper()
-	if keys := etcdtest.Keys(t, cli, name+"/"); len(keys) != 0 {
+	if keys := testcluster.Keys(t, cli, name+"/"); len(keys) != 0 {
 		t.Fatalf("keys left under %s/: %q", name, keys)
 	}
 }

@@ -1,4 +1,4 @@
-package embedetcd_test
+package etcdtest_test
 
 import (
 	"testing"

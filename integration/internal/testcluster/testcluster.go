@@ -1,5 +1,5 @@
-// Package etcdtest starts in-process etcd clusters and sessions for tests.
-package etcdtest
+// Package testcluster starts in-process etcd clusters and sessions for tests.
+package testcluster
 
 import (
 	"testing"

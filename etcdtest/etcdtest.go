@@ -1,7 +1,7 @@
-// Package embedetcd starts a single-member etcd inside the process, for the
+// Package etcdtest starts a single-member etcd inside the process, for the
 // examples and benchmarks: nothing to install, data in a temporary directory
 // that Close removes.
-package embedetcd
+package etcdtest
 
 import (
 	"context"

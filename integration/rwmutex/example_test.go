@@ -9,7 +9,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
-	"github.com/fairlock/fairlock/internal/embedetcd"
+	"github.com/fairlock/fairlock/etcdtest"
 	"github.com/fairlock/fairlock/rwmutex"
 )
 
@@ -17,7 +17,7 @@ import (
 // and writes fenced with IsOwner stop applying once the write hold ends.
 func Example() {
 	ctx := context.Background()
-	e, err := embedetcd.Start(ctx, embedetcd.Options{NoFsync: true})
+	e, err := etcdtest.Start(ctx, etcdtest.Options{NoFsync: true})
 	if err != nil {
 		log.Fatal(err)
 	}

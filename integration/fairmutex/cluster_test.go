@@ -5,11 +5,11 @@ import (
 
 	"go.etcd.io/etcd/tests/v3/framework/integration"
 
-	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/integration/internal/testcluster"
 )
 
 type clusterT struct{ *integration.Cluster }
 
 // cluster starts a three-member cluster: the members a line spans are the
 // ones it must stay ordered across.
-func cluster(t *testing.T) *clusterT { return &clusterT{etcdtest.Cluster(t, 3)} }
+func cluster(t *testing.T) *clusterT { return &clusterT{testcluster.Cluster(t, 3)} }

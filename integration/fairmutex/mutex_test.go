@@ -16,7 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/fairlock/fairlock/fairmutex"
-	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/integration/internal/testcluster"
 )
 
 // node is one simulated machine: its own client (on member i) and session.
@@ -28,8 +28,8 @@ type node struct {
 
 func newNode(t *testing.T, c *clusterT, i int, name string, ttl int) *node {
 	t.Helper()
-	cli := etcdtest.Client(t, c.Cluster, i)
-	s := etcdtest.Session(t, cli, ttl)
+	cli := testcluster.Client(t, c.Cluster, i)
+	s := testcluster.Session(t, cli, ttl)
 	m, err := fairmutex.New(s, name)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func TestFIFOAcrossMembersWithRisingTokens(t *testing.T) {
 			grants <- i
 			return nd.m.Unlock(context.Background())
 		})
-		etcdtest.WaitKeys(t, first.cli, "/fifo/", i+2)
+		testcluster.WaitKeys(t, first.cli, "/fifo/", i+2)
 	}
 	if err := first.m.Unlock(context.Background()); err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestFIFOAcrossMembersWithRisingTokens(t *testing.T) {
 			t.Errorf("tokens do not rise with arrival: %v", tokens)
 		}
 	}
-	if keys := etcdtest.Keys(t, first.cli, "/fifo/"); len(keys) != 0 {
+	if keys := testcluster.Keys(t, first.cli, "/fifo/"); len(keys) != 0 {
 		t.Errorf("keys left behind: %v", keys)
 	}
 }
@@ -139,8 +139,8 @@ func TestMutualExclusionUnderCancellation(t *testing.T) {
 	}
 	// A Lock cancelled mid-join returns at once and removes its entry as
 	// soon as etcd answers the join.
-	cli := etcdtest.Client(t, c.Cluster, 0)
-	etcdtest.WaitKeys(t, cli, "/mutex/", 0)
+	cli := testcluster.Client(t, c.Cluster, 0)
+	testcluster.WaitKeys(t, cli, "/mutex/", 0)
 }
 
 func TestTryLockOnHeldLockWritesNothing(t *testing.T) {
@@ -150,13 +150,13 @@ func TestTryLockOnHeldLockWritesNothing(t *testing.T) {
 	if err := a.m.TryLock(ctx); err != nil {
 		t.Fatalf("TryLock on a free lock: %v", err)
 	}
-	before := etcdtest.Revision(t, b.cli)
+	before := testcluster.Revision(t, b.cli)
 	for range 3 {
 		if err := b.m.TryLock(ctx); !errors.Is(err, fairmutex.ErrLocked) {
 			t.Fatalf("TryLock on a held lock = %v, want ErrLocked", err)
 		}
 	}
-	if after := etcdtest.Revision(t, b.cli); after != before {
+	if after := testcluster.Revision(t, b.cli); after != before {
 		t.Errorf("failed TryLock moved the store revision from %d to %d", before, after)
 	}
 	if b.m.Token() != 0 {
@@ -207,7 +207,7 @@ func TestNestedNamesAreIndependent(t *testing.T) {
 func TestHolderLeaseRevoked(t *testing.T) {
 	c := cluster(t)
 	holder, next := newNode(t, c, 0, "/revoke", 10), newNode(t, c, 1, "/revoke", 10)
-	admin := etcdtest.Client(t, c.Cluster, 2)
+	admin := testcluster.Client(t, c.Cluster, 2)
 	mustLock(t, holder.m)
 	lostToken, lostKey := holder.m.Token(), holder.m.Key()
 	done := holder.m.Done()
@@ -218,7 +218,7 @@ func TestHolderLeaseRevoked(t *testing.T) {
 
 	granted := make(chan error, 1)
 	go func() { granted <- next.m.Lock(context.Background()) }()
-	etcdtest.WaitKeys(t, admin, "/revoke/", 2)
+	testcluster.WaitKeys(t, admin, "/revoke/", 2)
 
 	if _, err := admin.Revoke(context.Background(), holder.s.Lease()); err != nil {
 		t.Fatal(err)
@@ -242,7 +242,7 @@ func TestHolderLeaseRevoked(t *testing.T) {
 	if err := holder.m.Unlock(context.Background()); !errors.Is(err, fairmutex.ErrLost) {
 		t.Errorf("Unlock of a lost hold = %v, want ErrLost", err)
 	}
-	if got := etcdtest.Keys(t, admin, "/revoke/"); !cmp.Equal(got, []string{next.m.Key()}) || got[0] == lostKey {
+	if got := testcluster.Keys(t, admin, "/revoke/"); !cmp.Equal(got, []string{next.m.Key()}) || got[0] == lostKey {
 		t.Errorf("line after the stale Unlock = %v, want just the new holder %s", got, next.m.Key())
 	}
 	if err := next.m.Unlock(context.Background()); err != nil {
@@ -253,11 +253,11 @@ func TestHolderLeaseRevoked(t *testing.T) {
 func TestWaiterLeaseRevoked(t *testing.T) {
 	c := cluster(t)
 	holder, waiter := newNode(t, c, 0, "/wrevoke", 10), newNode(t, c, 1, "/wrevoke", 10)
-	admin := etcdtest.Client(t, c.Cluster, 2)
+	admin := testcluster.Client(t, c.Cluster, 2)
 	mustLock(t, holder.m)
 	result := make(chan error, 1)
 	go func() { result <- waiter.m.Lock(context.Background()) }()
-	etcdtest.WaitKeys(t, admin, "/wrevoke/", 2)
+	testcluster.WaitKeys(t, admin, "/wrevoke/", 2)
 
 	revoked := time.Now()
 	if _, err := admin.Revoke(context.Background(), waiter.s.Lease()); err != nil {
@@ -282,13 +282,13 @@ func TestWaiterLeaseRevoked(t *testing.T) {
 	if err := holder.m.Unlock(context.Background()); err != nil {
 		t.Fatalf("holder Unlock: %v", err)
 	}
-	etcdtest.WaitKeys(t, admin, "/wrevoke/", 0)
+	testcluster.WaitKeys(t, admin, "/wrevoke/", 0)
 }
 
 func TestTwoMutexesOnOneSessionExclude(t *testing.T) {
 	c := cluster(t)
-	cli := etcdtest.Client(t, c.Cluster, 0)
-	s := etcdtest.Session(t, cli, 10)
+	cli := testcluster.Client(t, c.Cluster, 0)
+	s := testcluster.Session(t, cli, 10)
 	m1, err := fairmutex.New(s, "/same")
 	if err != nil {
 		t.Fatal(err)
@@ -303,7 +303,7 @@ func TestTwoMutexesOnOneSessionExclude(t *testing.T) {
 	}
 	got := make(chan error, 1)
 	go func() { got <- m2.Lock(context.Background()) }()
-	etcdtest.WaitKeys(t, cli, "/same/", 2) // two values, two keys (etcd #10756)
+	testcluster.WaitKeys(t, cli, "/same/", 2) // two values, two keys (etcd #10756)
 	select {
 	case err := <-got:
 		t.Fatalf("second Mutex granted while the first holds (err %v)", err)
@@ -354,12 +354,12 @@ func TestLockCancelledLeavesNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	result := make(chan error, 1)
 	go func() { result <- waiter.m.Lock(ctx) }()
-	etcdtest.WaitKeys(t, holder.cli, "/cancel/", 2)
+	testcluster.WaitKeys(t, holder.cli, "/cancel/", 2)
 	cancel()
 	if err := <-result; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled Lock = %v, want context.Canceled", err)
 	}
-	if got := etcdtest.Keys(t, holder.cli, "/cancel/"); !cmp.Equal(got, []string{holder.m.Key()}) {
+	if got := testcluster.Keys(t, holder.cli, "/cancel/"); !cmp.Equal(got, []string{holder.m.Key()}) {
 		t.Errorf("line after a cancelled Lock = %v, want only the holder's key", got)
 	}
 	if err := waiter.m.Unlock(context.Background()); !errors.Is(err, fairmutex.ErrNotLocked) {
@@ -407,12 +407,12 @@ func TestContendedPathCost(t *testing.T) {
 	const contenders, rounds = 3, 20
 	type counted struct {
 		m     *fairmutex.Mutex
-		calls *etcdtest.Calls
+		calls *testcluster.Calls
 	}
 	var all []counted
 	for i := range contenders {
-		cli, calls := etcdtest.CountingClient(t, c.Cluster, i)
-		s := etcdtest.Session(t, cli, 10)
+		cli, calls := testcluster.CountingClient(t, c.Cluster, i)
+		s := testcluster.Session(t, cli, 10)
 		m, err := fairmutex.New(s, "/cost")
 		if err != nil {
 			t.Fatal(err)

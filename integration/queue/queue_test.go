@@ -11,7 +11,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
-	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/integration/internal/testcluster"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -25,10 +25,10 @@ type lineT struct {
 }
 
 func newLine(t *testing.T, name string, nodes int) *lineT {
-	c := etcdtest.Cluster(t, 3)
-	l := &lineT{t: t, admin: etcdtest.Client(t, c, 0)}
+	c := testcluster.Cluster(t, 3)
+	l := &lineT{t: t, admin: testcluster.Client(t, c, 0)}
 	for i := range nodes {
-		s := etcdtest.Session(t, etcdtest.Client(t, c, i), 10)
+		s := testcluster.Session(t, testcluster.Client(t, c, i), 10)
 		q, err := queue.New(s, name)
 		if err != nil {
 			t.Fatal(err)
@@ -99,7 +99,7 @@ func TestListAndPosition(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	etcdtest.WaitKeys(t, l.admin, "/line/", 0)
+	testcluster.WaitKeys(t, l.admin, "/line/", 0)
 }
 
 // TestServiceOrder queues X1 S1 S2 X2 S3 and checks who is served when: the
@@ -157,7 +157,7 @@ func TestServiceOrder(t *testing.T) {
 		t.Fatalf("after x2 left, served %q, want s3", got)
 	}
 	leave(t, tickets[4])
-	etcdtest.WaitKeys(t, l.admin, "/order/", 0)
+	testcluster.WaitKeys(t, l.admin, "/order/", 0)
 }
 
 func leave(t *testing.T, tk *queue.Ticket) {
@@ -198,7 +198,7 @@ func TestFIFOAcrossMembers(t *testing.T) {
 			t.Errorf("revisions do not rise with join order")
 		}
 	}
-	etcdtest.WaitKeys(t, l.admin, "/fifo/", 0)
+	testcluster.WaitKeys(t, l.admin, "/fifo/", 0)
 }
 
 func TestWaitCancelledKeepsPlace(t *testing.T) {
@@ -246,7 +246,7 @@ func TestLeaveIsFenced(t *testing.T) {
 	if err := tk.Leave(bg); !errors.Is(err, queue.ErrLost) {
 		t.Errorf("Leave of a deleted entry = %v, want ErrLost", err)
 	}
-	if got := etcdtest.Keys(t, l.admin, "/fenced/"); !cmp.Equal(got, []string{other.Key()}) {
+	if got := testcluster.Keys(t, l.admin, "/fenced/"); !cmp.Equal(got, []string{other.Key()}) {
 		t.Errorf("line after a stale Leave = %v, want %v", got, []string{other.Key()})
 	}
 	if err := tk.Leave(bg); !errors.Is(err, queue.ErrLeft) {
@@ -270,7 +270,7 @@ func TestDoneClosesWhenSessionEnds(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Done not closed when the session ended")
 	}
-	etcdtest.WaitKeys(t, l.admin, "/session-end/", 0)
+	testcluster.WaitKeys(t, l.admin, "/session-end/", 0)
 	if _, err := l.qs[0].Join(bg, "b"); !errors.Is(err, queue.ErrSessionExpired) {
 		t.Errorf("Join on an ended session = %v, want ErrSessionExpired", err)
 	}
@@ -286,11 +286,11 @@ func TestTryJoin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("TryJoinShared behind a shared entry: %v", err)
 	}
-	rev := etcdtest.Revision(t, l.admin)
+	rev := testcluster.Revision(t, l.admin)
 	if _, err := l.qs[2].TryJoin(bg, "x"); !errors.Is(err, queue.ErrBlocked) {
 		t.Fatalf("TryJoin behind shared entries = %v, want ErrBlocked", err)
 	}
-	if got := etcdtest.Revision(t, l.admin); got != rev {
+	if got := testcluster.Revision(t, l.admin); got != rev {
 		t.Errorf("failed TryJoin moved the revision %d -> %d", rev, got)
 	}
 	leave(t, s1)

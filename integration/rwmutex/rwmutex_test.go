@@ -12,7 +12,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/fairlock/fairlock/fairmutex"
-	"github.com/fairlock/fairlock/internal/etcdtest"
+	"github.com/fairlock/fairlock/integration/internal/testcluster"
 	"github.com/fairlock/fairlock/queue"
 	"github.com/fairlock/fairlock/rwmutex"
 )
@@ -20,7 +20,7 @@ import (
 // TestRWMutex runs the lock's semantics on one three-member cluster, each
 // subtest on its own lock name with a client and session per simulated node.
 func TestRWMutex(t *testing.T) {
-	c := etcdtest.Cluster(t, 3)
+	c := testcluster.Cluster(t, 3)
 
 	t.Run("ReadersOverlap", func(t *testing.T) {
 		const n = 4
@@ -59,9 +59,9 @@ func TestRWMutex(t *testing.T) {
 		w1, r, w2 := newNode(t, c, 0, name, 10), newNode(t, c, 1, name, 10), newNode(t, c, 2, name, 10)
 		must(t, w1.rw.Lock(bg), "w1 Lock")
 		rGranted := async(func() error { return r.rw.RLock(bg) })
-		etcdtest.WaitKeys(t, w1.cli, name+"/", 2)
+		testcluster.WaitKeys(t, w1.cli, name+"/", 2)
 		w2Granted := async(func() error { return w2.rw.Lock(bg) })
-		etcdtest.WaitKeys(t, w1.cli, name+"/", 3)
+		testcluster.WaitKeys(t, w1.cli, name+"/", 3)
 
 		// The writer holds: no reader, no writer, not even a Try.
 		notReturned(t, rGranted, "RLock behind a writer")
@@ -92,9 +92,9 @@ func TestRWMutex(t *testing.T) {
 		var grants grantLog
 		record := grants.record
 		wGranted := async(func() error { return record("writer", w.rw.Lock(bg)) })
-		etcdtest.WaitKeys(t, r1.cli, name+"/", 3) // the writer is in line
+		testcluster.WaitKeys(t, r1.cli, name+"/", 3) // the writer is in line
 		r3Granted := async(func() error { return record("reader", r3.rw.RLock(bg)) })
-		etcdtest.WaitKeys(t, r1.cli, name+"/", 4) // and the late reader behind it
+		testcluster.WaitKeys(t, r1.cli, name+"/", 4) // and the late reader behind it
 
 		q, err := queue.New(r1.s, name)
 		must(t, err, "queue.New")
@@ -130,11 +130,11 @@ func TestRWMutex(t *testing.T) {
 		a, b, w := newNode(t, c, 0, name, 10), newNode(t, c, 1, name, 10), newNode(t, c, 2, name, 10)
 		failsQuietly := func(what string, try func(context.Context) error) {
 			t.Helper()
-			before := etcdtest.Revision(t, a.cli)
+			before := testcluster.Revision(t, a.cli)
 			if err := try(bg); !errors.Is(err, rwmutex.ErrLocked) {
 				t.Fatalf("%s: %v, want ErrLocked", what, err)
 			}
-			if after := etcdtest.Revision(t, a.cli); after != before {
+			if after := testcluster.Revision(t, a.cli); after != before {
 				t.Fatalf("%s failed but the store revision moved from %d to %d", what, before, after)
 			}
 		}
@@ -158,7 +158,7 @@ func TestRWMutex(t *testing.T) {
 		// jump the line.
 		must(t, a.rw.RLock(bg), "RLock")
 		wGranted := async(func() error { return w.rw.Lock(bg) })
-		etcdtest.WaitKeys(t, a.cli, name+"/", 2)
+		testcluster.WaitKeys(t, a.cli, name+"/", 2)
 		failsQuietly("TryRLock behind a waiting writer", b.rw.TryRLock)
 		must(t, a.rw.RUnlock(bg), "RUnlock")
 		mustGrant(t, wGranted, "Lock")
@@ -182,7 +182,7 @@ func TestRWMutex(t *testing.T) {
 			} else {
 				waiting = append(waiting, async(func() error { return nd.rw.RLock(ctx) }))
 			}
-			etcdtest.WaitKeys(t, h.cli, name+"/", 1+i)
+			testcluster.WaitKeys(t, h.cli, name+"/", 1+i)
 		}
 		cancel()
 		for _, ch := range waiting {
@@ -191,7 +191,7 @@ func TestRWMutex(t *testing.T) {
 			}
 		}
 		// Cancelled calls hold nothing and took their entries with them.
-		etcdtest.WaitKeys(t, h.cli, name+"/", 1)
+		testcluster.WaitKeys(t, h.cli, name+"/", 1)
 		for _, nd := range waiters {
 			if err := nd.rw.Unlock(bg); !errors.Is(err, rwmutex.ErrNotLocked) {
 				t.Fatalf("Unlock after a cancelled Lock: %v, want ErrNotLocked", err)
@@ -218,10 +218,10 @@ func TestRWMutex(t *testing.T) {
 
 	t.Run("MixedWithFairmutex", func(t *testing.T) {
 		name := lockName(t)
-		mcli := etcdtest.Client(t, c, 0)
-		m, err := fairmutex.New(etcdtest.Session(t, mcli, 10), name)
+		mcli := testcluster.Client(t, c, 0)
+		m, err := fairmutex.New(testcluster.Session(t, mcli, 10), name)
 		must(t, err, "fairmutex.New")
-		m2, err := fairmutex.New(etcdtest.Session(t, etcdtest.Client(t, c, 2), 10), name)
+		m2, err := fairmutex.New(testcluster.Session(t, testcluster.Client(t, c, 2), 10), name)
 		must(t, err, "fairmutex.New")
 		w, r := newNode(t, c, 1, name, 10), newNode(t, c, 2, name, 10)
 
@@ -236,9 +236,9 @@ func TestRWMutex(t *testing.T) {
 		var grants grantLog
 		record := grants.record
 		wGranted := async(func() error { return record("rw writer", w.rw.Lock(bg)) })
-		etcdtest.WaitKeys(t, mcli, name+"/", 2)
+		testcluster.WaitKeys(t, mcli, name+"/", 2)
 		rGranted := async(func() error { return record("rw reader", r.rw.RLock(bg)) })
-		etcdtest.WaitKeys(t, mcli, name+"/", 3)
+		testcluster.WaitKeys(t, mcli, name+"/", 3)
 		notReturned(t, wGranted, "rw writer under a fairmutex")
 		notReturned(t, rGranted, "rw reader under a fairmutex")
 
@@ -248,7 +248,7 @@ func TestRWMutex(t *testing.T) {
 			t.Fatalf("fairmutex TryLock under an rw writer: %v, want ErrLocked", err)
 		}
 		mGranted := async(func() error { return record("fairmutex", m.Lock(bg)) })
-		etcdtest.WaitKeys(t, mcli, name+"/", 3)
+		testcluster.WaitKeys(t, mcli, name+"/", 3)
 
 		must(t, w.rw.Unlock(bg), "rw Unlock")
 		mustGrant(t, rGranted, "rw reader")
@@ -329,7 +329,7 @@ func TestRWMutex(t *testing.T) {
 		if err := a.rw.Unlock(bg); !errors.Is(err, rwmutex.ErrNotLocked) {
 			t.Fatalf("second Unlock of a lost write hold: %v, want ErrNotLocked", err)
 		}
-		if keys := etcdtest.Keys(t, a.cli, name+"/"); len(keys) != 1 || keys[0] != b.rw.Key() {
+		if keys := testcluster.Keys(t, a.cli, name+"/"); len(keys) != 1 || keys[0] != b.rw.Key() {
 			t.Fatalf("after the late Unlock the line is %q, want only the new holder %q", keys, b.rw.Key())
 		}
 		must(t, b.rw.Unlock(bg), "Unlock")
@@ -388,7 +388,7 @@ func TestRWMutex(t *testing.T) {
 			wg.Go(func() { errs <- a.rw.RLock(bg) })
 		}
 		wg.Wait()
-		etcdtest.WaitKeys(t, a.cli, name+"/", n)
+		testcluster.WaitKeys(t, a.cli, name+"/", n)
 		for range n {
 			wg.Go(func() { errs <- a.rw.RUnlock(bg) })
 		}
@@ -435,7 +435,7 @@ func TestRWMutex(t *testing.T) {
 				t.Errorf("New(%q): %v, want ErrInvalidName", bad, err)
 			}
 		}
-		ended := etcdtest.Session(t, a.cli, 10)
+		ended := testcluster.Session(t, a.cli, 10)
 		must(t, ended.Close(), "close session")
 		if _, err := rwmutex.New(ended, name); !errors.Is(err, rwmutex.ErrSessionExpired) {
 			t.Fatalf("New on an ended session: %v, want ErrSessionExpired", err)

@@ -8,13 +8,13 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"github.com/fairlock/fairlock/etcdtest"
 	"github.com/fairlock/fairlock/fairmutex"
-	"github.com/fairlock/fairlock/internal/embedetcd"
 )
 
 func Example() {
 	ctx := context.Background()
-	etcd, err := embedetcd.Start(ctx, embedetcd.Options{NoFsync: true})
+	etcd, err := etcdtest.Start(ctx, etcdtest.Options{NoFsync: true})
 	if err != nil {
 		log.Fatal(err)
 	}

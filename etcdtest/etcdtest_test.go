@@ -1,4 +1,4 @@
-package embedetcd_test
+package etcdtest_test
 
 import (
 	"context"
@@ -6,12 +6,12 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/fairlock/fairlock/internal/embedetcd"
+	"github.com/fairlock/fairlock/etcdtest"
 )
 
 func TestStartPutGetClose(t *testing.T) {
 	ctx := context.Background()
-	e, err := embedetcd.Start(ctx, embedetcd.Options{NoFsync: true})
+	e, err := etcdtest.Start(ctx, etcdtest.Options{NoFsync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
