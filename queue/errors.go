@@ -35,4 +35,17 @@ var (
 
 	// ErrUninitialized reports a call on a zero value instead of one made by New.
 	ErrUninitialized = errors.New("fairlock: value not created by New")
+
+	// ErrLimitMismatch reports a permit join with a limit other than the
+	// one of the permits already in the line; nothing was written.
+	ErrLimitMismatch = errors.New("fairlock: limit differs from the one in use on this name")
+
+	// ErrInvalidLimit reports a semaphore limit below 1.
+	ErrInvalidLimit = errors.New("fairlock: limit must be at least 1")
+
+	// ErrDuplicateLine reports a JoinAll that names one line twice.
+	ErrDuplicateLine = errors.New("fairlock: the same line twice in one call")
+
+	// ErrMixedSessions reports a JoinAll over Queues of different sessions.
+	ErrMixedSessions = errors.New("fairlock: lines of different sessions in one call")
 )

@@ -15,6 +15,7 @@ import (
 type Queue struct {
 	s      *concurrency.Session
 	layout keys.Layout
+	cfg    config
 }
 
 // Entry is one place in the line, as List reports it.
@@ -24,13 +25,16 @@ type Entry struct {
 	Rev    int64            // create revision: place in line and fencing token
 	Lease  clientv3.LeaseID // lease of the session that joined
 	Shared bool             // joined with JoinShared
+	Kind   Kind             // Exclusive, Shared or Permit
+	Limit  int              // the semaphore's limit, for a permit
+	Holds  bool             // its turn has come (as of the read)
 }
 
 // New returns the line named name (see keys.Validate for the rules: an
 // absolute path like "/jobs/nightly") seen through session s. It does no I/O.
 // It fails with ErrNilSession, ErrInvalidName or, when s has already ended,
 // ErrSessionExpired.
-func New(s *concurrency.Session, name string) (*Queue, error) {
+func New(s *concurrency.Session, name string, opts ...Option) (*Queue, error) {
 	if s == nil {
 		return nil, ErrNilSession
 	}
@@ -41,11 +45,15 @@ func New(s *concurrency.Session, name string) (*Queue, error) {
 	if sessionEnded(s) {
 		return nil, ErrSessionExpired
 	}
-	return &Queue{s: s, layout: layout}, nil
+	return &Queue{s: s, layout: layout, cfg: newConfig(opts)}, nil
 }
 
 // Name returns the lock name the line was created with.
 func (q *Queue) Name() string { return q.layout.Name() }
+
+// Identity returns the value the primitives built on this Queue store in
+// their entries (see WithIdentity).
+func (q *Queue) Identity() string { return q.cfg.identity }
 
 // Session returns the session the line was created with.
 func (q *Queue) Session() *concurrency.Session { return q.s }

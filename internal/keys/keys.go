@@ -1,9 +1,10 @@
 // Package keys owns every etcd key string fairlock writes or reads.
 //
-// A lock named N keeps its whole line under N + "/", in two sub-ranges:
+// A lock named N keeps its whole line under N + "/", in sub-ranges:
 //
-//	N/.x/<id>   exclusive entries (mutex holders, writers, exclusive tickets)
-//	N/.s/<id>   shared entries (readers)
+//	N/.x/<id>           exclusive entries (mutex holders, writers, exclusive tickets, candidates)
+//	N/.s/<id>           shared entries (readers)
+//	N/.p/<limit>/<id>   semaphore permits, by the semaphore's limit
 //
 // Path segments that start with "." are reserved for this layout, so the
 // entries of lock "/a" can never be mistaken for those of lock "/a/b" (or the
@@ -15,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
@@ -31,6 +33,7 @@ const (
 	reservedMark    = '.'
 	exclusiveMarker = "/.x/"
 	sharedMarker    = "/.s/"
+	permitMarker    = "/.p/"
 )
 
 // Validate reports whether name can name a lock: an absolute, slash-separated
@@ -51,6 +54,8 @@ func Validate(name string) error {
 		return bad(`relative: must start with "/"`)
 	case name == "/":
 		return bad("the root cannot be a lock")
+	case strings.Contains(name, "//"):
+		return bad("empty path segment")
 	case strings.HasSuffix(name, "/"):
 		return bad("trailing slash")
 	}
@@ -95,7 +100,7 @@ func (l Layout) ExclusivePrefix() string { return l.name + exclusiveMarker }
 // SharedPrefix is the prefix of the lock's shared entries.
 func (l Layout) SharedPrefix() string { return l.name + sharedMarker }
 
-// Entry is the key of a new entry with the given id.
+// Entry is the key of an exclusive or shared entry with the given id.
 func (l Layout) Entry(id string, shared bool) string {
 	if shared {
 		return l.SharedPrefix() + id
@@ -103,11 +108,49 @@ func (l Layout) Entry(id string, shared bool) string {
 	return l.ExclusivePrefix() + id
 }
 
+// PermitsPrefix is the prefix of every semaphore permit of the lock,
+// whatever its limit.
+func (l Layout) PermitsPrefix() string { return l.name + permitMarker }
+
+// PermitPrefix is the prefix of the lock's permits of a semaphore with the
+// given limit: the whole line of that semaphore.
+func (l Layout) PermitPrefix(limit int) string {
+	return l.PermitsPrefix() + strconv.Itoa(limit) + "/"
+}
+
+// PermitEntry is the key of a permit entry with the given id.
+func (l Layout) PermitEntry(id string, limit int) string { return l.PermitPrefix(limit) + id }
+
+// OtherLimits returns the two key ranges, [from, to), that together hold
+// every permit of the lock whose limit is not limit.
+func (l Layout) OtherLimits(limit int) [2][2]string {
+	all, own := l.PermitsPrefix(), l.PermitPrefix(limit)
+	return [2][2]string{{all, own}, {PrefixEnd(own), PrefixEnd(all)}}
+}
+
+// EtcdMutexPrefix is the prefix etcd's own concurrency.Mutex (and etcdctl
+// lock) uses for the lock: its keys are this prefix and a lease id in hex.
+func (l Layout) EtcdMutexPrefix() string { return l.name + "/" }
+
+// PrefixEnd is the end of the range of keys that start with prefix, as
+// clientv3.GetPrefixRangeEnd computes it.
+func PrefixEnd(prefix string) string {
+	end := []byte(prefix)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return string(end[:i+1])
+		}
+	}
+	return "\x00"
+}
+
 // Entry is a parsed entry key.
 type Entry struct {
 	Name   string // lock name
-	ID     string // unique id of the entry
+	ID     string // id of the entry
 	Shared bool
+	Limit  int // the semaphore's limit for a permit, 0 otherwise
 }
 
 // Parse splits an entry key into its lock name, id and mode. It rejects any
@@ -118,14 +161,21 @@ func Parse(key string) (Entry, error) {
 		return Entry{}, fmt.Errorf("fairlock: %q is not an entry key", key)
 	}
 	var e Entry
+	e.Name, e.ID = key[:i], key[i+len(exclusiveMarker):]
 	switch key[i : i+len(exclusiveMarker)] {
 	case exclusiveMarker:
 	case sharedMarker:
 		e.Shared = true
+	case permitMarker:
+		limit, id, ok := strings.Cut(e.ID, "/")
+		n, err := strconv.Atoi(limit)
+		if !ok || err != nil || n < 1 || strconv.Itoa(n) != limit {
+			return Entry{}, fmt.Errorf("fairlock: %q has a malformed permit limit", key)
+		}
+		e.Limit, e.ID = n, id
 	default:
 		return Entry{}, fmt.Errorf("fairlock: %q is not an entry key", key)
 	}
-	e.Name, e.ID = key[:i], key[i+len(exclusiveMarker):]
 	if err := Validate(e.Name); err != nil {
 		return Entry{}, err
 	}
@@ -140,6 +190,12 @@ var (
 	idCounter    atomic.Uint64
 )
 
+// NewID returns an entry id unique to this call. Deprecated: the engine
+// moves to SlotID.
+func NewID(lease int64) string {
+	return fmt.Sprintf("%016x-%s-%x", lease, processNonce, idCounter.Add(1)+1<<32)
+}
+
 func newNonce() string {
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -148,10 +204,14 @@ func newNonce() string {
 	return hex.EncodeToString(b[:])
 }
 
-// NewID returns an entry id unique to this call: the session lease (so that
-// etcdctl shows whose entry it is), a random per-process nonce (two processes
-// may share a lease) and a per-process counter (two values on one session
-// must never share a key, etcd issue 10756).
-func NewID(lease int64) string {
-	return fmt.Sprintf("%016x-%s-%x", lease, processNonce, idCounter.Add(1))
+// SlotID returns the entry id of a slot of a session: the session's lease
+// (so that etcdctl shows whose entry it is), a random per-process nonce (two
+// processes may share a lease) and the slot, a small number that the
+// session reuses once the slot's entry is known to be gone. Reusing ids
+// keeps the number of distinct keys under a lock bounded by the sessions
+// that used it, and so the cost of reading the line, however long the
+// history etcd has not compacted; the fencing token stays unique because a
+// re-created key gets a new create revision.
+func SlotID(lease int64, slot int) string {
+	return fmt.Sprintf("%016x-%s-%x", lease, processNonce, slot)
 }

@@ -75,7 +75,7 @@ func TestLayoutSeparatesNestedLocks(t *testing.T) {
 func TestParseRoundTrip(t *testing.T) {
 	l, _ := keys.New("/jobs/x")
 	for _, shared := range []bool{false, true} {
-		id := keys.NewID(0x1234)
+		id := keys.SlotID(0x1234, 3)
 		e, err := keys.Parse(l.Entry(id, shared))
 		if err != nil {
 			t.Fatal(err)
@@ -84,23 +84,62 @@ func TestParseRoundTrip(t *testing.T) {
 			t.Errorf("Parse = %+v, want name /jobs/x id %s shared %v", e, id, shared)
 		}
 	}
-	for _, key := range []string{"", "/a", "/a/.x/", "/a/.y/1", "a/.x/1", "/a/.x/1/2", "/.x/1", "/a//.x/1"} {
+	for _, key := range []string{"", "/a", "/a/.x/", "/a/.y/1", "a/.x/1", "/a/.x/1/2", "/.x/1", "/a//.x/1", "/a/.p/1/"} {
 		if _, err := keys.Parse(key); err == nil {
 			t.Errorf("Parse(%q) succeeded, want an error", key)
 		}
 	}
 }
 
-func TestNewIDUnique(t *testing.T) {
+func TestSlotIDsDifferBySlotAndLease(t *testing.T) {
 	seen := map[string]bool{}
-	for range 1000 {
-		id := keys.NewID(7)
-		if seen[id] {
-			t.Fatalf("NewID repeated %q", id)
+	for lease := range int64(3) {
+		for slot := range 100 {
+			id := keys.SlotID(lease, slot)
+			if seen[id] {
+				t.Fatalf("SlotID(%d, %d) = %q repeats an earlier id", lease, slot, id)
+			}
+			seen[id] = true
+			if id != keys.SlotID(lease, slot) {
+				t.Fatalf("SlotID(%d, %d) is not stable", lease, slot)
+			}
 		}
-		seen[id] = true
-		if strings.Contains(id, "/") {
-			t.Fatalf("id %q contains a slash", id)
+	}
+}
+
+func TestPermitLayout(t *testing.T) {
+	l, _ := keys.New("/pool")
+	key := l.PermitEntry("abc", 12)
+	if key != "/pool/.p/12/abc" {
+		t.Fatalf("PermitEntry = %q", key)
+	}
+	e, err := keys.Parse(key)
+	if err != nil || e.Name != "/pool" || e.ID != "abc" || e.Limit != 12 || e.Shared {
+		t.Fatalf("Parse(%q) = %+v, %v", key, e, err)
+	}
+	for _, bad := range []string{"/pool/.p/0/abc", "/pool/.p/-1/abc", "/pool/.p/01/abc", "/pool/.p/x/abc", "/pool/.p/3"} {
+		if _, err := keys.Parse(bad); err == nil {
+			t.Errorf("Parse(%q) succeeded, want an error", bad)
+		}
+	}
+	// Every permit of another limit is in one of OtherLimits' ranges; no
+	// permit of this limit is, and nothing outside the permits is.
+	in := func(k string) bool {
+		for _, r := range l.OtherLimits(1) {
+			if k >= r[0] && k < r[1] {
+				return true
+			}
+		}
+		return false
+	}
+	for _, limit := range []int{2, 10, 11, 100} {
+		if k := l.PermitEntry("z", limit); !in(k) {
+			t.Errorf("permit %q of limit %d not in OtherLimits(1)", k, limit)
+		}
+	}
+	for _, k := range []string{l.PermitEntry("z", 1), l.PermitEntry("\xff", 1), l.Entry("z", false), l.Entry("z", true), "/pool0", "/pool/"} {
+		if in(k) {
+			t.Errorf("%q is in OtherLimits(1)", k)
 		}
 	}
 }
@@ -143,7 +182,7 @@ func FuzzValidate(f *testing.F) {
 // FuzzParse checks that Parse never panics and accepts only keys that New's
 // layout would produce.
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"/a/.x/1", "/a/.s/1", "/a/b/.x/1-2", "/.x/1", "/a/.x/", "x"} {
+	for _, s := range []string{"/a/.x/1", "/a/.s/1", "/a/b/.x/1-2", "/.x/1", "/a/.x/", "x", "/a/.p/3/1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, key string) {
@@ -155,7 +194,11 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Parse(%q) accepted invalid name %q", key, e.Name)
 		}
-		if got := l.Entry(e.ID, e.Shared); got != key {
+		got := l.Entry(e.ID, e.Shared)
+		if e.Limit > 0 {
+			got = l.PermitEntry(e.ID, e.Limit)
+		}
+		if got != key {
 			t.Fatalf("Parse(%q) = %+v, which lays out as %q", key, e, got)
 		}
 	})

@@ -1,0 +1,43 @@
+package queue
+
+import "context"
+
+// Request names one entry of a JoinAll: the line it joins, the value it
+// stores, and whether it is shared.
+type Request struct {
+	Queue  *Queue
+	Value  string
+	Shared bool
+}
+
+// JoinAll appends one entry to each request's line in a single etcd
+// transaction, so that every new entry has the same create revision. All
+// Queues must share one session. Because revisions are one total order, any
+// two JoinAll calls are ordered the same way in every line they share, so
+// callers that wait for every entry's turn cannot deadlock one another,
+// whatever order they name the lines in.
+//
+// On error or cancellation nothing of the call is left in any line (see
+// Join). It returns ErrDuplicateLine when two requests name the same line.
+func JoinAll(ctx context.Context, reqs []Request) ([]*Ticket, error) {
+	return joinAll(ctx, reqs)
+}
+
+// AcquireAll is JoinAll followed by a Wait on every ticket: it returns once
+// every entry's turn has come. On any error, a cancelled ctx included, it
+// removes every entry and returns the error; nothing is held.
+func AcquireAll(ctx context.Context, reqs []Request) ([]*Ticket, error) {
+	ts, err := JoinAll(ctx, reqs)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range ts {
+		if err := t.Wait(ctx); err != nil {
+			for _, t := range ts {
+				t.q.abandon(ctx, t)
+			}
+			return nil, err
+		}
+	}
+	return ts, nil
+}

@@ -1,0 +1,68 @@
+package queue
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+)
+
+// Option configures a Queue and the primitives built on it (fairmutex,
+// rwmutex, semaphore, election take the same options).
+type Option func(*config)
+
+type config struct {
+	identity string
+	hooks    *Hooks
+	logger   *slog.Logger
+	margin   time.Duration
+}
+
+// WithIdentity sets the value that the primitives built on a Queue (a
+// Mutex, an RWMutex, a Semaphore, ...) store in every entry they make, so
+// that List and `fairlock ls` tell who holds and who waits. The default is
+// DefaultIdentity(). Join and JoinShared store the value they are given.
+func WithIdentity(value string) Option { return func(c *config) { c.identity = value } }
+
+// WithHooks has h told of every join, grant, release, loss and cleanup
+// retry on the Queue. A nil h (the default) costs nothing.
+func WithHooks(h *Hooks) Option { return func(c *config) { c.hooks = h } }
+
+// WithLogger has the Queue log losses, cleanups that had to retry and
+// retried transient errors to l, with the lock name and token as
+// attributes. A nil l (the default) logs nothing.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithSafetyMargin sets how long before the earliest moment etcd may expire
+// the session's lease a hold's Done closes (see HeldUntil). The default,
+// DefaultSafetyMargin, covers clock-rate drift between this machine and
+// etcd's leader over one TTL; raise it on machines whose clocks are poor.
+func WithSafetyMargin(d time.Duration) Option { return func(c *config) { c.margin = d } }
+
+// DefaultSafetyMargin is the default of WithSafetyMargin.
+const DefaultSafetyMargin = 100 * time.Millisecond
+
+// DefaultIdentity is "<hostname>/<pid>", the value primitives store in
+// their entries unless WithIdentity says otherwise.
+func DefaultIdentity() string { return defaultIdentity }
+
+var defaultIdentity = func() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	return fmt.Sprintf("%s/%d", host, os.Getpid())
+}()
+
+func newConfig(opts []Option) config {
+	c := config{identity: defaultIdentity, margin: DefaultSafetyMargin}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	if c.margin < 0 {
+		c.margin = 0
+	}
+	return c
+}
