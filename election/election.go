@@ -1,0 +1,274 @@
+package election
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/fairlock/fairlock/internal/keys"
+	"github.com/fairlock/fairlock/queue"
+)
+
+// Election is one candidate of the election named by a lock name, seen
+// through one session: it campaigns, and while it leads it proclaims,
+// rotates and resigns. It holds at most one place in the line at a time.
+// It is safe for concurrent use. Make one with New; the zero value returns
+// ErrUninitialized.
+type Election struct {
+	q      *queue.Queue
+	layout keys.Layout
+
+	mu   sync.Mutex
+	lead *queue.Ticket // the leadership; nil when not leading
+	// busy is set while a Campaign, Rotate or Resign is under way: the
+	// Election's place in the line is changing, so Campaign must not add a
+	// second one.
+	busy bool
+}
+
+// New returns a candidate of the election named name, an absolute
+// slash-separated path such as "/services/scheduler" (the rules of lock
+// names), campaigning through session s. opts are those of queue.New. It
+// does no I/O; it returns ErrNilSession, ErrInvalidName or, when s has
+// ended, ErrSessionExpired.
+//
+// The election keeps its candidates as exclusive entries of the line
+// named name: a fairmutex.Mutex on the same name would be one more
+// candidate, so give an election a name of its own.
+func New(s *concurrency.Session, name string, opts ...queue.Option) (*Election, error) {
+	q, err := queue.New(s, name, opts...)
+	if err != nil {
+		return nil, err
+	}
+	layout, err := keys.New(name)
+	if err != nil {
+		return nil, err
+	}
+	return &Election{q: q, layout: layout}, nil
+}
+
+// Name returns the election's name.
+func (e *Election) Name() string {
+	if e == nil || e.q == nil {
+		return ""
+	}
+	return e.q.Name()
+}
+
+// Campaign joins the line of candidates with value and waits, in arrival
+// order, until the Election leads; then it returns nil. An uncontested
+// Campaign takes one round trip.
+//
+// If ctx ends first, Campaign removes its entry from the line (with a fresh
+// context bounded by queue.CleanupTimeout), writes nothing more and returns
+// ctx.Err(); a lead granted while ctx was ending is given back the same
+// way. It returns ErrSessionExpired or ErrLost when the session ends or its
+// entry is deleted while it waits, and ErrCampaigning when the Election
+// already leads or is campaigning.
+func (e *Election) Campaign(ctx context.Context, value string) error {
+	if e == nil || e.q == nil {
+		return ErrUninitialized
+	}
+	if err := e.begin(); err != nil {
+		return err
+	}
+	t, err := e.q.Acquire(ctx, value)
+	e.end(t)
+	return err
+}
+
+// Proclaim changes the leader's value without giving up the lead: a fenced
+// put that happens only while the Election's entry is in the line with its
+// token, which it keeps. It returns ErrNotLeader when the Election does not
+// lead, and ErrLost, writing nothing, when the leadership has been lost
+// (Resign then reports ErrLost as well). If ctx ends or etcd fails before
+// the outcome is known, Proclaim returns that error: the value may or may
+// not have changed, and the Election still leads.
+func (e *Election) Proclaim(ctx context.Context, value string) error {
+	if e == nil || e.q == nil {
+		return ErrUninitialized
+	}
+	t := e.current()
+	if t == nil {
+		return ErrNotLeader
+	}
+	return t.SetValue(ctx, value)
+}
+
+// Resign gives up the lead with a fenced delete, handing it to the next
+// candidate in line. It returns ErrNotLeader when the Election does not
+// lead, and ErrLost, deleting nothing, when the leadership had already been
+// lost (lease expired or key deleted); after either, and after success, the
+// Election no longer leads. If ctx ends or etcd fails before the outcome is
+// known, Resign returns that error and the Election still leads: call
+// Resign again, or let the session's lease expire. (etcd's own
+// Election.Resign forgets its leadership after a failed request, etcd
+// #22123, so that a retry deletes nothing.)
+func (e *Election) Resign(ctx context.Context) error {
+	if e == nil || e.q == nil {
+		return ErrUninitialized
+	}
+	t := e.take()
+	if t == nil {
+		return ErrNotLeader
+	}
+	err := t.Leave(ctx)
+	if err != nil && !errors.Is(err, ErrLost) && !errors.Is(err, queue.ErrLeft) {
+		// The outcome is unknown: the entry may still be there, so the
+		// leadership stays, for another Resign to give up.
+		e.end(t)
+		return err
+	}
+	e.end(nil)
+	return err
+}
+
+// Rotate hands the lead to the next candidate in line and rejoins at the
+// tail, with the same value, in one transaction (a fenced delete of the
+// leader's entry and a new entry), then waits for its turn again and
+// returns nil once it leads. So candidates that Rotate lead round-robin:
+// with k of them, each leads once in every k terms, in a fixed order. With
+// nobody else in line the Election leads again at once, under a new token.
+//
+// It returns ErrNotLeader when the Election does not lead, and ErrLost,
+// changing nothing, when the leadership had been lost; the Election no
+// longer leads after the latter. If ctx ends while Rotate waits, it leaves
+// the line (as Campaign does) and returns ctx.Err(): the lead has passed
+// on and the Election is no longer a candidate. If ctx ends or etcd fails
+// before the hand-off's outcome is known, Rotate returns that error and
+// the Election still counts itself leader; its Done closes if the hand-off
+// did happen.
+func (e *Election) Rotate(ctx context.Context) error {
+	if e == nil || e.q == nil {
+		return ErrUninitialized
+	}
+	t := e.take()
+	if t == nil {
+		return ErrNotLeader
+	}
+	next, err := t.Requeue(ctx)
+	if err != nil {
+		if errors.Is(err, ErrLost) {
+			e.end(nil)
+		} else {
+			e.end(t)
+		}
+		return err
+	}
+	if err := next.Wait(ctx); err != nil {
+		e.abandon(ctx, next)
+		e.end(nil)
+		return err
+	}
+	e.end(next)
+	return nil
+}
+
+// Token returns the fencing token of the current leadership, its entry's
+// create revision, which rises with every term; 0 when not leading.
+// Proclaim keeps the token; Rotate takes a new one.
+func (e *Election) Token() int64 {
+	if t := e.current(); t != nil {
+		return t.Rev()
+	}
+	return 0
+}
+
+// Key returns the etcd key of the leader's entry; "" when not leading.
+func (e *Election) Key() string {
+	if t := e.current(); t != nil {
+		return t.Key()
+	}
+	return ""
+}
+
+// IsOwner returns a comparison that holds while the current leadership is
+// in place. Put it in the If of a transaction to fence writes stored in
+// etcd. When the Election does not lead it returns a comparison that never
+// holds.
+func (e *Election) IsOwner() clientv3.Cmp {
+	if t := e.current(); t != nil {
+		return t.IsOwner()
+	}
+	// No entry key ends in its prefix, so this create revision is always 0.
+	return clientv3.Compare(clientv3.CreateRevision(e.noEntryKey()), "<", 0)
+}
+
+// Done returns a channel that is closed when the current leadership ends
+// for any reason: Resign, Rotate, the session ending, or the entry deleted
+// by someone else. When the Election does not lead it returns a closed
+// channel. The first call for a term starts a watch on its key, which ends
+// with the term.
+func (e *Election) Done() <-chan struct{} {
+	if t := e.current(); t != nil {
+		return t.Done()
+	}
+	return closed
+}
+
+// HeldUntil returns the moment up to which the current leadership surely
+// lasts: etcd cannot expire the session's lease before it (see
+// queue.Ticket.HeldUntil). It is the zero time when not leading or not yet
+// known.
+func (e *Election) HeldUntil() time.Time {
+	if t := e.current(); t != nil {
+		return t.HeldUntil()
+	}
+	return time.Time{}
+}
+
+var closed = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// begin marks a Campaign under way, or reports why none may start.
+func (e *Election) begin() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.lead != nil || e.busy {
+		return ErrCampaigning
+	}
+	e.busy = true
+	return nil
+}
+
+// take removes the leadership for a change of place, marking it under way;
+// nil when the Election does not lead.
+func (e *Election) take() *queue.Ticket {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := e.lead
+	if t != nil {
+		e.lead, e.busy = nil, true
+	}
+	return t
+}
+
+// end ends a change of place, with lead (nil: none) as the leadership.
+func (e *Election) end(lead *queue.Ticket) {
+	e.mu.Lock()
+	e.lead, e.busy = lead, false
+	e.mu.Unlock()
+}
+
+func (e *Election) current() *queue.Ticket {
+	if e == nil {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.lead
+}
+
+func (e *Election) noEntryKey() string {
+	if e == nil || e.q == nil {
+		return "\x00fairlock-unset"
+	}
+	return e.layout.ExclusivePrefix()
+}
