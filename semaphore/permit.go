@@ -1,0 +1,117 @@
+package semaphore
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fairlock/fairlock/queue"
+)
+
+// Permit is one permit of a Semaphore, returned by Acquire or TryAcquire.
+// It is held from then until Release, or until it is lost (its session's
+// lease ends or its key is deleted). It is safe for concurrent use. Its
+// Token, Key and IsOwner stay those of the hold after it ends.
+type Permit struct {
+	t *queue.Ticket
+
+	mu       sync.Mutex
+	released bool // a Release succeeded or reported the loss
+}
+
+// Release gives the permit back with a fenced delete: the entry goes only if
+// it still has the permit's create revision, and the oldest waiter, if any,
+// is let in. It returns ErrLost, deleting nothing, when the permit had
+// already ended (lease expired or key deleted), and ErrReleased when an
+// earlier Release succeeded or reported the loss. If ctx ends or etcd fails
+// before the outcome is known, Release returns that error and the permit is
+// still held: call Release again, or let the session's lease expire.
+func (p *Permit) Release(ctx context.Context) error {
+	if p == nil || p.t == nil {
+		return ErrUninitialized
+	}
+	// Claim the release first, so that a concurrent Release reports
+	// ErrReleased rather than racing this one to a misleading ErrLost.
+	p.mu.Lock()
+	if p.released {
+		p.mu.Unlock()
+		return ErrReleased
+	}
+	p.released = true
+	p.mu.Unlock()
+
+	err := p.t.Leave(ctx)
+	switch {
+	case err == nil, errors.Is(err, ErrLost):
+		return err
+	case errors.Is(err, queue.ErrLeft):
+		return ErrReleased
+	default:
+		// Unknown outcome: the entry may still be there, for another
+		// Release to remove.
+		p.mu.Lock()
+		p.released = false
+		p.mu.Unlock()
+		return err
+	}
+}
+
+// Token returns the permit's fencing token, the create revision of its
+// entry, which rises with every grant on the name; 0 for a zero Permit.
+func (p *Permit) Token() int64 {
+	if p == nil || p.t == nil {
+		return 0
+	}
+	return p.t.Rev()
+}
+
+// Key returns the etcd key of the permit's entry; "" for a zero Permit.
+func (p *Permit) Key() string {
+	if p == nil || p.t == nil {
+		return ""
+	}
+	return p.t.Key()
+}
+
+// IsOwner returns a comparison that holds while the permit is held. Put it
+// in the If of a transaction to fence writes stored in etcd. For a zero
+// Permit it returns a comparison that never holds.
+func (p *Permit) IsOwner() clientv3.Cmp {
+	if p == nil || p.t == nil {
+		// No key has a negative create revision.
+		return clientv3.Compare(clientv3.CreateRevision("\x00fairlock-no-permit"), "<", 0)
+	}
+	return p.t.IsOwner()
+}
+
+// Done returns a channel that is closed when the permit ends for any
+// reason: Release, the session ending, or the key deleted by someone else;
+// at the latest at HeldUntil. For a zero Permit it returns a closed channel.
+// The first call starts a watch on the permit's key, which ends with the
+// permit.
+func (p *Permit) Done() <-chan struct{} {
+	if p == nil || p.t == nil {
+		return closed
+	}
+	return p.t.Done()
+}
+
+// HeldUntil returns the moment up to which the permit surely still exists:
+// etcd cannot expire its session's lease before then, unless a later
+// keep-alive moves it on. It is the zero time when not known, and for a
+// zero Permit.
+func (p *Permit) HeldUntil() time.Time {
+	if p == nil || p.t == nil {
+		return time.Time{}
+	}
+	return p.t.HeldUntil()
+}
+
+var closed = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
