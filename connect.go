@@ -1,0 +1,148 @@
+package fairlock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Connect validates cfg, connects to etcd and opens the session that every
+// lock of the returned Client is held through. It returns within ctx and
+// cfg.DialTimeout, whichever ends first: an unreachable cluster is an error
+// naming the endpoints that matches ErrUnreachable (and ctx.Err() when ctx
+// ended), never a hang. A bad Config is an error matching ErrNoEndpoints,
+// ErrInvalidTTL or ErrInvalidDialTimeout, and nothing is dialled. On any
+// error nothing is left behind: no client, no lease.
+//
+// ctx bounds Connect only; the Client lives until Close.
+func Connect(ctx context.Context, cfg Config) (*Client, error) {
+	cfg, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, cfg.unreachable(err)
+	}
+	cli, err := newClient(ctx, clientv3.Config{
+		Endpoints:   cfg.Endpoints,
+		DialTimeout: cfg.DialTimeout,
+		TLS:         cfg.TLS,
+		Username:    cfg.Username,
+		Password:    cfg.Password,
+		// etcd's client logs a JSON warning for every failed call, a
+		// cancelled Unlock included; the locks report errors themselves.
+		Logger: zap.NewNop(),
+	})
+	if err != nil {
+		return nil, cfg.connectErr(ctx, err)
+	}
+	// Grant the lease here, bounded: concurrency.NewSession's own grant
+	// waits forever for an unreachable cluster.
+	ttl := int(cfg.TTL / time.Second)
+	gctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
+	lease, err := cli.Grant(gctx, int64(ttl))
+	if err == nil && gctx.Err() != nil {
+		err = gctx.Err() // granted too late to be sure the lease is useful; give it back
+	}
+	cancel()
+	if err != nil {
+		if lease != nil {
+			revoke(cli, lease.ID, cfg.DialTimeout)
+		}
+		cli.Close()
+		return nil, cfg.connectErr(ctx, err)
+	}
+	s, err := concurrency.NewSession(cli, concurrency.WithLease(lease.ID), concurrency.WithTTL(ttl))
+	if err != nil {
+		revoke(cli, lease.ID, cfg.DialTimeout)
+		cli.Close()
+		return nil, fmt.Errorf("fairlock: session on etcd at %s: %w", cfg.endpoints(), err)
+	}
+	return &Client{cli: cli, s: s, opts: cfg.options()}, nil
+}
+
+// newClient runs clientv3.New, which, with a username, authenticates for up
+// to DialTimeout regardless of ctx, and gives up waiting when ctx ends (the
+// client is then closed as soon as New returns).
+func newClient(ctx context.Context, cc clientv3.Config) (*clientv3.Client, error) {
+	type result struct {
+		cli *clientv3.Client
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		cli, err := clientv3.New(cc)
+		done <- result{cli, err}
+	}()
+	select {
+	case r := <-done:
+		return r.cli, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.cli != nil {
+				r.cli.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// revoke gives a lease back, bounded; if etcd cannot be reached, the lease
+// expires by itself.
+func revoke(cli *clientv3.Client, id clientv3.LeaseID, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cli.Revoke(ctx, id) //nolint:errcheck // best effort; the lease expires anyway
+}
+
+// connectErr turns a failure to talk to etcd into one line naming the
+// endpoints.
+func (cfg Config) connectErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return cfg.unreachable(ctx.Err())
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return cfg.unreachable(err)
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled:
+		return cfg.unreachable(err)
+	}
+	if errors.Is(err, rpctypes.ErrAuthFailed) || errors.Is(err, rpctypes.ErrGRPCAuthFailed) {
+		return fmt.Errorf("fairlock: etcd at %s: %w (check Config.Username and Password)", cfg.endpoints(), err)
+	}
+	return fmt.Errorf("fairlock: etcd at %s: %w", cfg.endpoints(), err)
+}
+
+func (cfg Config) unreachable(err error) error {
+	return fmt.Errorf("%w at %s (dial timeout %v): %w", ErrUnreachable, cfg.endpoints(), cfg.DialTimeout, oneLine(err))
+}
+
+func (cfg Config) endpoints() string { return strings.Join(cfg.Endpoints, ",") }
+
+// oneLine keeps err matchable and its message on one line: gRPC's messages
+// may carry newlines from the transport.
+func oneLine(err error) error {
+	msg := err.Error()
+	if !strings.ContainsAny(msg, "\r\n") {
+		return err
+	}
+	return lineErr{err, strings.Join(strings.Fields(msg), " ")}
+}
+
+type lineErr struct {
+	err error
+	msg string
+}
+
+func (e lineErr) Error() string { return e.msg }
+func (e lineErr) Unwrap() error { return e.err }

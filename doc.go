@@ -1,0 +1,24 @@
+// Package fairlock connects to etcd and hands out fair distributed locks in
+// a few lines:
+//
+//	c, err := fairlock.Connect(ctx, fairlock.Config{Endpoints: []string{"localhost:2379"}})
+//	if err != nil { ... } // an unreachable cluster is an error, never a hang
+//	defer c.Close()       // revokes the session: every entry goes at once
+//
+//	m, err := c.Mutex("/jobs/nightly")
+//	if err != nil { ... }
+//	if err := m.Lock(ctx); err != nil { ... }
+//	defer m.Unlock(context.WithoutCancel(ctx))
+//
+// A Client is one etcd client and one session (a lease kept alive in the
+// background). Every lock it makes is held through that session: when the
+// process dies, the lease expires after Config.TTL and its holds and places
+// in line vanish; when it calls Close, they vanish at once.
+//
+// The locks themselves live in the packages fairmutex (a FIFO mutex),
+// rwmutex (a fair read-write lock) and queue (the ordered line beneath
+// them); Client only makes them, on its session, with the Config's identity
+// stored in every entry so that Queue.List tells who holds and who waits.
+// Code that manages its own clientv3.Client and concurrency.Session can use
+// those packages directly.
+package fairlock
