@@ -3,6 +3,7 @@ module github.com/fairlock/fairlock
 go 1.23.0
 
 require (
+	github.com/google/go-cmp v0.7.0
 	go.etcd.io/etcd/api/v3 v3.6.0
 	go.etcd.io/etcd/client/v3 v3.6.0
 	go.uber.org/zap v1.27.0

@@ -15,8 +15,13 @@ var (
 	// ErrNotLocked is returned by Unlock when the Mutex holds nothing.
 	ErrNotLocked = errors.New("fairmutex: not locked")
 
+	// ErrAlreadyLocked is returned by LockAll for a Mutex that already
+	// holds its lock or is being locked by LockAll.
+	ErrAlreadyLocked = errors.New("fairmutex: already locked by this Mutex")
+
 	// ErrLost reports that a hold ended without Unlock: the session's lease
 	// expired or the key was deleted. Someone else may hold the lock now.
+	// When the lease ended the error matches ErrSessionExpired too.
 	ErrLost = queue.ErrLost
 
 	// ErrSessionExpired reports that the Mutex's session has ended.
@@ -30,4 +35,9 @@ var (
 
 	// ErrUninitialized reports a call on a zero Mutex instead of one from New.
 	ErrUninitialized = queue.ErrUninitialized
+
+	// ErrDuplicateLine reports a LockAll that names one lock twice;
+	// ErrMixedSessions one over Mutexes of different sessions.
+	ErrDuplicateLine = queue.ErrDuplicateLine
+	ErrMixedSessions = queue.ErrMixedSessions
 )

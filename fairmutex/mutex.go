@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
-	"github.com/fairlock/fairlock/internal/keys"
-	"github.com/fairlock/fairlock/queue"
+		"github.com/fairlock/fairlock/queue"
 )
 
 // Mutex is a fair distributed mutual exclusion lock. It is safe for
@@ -18,28 +18,28 @@ import (
 // sync.Mutex, a hold belongs to no goroutine). Make one with New; the zero
 // value returns ErrUninitialized.
 type Mutex struct {
-	q       *queue.Queue
-	noEntry string // a key that never exists, for IsOwner when not held
+	q *queue.Queue
 
-	mu   sync.Mutex
-	held *queue.Ticket
+	mu      sync.Mutex
+	held    *queue.Ticket
+	joining bool // LockAll has an entry of this Mutex in flight
 }
 
 // New returns a Mutex for the lock named name, an absolute slash-separated
 // path such as "/jobs/nightly" (no trailing slash, no empty segment, no
 // segment starting with '.'), held through session s. Locks "/a" and
 // "/a/b" are independent. It does no I/O; it returns ErrNilSession,
-// ErrInvalidName or, when s has ended, ErrSessionExpired.
-func New(s *concurrency.Session, name string) (*Mutex, error) {
-	q, err := queue.New(s, name)
+// ErrInvalidName or, when s has ended, ErrSessionExpired. Options are those
+// of package queue: queue.WithIdentity sets the value stored in the Mutex's
+// entries (default "<hostname>/<pid>"), queue.WithHooks and
+// queue.WithLogger observe it, queue.WithEtcdMutexInterop makes it wait
+// for etcd's own Mutex holders too.
+func New(s *concurrency.Session, name string, opts ...queue.Option) (*Mutex, error) {
+	q, err := queue.New(s, name, opts...)
 	if err != nil {
 		return nil, err
 	}
-	layout, err := keys.New(name)
-	if err != nil {
-		return nil, err
-	}
-	return &Mutex{q: q, noEntry: layout.ExclusivePrefix()}, nil
+	return &Mutex{q: q}, nil
 }
 
 // Lock waits, in arrival order, until the Mutex holds the lock. An
@@ -55,7 +55,7 @@ func (m *Mutex) Lock(ctx context.Context) error {
 	if m == nil || m.q == nil {
 		return ErrUninitialized
 	}
-	t, err := m.q.Acquire(ctx, "")
+	t, err := m.q.Acquire(ctx, m.q.Identity())
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (m *Mutex) TryLock(ctx context.Context) error {
 	if m == nil || m.q == nil {
 		return ErrUninitialized
 	}
-	t, err := m.q.TryJoin(ctx, "")
+	t, err := m.q.TryJoin(ctx, m.q.Identity())
 	if errors.Is(err, queue.ErrBlocked) {
 		return ErrLocked
 	}
@@ -138,8 +138,8 @@ func (m *Mutex) IsOwner() clientv3.Cmp {
 	if t := m.current(); t != nil {
 		return t.IsOwner()
 	}
-	// No entry key ends in its prefix, so this create revision is always 0.
-	return clientv3.Compare(clientv3.CreateRevision(m.noEntryKey()), "<", 0)
+	// No key has a negative create revision.
+	return clientv3.Compare(clientv3.CreateRevision(m.name()), "<", 0)
 }
 
 // Done returns a channel that is closed when the current hold ends for any
@@ -174,9 +174,26 @@ func (m *Mutex) setHeld(t *queue.Ticket) {
 	m.mu.Unlock()
 }
 
-func (m *Mutex) noEntryKey() string {
-	if m == nil || m.noEntry == "" {
+func (m *Mutex) name() string {
+	if m == nil || m.q == nil {
 		return "\x00fairlock-unset"
 	}
-	return m.noEntry
+	return m.q.Name()
+}
+
+// HeldUntil returns the moment up to which the current hold surely lasts
+// (see queue.Ticket.HeldUntil); the zero time when not held.
+func (m *Mutex) HeldUntil() time.Time {
+	if t := m.current(); t != nil {
+		return t.HeldUntil()
+	}
+	return time.Time{}
+}
+
+// Name returns the lock's name.
+func (m *Mutex) Name() string {
+	if m == nil || m.q == nil {
+		return ""
+	}
+	return m.q.Name()
 }

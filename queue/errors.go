@@ -2,12 +2,15 @@ package queue
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/fairlock/fairlock/internal/keys"
 )
 
-// Errors returned by this package, matched with errors.Is. The fairmutex and
-// rwmutex packages return these same values under their own names.
+// Errors returned by this package, matched with errors.Is. The packages
+// built on it (fairmutex, rwmutex, semaphore, election) return the shared
+// ones (ErrLost, ErrSessionExpired, ErrInvalidName, ErrNilSession,
+// ErrUninitialized) under their own names: the same values.
 var (
 	// ErrInvalidName reports a lock name that is empty, relative, ends in a
 	// slash, has an empty segment or one starting with '.', or holds control
@@ -18,20 +21,22 @@ var (
 	ErrNilSession = errors.New("fairlock: nil session")
 
 	// ErrSessionExpired reports that the session's lease has expired or the
-	// session was closed, so its entries are gone or about to be.
+	// session was closed. A call that had an entry in a line reports it
+	// through an error that matches ErrLost too.
 	ErrSessionExpired = errors.New("fairlock: session expired")
 
-	// ErrLost reports that an entry is gone although its owner did not remove
-	// it: its lease expired, or someone deleted it. Whatever the entry
-	// guarded may already belong to someone else.
-	ErrLost = errors.New("fairlock: entry lost (lease expired or key deleted)")
+	// ErrLost reports that an entry is gone although its owner did not
+	// remove it: its lease ended, or someone deleted its key. Whatever the
+	// entry guarded may already belong to someone else. The error also
+	// matches ErrSessionExpired when the lease ended.
+	ErrLost = errors.New("fairlock: entry lost")
 
-	// ErrBlocked is returned by TryJoin and TryJoinShared when an older entry
-	// would block the new one; nothing was written.
-	ErrBlocked = errors.New("fairlock: blocked by an older entry")
+	// ErrBlocked is returned by the Try calls when the new entry's turn
+	// would not have come; nothing was written.
+	ErrBlocked = errors.New("queue: blocked by older entries")
 
 	// ErrLeft reports a call on a ticket that has already left the line.
-	ErrLeft = errors.New("fairlock: ticket has left the line")
+	ErrLeft = errors.New("queue: ticket has left the line")
 
 	// ErrUninitialized reports a call on a zero value instead of one made by New.
 	ErrUninitialized = errors.New("fairlock: value not created by New")
@@ -49,3 +54,23 @@ var (
 	// ErrMixedSessions reports a JoinAll over Queues of different sessions.
 	ErrMixedSessions = errors.New("fairlock: lines of different sessions in one call")
 )
+
+// lostError is the one error for "the entry is gone": it matches ErrLost
+// always, and ErrSessionExpired when the lease ended.
+type lostError struct {
+	name    string
+	token   int64
+	expired bool
+}
+
+func (e *lostError) Error() string {
+	why := "its key was deleted"
+	if e.expired {
+		why = "the session's lease ended"
+	}
+	return fmt.Sprintf("fairlock: entry lost: %s (lock %s, token %d)", why, e.name, e.token)
+}
+
+func (e *lostError) Is(target error) bool {
+	return target == ErrLost || (e.expired && target == ErrSessionExpired)
+}

@@ -78,3 +78,35 @@ type CleanupInfo struct {
 	Attempt int   // 1 for the first retry
 	Err     error // why the attempt failed
 }
+
+// The callers below make a nil *Hooks, and nil fields, cost one check.
+
+func (h *Hooks) joined(i JoinInfo) {
+	if h != nil && h.Joined != nil {
+		h.Joined(i)
+	}
+}
+
+func (h *Hooks) granted(i GrantInfo) {
+	if h != nil && h.Granted != nil {
+		h.Granted(i)
+	}
+}
+
+func (h *Hooks) released(i ReleaseInfo) {
+	if h != nil && h.Released != nil {
+		h.Released(i)
+	}
+}
+
+func (h *Hooks) lost(i LossInfo) {
+	if h != nil && h.Lost != nil {
+		h.Lost(i)
+	}
+}
+
+func (h *Hooks) cleanupRetried(i CleanupInfo) {
+	if h != nil && h.CleanupRetried != nil {
+		h.CleanupRetried(i)
+	}
+}

@@ -2,94 +2,31 @@ package queue
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
-	"go.etcd.io/etcd/api/v3/mvccpb"
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
-	"github.com/fairlock/fairlock/internal/keys"
+	"github.com/fairlock/fairlock/internal/turn"
 )
 
-// CleanupTimeout bounds how long a call whose context has ended still waits
-// for etcd: first for the answer to a write in flight, then for the delete
-// that removes the call's entry. Both run on a fresh context (the caller's
-// is dead by then). If etcd cannot be reached in this time, the call returns
-// and a goroutine keeps trying the delete until it succeeds or the session
-// ends, since the entry would otherwise block the line while the session
-// lives.
-const CleanupTimeout = 3 * time.Second
-
-func (q *Queue) join(ctx context.Context, value string, shared bool) (*Ticket, error) {
-	if err := q.usable(); err != nil {
-		return nil, err
-	}
-	key := q.layout.Entry(keys.NewID(int64(q.s.Lease())), shared)
-	// An exclusive entry is itself in its blocking range, where it is the
-	// newest: read two to see its predecessor.
-	limit := int64(1)
-	if !shared {
-		limit = 2
-	}
-	blockers, opts := q.blockers(shared)
-	readBlocker := clientv3.OpGet(blockers, append(opts, clientv3.WithKeysOnly(), clientv3.WithLimit(limit),
-		clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend))...)
-
-	resp, err := q.write(ctx, key, func(wctx context.Context) (resp *clientv3.TxnResponse, err error) {
-		err = retry(wctx, q.s, func(ctx context.Context) error {
-			// The guard makes a retry after a lost reply find the entry
-			// instead of writing a second one.
-			resp, err = q.s.Client().Txn(ctx).
-				If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-				Then(clientv3.OpPut(key, value, clientv3.WithLease(q.s.Lease())), readBlocker).
-				Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).
-				Commit()
-			return err
-		})
-		return resp, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if !resp.Succeeded {
-		kvs := resp.Responses[0].GetResponseRange().GetKvs()
-		if len(kvs) == 0 {
-			return nil, q.lostErr()
-		}
-		// Written by an earlier attempt: the blocker is unknown until Wait reads it.
-		return q.newTicket(key, value, kvs[0].CreateRevision, shared), nil
-	}
-	t := q.newTicket(key, value, resp.Header.Revision, shared)
-	t.setBlocker(newestOther(resp.Responses[1].GetResponseRange().GetKvs(), key), resp.Header.Revision)
-	return t, nil
+// Join appends an exclusive entry holding value to the line, in one round
+// trip, and returns its ticket. The ticket may already be at the head of the
+// line (Position 0); call Wait to block until it is.
+//
+// If ctx ends, or the call fails, before Join knows the outcome, Join
+// removes whatever it may have written (see CleanupTimeout) and returns the
+// error: on error nothing of this call is left in the line once etcd is
+// reachable. Transient errors (no leader, lost connection) are retried
+// until ctx ends; a retry never adds a second entry.
+func (q *Queue) Join(ctx context.Context, value string) (*Ticket, error) {
+	return q.joinOne(ctx, value, Exclusive, 1)
 }
 
-func (q *Queue) tryJoin(ctx context.Context, value string, shared bool) (*Ticket, error) {
-	if err := q.usable(); err != nil {
-		return nil, err
-	}
-	key := q.layout.Entry(keys.NewID(int64(q.s.Lease())), shared)
-	blockers, _ := q.blockers(shared)
-	resp, err := q.write(ctx, key, func(wctx context.Context) (*clientv3.TxnResponse, error) {
-		return q.s.Client().Txn(wctx).
-			If(clientv3.Compare(clientv3.CreateRevision(blockers), "=", 0).WithPrefix()).
-			Then(clientv3.OpPut(key, value, clientv3.WithLease(q.s.Lease()))).
-			Commit()
-	})
-	if err != nil {
-		return nil, err
-	}
-	if !resp.Succeeded {
-		return nil, ErrBlocked
-	}
-	t := q.newTicket(key, value, resp.Header.Revision, shared)
-	t.setBlocker("", resp.Header.Revision)
-	return t, nil
+// JoinShared is Join for a shared entry: one that only exclusive entries
+// block, so that shared entries can be served together.
+func (q *Queue) JoinShared(ctx context.Context, value string) (*Ticket, error) {
+	return q.joinOne(ctx, value, Shared, 1)
 }
 
 // Acquire joins the line with an exclusive entry and waits for its turn. On
@@ -97,34 +34,160 @@ func (q *Queue) tryJoin(ctx context.Context, value string, shared bool) (*Ticket
 // CleanupTimeout) and returns the error, so a failed Acquire leaves nothing
 // behind; a turn granted while ctx was ending is given back the same way.
 func (q *Queue) Acquire(ctx context.Context, value string) (*Ticket, error) {
-	return q.acquire(ctx, value, false)
+	t, err := q.Join(ctx, value)
+	if err != nil {
+		return nil, err
+	}
+	return q.waitOrAbandon(ctx, t)
 }
 
 // AcquireShared is Acquire with a shared entry.
 func (q *Queue) AcquireShared(ctx context.Context, value string) (*Ticket, error) {
-	return q.acquire(ctx, value, true)
-}
-
-func (q *Queue) acquire(ctx context.Context, value string, shared bool) (*Ticket, error) {
-	t, err := q.join(ctx, value, shared)
+	t, err := q.JoinShared(ctx, value)
 	if err != nil {
 		return nil, err
 	}
+	return q.waitOrAbandon(ctx, t)
+}
+
+func (q *Queue) waitOrAbandon(ctx context.Context, t *Ticket) (*Ticket, error) {
 	if err := t.Wait(ctx); err != nil {
-		q.remove(ctx, t.key)
+		t.abandon(ctx)
 		return nil, err
 	}
 	return t, nil
 }
 
-// write runs op, a transaction that may write the entry key, and returns
-// its outcome. The write is not cut short by ctx: a cancelled RPC may still
-// be applied by etcd after a delete sent behind it, leaking an entry that
-// would block the line for as long as the session lives. So when ctx ends
-// first, write waits (at most CleanupTimeout) for etcd's answer, removes the
-// entry, and returns ctx.Err(). If op fails, write removes the entry too.
-func (q *Queue) write(ctx context.Context, key string, op func(context.Context) (*clientv3.TxnResponse, error)) (*clientv3.TxnResponse, error) {
+func (q *Queue) joinOne(ctx context.Context, value string, kind Kind, limit int) (*Ticket, error) {
+	if err := q.usable(); err != nil {
+		return nil, err
+	}
+	ts, err := join(ctx, []entrySpec{{q: q, value: value, kind: kind, limit: limit}})
+	if err != nil {
+		return nil, err
+	}
+	return ts[0], nil
+}
+
+// entrySpec is one entry of a join.
+type entrySpec struct {
+	q     *Queue
+	value string
+	kind  Kind
+	limit int // 1 but for permits
+	key   string
+	slot  int
+}
+
+// join appends every entry in one transaction, so that they all get the
+// same create revision. Per entry, the Txn puts the entry only if its key
+// does not exist (so a retry after a lost reply finds the entry instead of
+// writing a second one) and reads the newest entries that block it; a
+// permit also requires the line to hold no permits of another limit.
+func join(ctx context.Context, specs []entrySpec) ([]*Ticket, error) {
+	q := specs[0].q
+	start := time.Now()
+	var guards []clientv3.Cmp
+	var then, orElse []clientv3.Op
+	for i := range specs {
+		sp := &specs[i]
+		sp.slot = sp.q.st.takeSlot()
+		sp.key = sp.q.st.key(sp.q.layout, sp.slot, sp.kind, sp.limit)
+		from, to := sp.q.blockRange(sp.kind, sp.limit)
+		guards = append(guards, clientv3.Compare(clientv3.CreateRevision(sp.key), "=", 0))
+		// The new entry is in its own blocking range, where it is the
+		// newest: read one more to see what is ahead of it.
+		then = append(then,
+			clientv3.OpPut(sp.key, sp.value, clientv3.WithLease(sp.q.s.Lease())),
+			clientv3.OpGet(from, clientv3.WithRange(to), clientv3.WithKeysOnly(),
+				clientv3.WithLimit(int64(turn.AheadLimit(sp.limit)+1)),
+				clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend)))
+		orElse = append(orElse, clientv3.OpGet(sp.key, clientv3.WithKeysOnly()))
+		if sp.kind == Permit {
+			for _, r := range sp.q.layout.OtherLimits(sp.limit) {
+				guards = append(guards, clientv3.Compare(clientv3.CreateRevision(r[0]), "=", 0).WithRange(r[1]))
+				orElse = append(orElse, clientv3.OpGet(r[0], clientv3.WithRange(r[1]), clientv3.WithKeysOnly(), clientv3.WithLimit(1)))
+			}
+		}
+	}
+	resp, err := q.write(ctx, specs, func(ctx context.Context) (resp *clientv3.TxnResponse, err error) {
+		err = q.retry(ctx, func(ctx context.Context) error {
+			resp, err = q.s.Client().Txn(ctx).If(guards...).Then(then...).Else(orElse...).Commit()
+			return err
+		})
+		return resp, err
+	}, func(resp *clientv3.TxnResponse) bool { return resp.Succeeded || foundOwn(specs, resp) })
+	if err != nil {
+		return nil, err
+	}
+	ts := make([]*Ticket, len(specs))
+	if resp.Succeeded {
+		for i, sp := range specs {
+			ahead := keysExcept(resp.Responses[2*i+1], sp.key)
+			ts[i] = newTicket(sp, resp.Header.Revision, start, len(ahead))
+			ts[i].setRead(ahead, resp.Header.Revision)
+		}
+	} else if err := joinFailed(specs, resp, start, ts); err != nil {
+		return nil, err
+	}
+	for _, t := range ts {
+		t.q.hooks().joined(JoinInfo{Name: t.q.Name(), Key: t.key, Token: t.rev, Kind: t.kind, Ahead: t.aheadAtJoin})
+	}
+	return ts, nil
+}
+
+// joinFailed makes sense of a join whose guard failed: an earlier attempt
+// of this call wrote the entries (its reply was lost), or a permit met
+// permits of another limit. It fills ts, or returns the error; either way
+// the slots of entries not written are given back.
+func joinFailed(specs []entrySpec, resp *clientv3.TxnResponse, start time.Time, ts []*Ticket) error {
+	var mismatch, missing bool
+	r := 0
+	for i, sp := range specs {
+		kvs := resp.Responses[r].GetResponseRange().GetKvs()
+		r++
+		if len(kvs) == 1 {
+			// Written by an earlier attempt: what is ahead is unknown until
+			// Wait reads it.
+			ts[i] = newTicket(sp, kvs[0].CreateRevision, start, -1)
+		} else {
+			missing = true
+		}
+		if sp.kind == Permit {
+			for range 2 {
+				if len(resp.Responses[r].GetResponseRange().GetKvs()) > 0 {
+					mismatch = true
+				}
+				r++
+			}
+		}
+	}
+	if !missing {
+		return nil
+	}
+	// One Txn writes all or nothing, so none was written.
+	for _, sp := range specs {
+		sp.q.st.giveSlot(sp.slot)
+	}
+	if mismatch {
+		return ErrLimitMismatch
+	}
+	return &lostError{name: specs[0].q.Name(), expired: sessionEnded(specs[0].q.s)}
+}
+
+// write runs op, a transaction that may write the entries of specs, and
+// returns its outcome; wrote tells from op's answer whether it wrote them.
+// The write is not cut short by ctx: a cancelled RPC may still be applied
+// by etcd after a delete sent behind it, leaking an entry that would block
+// the line for as long as the session lives. So when ctx ends first, write
+// waits (at most CleanupTimeout) for etcd's answer, removes what was
+// written, and returns ctx.Err(). If op fails, write removes the entries
+// too. Slots of entries not written go back at once.
+func (q *Queue) write(ctx context.Context, specs []entrySpec, op func(context.Context) (*clientv3.TxnResponse, error), wrote func(*clientv3.TxnResponse) bool) (*clientv3.TxnResponse, error) {
 	if err := ctx.Err(); err != nil {
+		for _, sp := range specs {
+			sp.q.st.giveSlot(sp.slot)
+		}
 		return nil, err
 	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -140,118 +203,47 @@ func (q *Queue) write(ctx context.Context, key string, op func(context.Context) 
 	})
 	resp, err := op(wctx)
 	stop()
-	if ctx.Err() != nil {
-		if err != nil || resp.Succeeded || len(resp.Responses) > 0 { // not a TryJoin that wrote nothing
-			q.remove(ctx, key)
+	switch {
+	case err == nil && ctx.Err() == nil:
+		return resp, nil // the caller gives back the slots of entries not written
+	case err == nil && !wrote(resp):
+		for _, sp := range specs {
+			sp.q.st.giveSlot(sp.slot)
 		}
+	default: // failed, or written while ctx ended: remove whatever may be there
+		for _, sp := range specs {
+			sp.q.abandon(ctx, sp.key, sp.slot)
+		}
+	}
+	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	if err != nil {
-		q.remove(ctx, key)
-		return nil, sessionErr(err)
-	}
-	return resp, nil
+	return nil, err
 }
 
-// remove deletes key, the unique key of an entry this process may have
-// written, on a fresh context bounded by CleanupTimeout. If that fails (etcd
-// unreachable), a goroutine keeps trying until the delete succeeds or the
-// session ends: a forgotten entry would block the line for as long as the
-// session lives.
-func (q *Queue) remove(ctx context.Context, key string) {
-	if sessionEnded(q.s) || q.tryRemove(context.WithoutCancel(ctx), key) == nil {
-		return
-	}
-	go func() {
-		backoff := 100 * time.Millisecond
-		for {
-			timer := time.NewTimer(backoff)
-			select {
-			case <-q.s.Done():
-				timer.Stop()
-				return // the lease takes the entry with it
-			case <-timer.C:
-			}
-			if q.tryRemove(context.Background(), key) == nil {
-				return
-			}
-			backoff = min(2*backoff, 2*time.Second)
+// foundOwn reports whether a failed join's reads found its entries,
+// written by an earlier attempt whose reply was lost.
+func foundOwn(specs []entrySpec, resp *clientv3.TxnResponse) bool {
+	r := 0
+	for _, sp := range specs {
+		if len(resp.Responses[r].GetResponseRange().GetKvs()) > 0 {
+			return true
 		}
-	}()
-}
-
-func (q *Queue) tryRemove(ctx context.Context, key string) error {
-	ctx, cancel := context.WithTimeout(ctx, CleanupTimeout)
-	defer cancel()
-	_, err := q.s.Client().Delete(ctx, key)
-	return err
-}
-
-// sessionErr maps etcd's "lease not found", which a write with a lease that
-// expired unnoticed gets, to ErrSessionExpired.
-func sessionErr(err error) error {
-	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
-		return fmt.Errorf("%w: %w", ErrSessionExpired, err)
-	}
-	return err
-}
-
-// lostErr is ErrLost, joined with ErrSessionExpired when that is the reason.
-func (q *Queue) lostErr() error {
-	if sessionEnded(q.s) {
-		return errors.Join(ErrSessionExpired, ErrLost)
-	}
-	return ErrLost
-}
-
-func newestOther(kvs []*mvccpb.KeyValue, own string) string {
-	for _, kv := range kvs {
-		if string(kv.Key) != own {
-			return string(kv.Key)
+		r++
+		if sp.kind == Permit {
+			r += 2
 		}
-	}
-	return ""
-}
-
-// retry runs op until it succeeds, fails for good, ctx ends or the session
-// ends. Only transient errors (no leader, lost connection, server timeout)
-// are retried; op must be idempotent. op's context also ends with the
-// session, so a call stuck on a dead connection gives up when the lease is
-// gone instead of waiting for ctx (etcd #19597): that is ErrSessionExpired.
-func retry(ctx context.Context, s *concurrency.Session, op func(context.Context) error) error {
-	opCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(s.Ctx(), cancel)()
-	backoff := 10 * time.Millisecond
-	for {
-		err := op(opCtx)
-		if err != nil && ctx.Err() == nil && s.Ctx().Err() != nil {
-			return ErrSessionExpired
-		}
-		if err == nil || !transient(err) || ctx.Err() != nil {
-			return err
-		}
-		timer := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return ctx.Err()
-		case <-s.Done():
-			timer.Stop()
-			return ErrSessionExpired
-		case <-timer.C:
-		}
-		backoff = min(2*backoff, 500*time.Millisecond)
-	}
-}
-
-func transient(err error) bool {
-	var etcdErr rpctypes.EtcdError
-	if errors.As(err, &etcdErr) {
-		return etcdErr.Code() == codes.Unavailable
-	}
-	if s, ok := status.FromError(err); ok {
-		return s.Code() == codes.Unavailable
 	}
 	return false
+}
+
+// keysExcept returns the keys of a range response, without own.
+func keysExcept(r *etcdserverpb.ResponseOp, own string) []string {
+	var out []string
+	for _, kv := range r.GetResponseRange().GetKvs() {
+		if k := string(kv.Key); k != own {
+			out = append(out, k)
+		}
+	}
+	return out
 }

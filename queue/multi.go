@@ -20,7 +20,29 @@ type Request struct {
 // On error or cancellation nothing of the call is left in any line (see
 // Join). It returns ErrDuplicateLine when two requests name the same line.
 func JoinAll(ctx context.Context, reqs []Request) ([]*Ticket, error) {
-	return joinAll(ctx, reqs)
+	if len(reqs) == 0 {
+		return nil, nil
+	}
+	specs := make([]entrySpec, len(reqs))
+	seen := map[string]bool{}
+	for i, r := range reqs {
+		if err := r.Queue.usable(); err != nil {
+			return nil, err
+		}
+		if r.Queue.s != reqs[0].Queue.s {
+			return nil, ErrMixedSessions
+		}
+		if seen[r.Queue.Name()] {
+			return nil, ErrDuplicateLine
+		}
+		seen[r.Queue.Name()] = true
+		kind := Exclusive
+		if r.Shared {
+			kind = Shared
+		}
+		specs[i] = entrySpec{q: r.Queue, value: r.Value, kind: kind, limit: 1}
+	}
+	return join(ctx, specs)
 }
 
 // AcquireAll is JoinAll followed by a Wait on every ticket: it returns once
@@ -34,7 +56,7 @@ func AcquireAll(ctx context.Context, reqs []Request) ([]*Ticket, error) {
 	for _, t := range ts {
 		if err := t.Wait(ctx); err != nil {
 			for _, t := range ts {
-				t.q.abandon(ctx, t)
+				t.abandon(ctx)
 			}
 			return nil, err
 		}

@@ -16,6 +16,9 @@ type config struct {
 	hooks    *Hooks
 	logger   *slog.Logger
 	margin   time.Duration
+	// etcdInterop: etcd's own Mutex holders on the name block exclusive
+	// and shared entries too.
+	etcdInterop bool
 }
 
 // WithIdentity sets the value that the primitives built on a Queue (a
@@ -38,6 +41,16 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // DefaultSafetyMargin, covers clock-rate drift between this machine and
 // etcd's leader over one TTL; raise it on machines whose clocks are poor.
 func WithSafetyMargin(d time.Duration) Option { return func(c *config) { c.margin = d } }
+
+// WithEtcdMutexInterop makes exclusive and shared entries also wait for
+// holders of etcd's own concurrency.Mutex (and `etcdctl lock`) on the same
+// name, so that a fleet can move from one to the other node by node with
+// both excluding each other. etcd's Mutex already waits for fairlock's
+// entries, since it waits for every key under the name. The price is
+// etcd's: with the option, every key under NAME/ blocks, so lock "/a" also
+// waits for the entries of lock "/a/b". Everyone using the name with
+// fairlock should set it while any etcd Mutex user remains.
+func WithEtcdMutexInterop() Option { return func(c *config) { c.etcdInterop = true } }
 
 // DefaultSafetyMargin is the default of WithSafetyMargin.
 const DefaultSafetyMargin = 100 * time.Millisecond

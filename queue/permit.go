@@ -14,7 +14,10 @@ import "context"
 // and writes nothing. A limit below 1 is ErrInvalidLimit. Cancellation and
 // retries are as for Join.
 func (q *Queue) JoinPermit(ctx context.Context, value string, limit int) (*Ticket, error) {
-	return q.joinPermit(ctx, value, limit)
+	if limit < 1 {
+		return nil, ErrInvalidLimit
+	}
+	return q.joinOne(ctx, value, Permit, limit)
 }
 
 // TryJoinPermit appends a permit entry only if fewer than limit permit
@@ -24,7 +27,10 @@ func (q *Queue) JoinPermit(ctx context.Context, value string, limit int) (*Ticke
 // not all permits are taken (a read, then a write guarded by it). Limit
 // mismatches are as for JoinPermit.
 func (q *Queue) TryJoinPermit(ctx context.Context, value string, limit int) (*Ticket, error) {
-	return q.tryJoinPermit(ctx, value, limit)
+	if limit < 1 {
+		return nil, ErrInvalidLimit
+	}
+	return q.tryJoin(ctx, value, Permit, limit)
 }
 
 // AcquirePermit is JoinPermit followed by Wait, removing the entry on any
@@ -34,5 +40,5 @@ func (q *Queue) AcquirePermit(ctx context.Context, value string, limit int) (*Ti
 	if err != nil {
 		return nil, err
 	}
-	return q.waitOrRemove(ctx, t)
+	return q.waitOrAbandon(ctx, t)
 }

@@ -9,24 +9,36 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// Ticket is one entry in the line, made by Join, JoinShared, TryJoin,
-// TryJoinShared, Acquire or AcquireShared. It is safe for concurrent use.
+// Ticket is one entry in the line, made by one of the Join, TryJoin or
+// Acquire calls. It is safe for concurrent use.
 type Ticket struct {
-	q      *Queue
-	key    string
-	value  string
-	rev    int64
-	shared bool
+	q           *Queue
+	key         string
+	slot        int
+	rev         int64
+	kind        Kind
+	limit       int
+	joined      time.Time // when the join began
+	aheadAtJoin int       // entries ahead at the join; -1 unknown
 
-	mu sync.Mutex
-	// What the last read saw: the newest entry blocking this one ("" for
-	// none) as of revision readRev. readRev 0 means unknown.
-	blocker string
-	readRev int64
-	left    bool
-	done    chan struct{} // made on the first call to Done
-	closed  bool
-	stop    context.CancelFunc // stops the goroutine behind done
+	mu    sync.Mutex
+	value string
+	// What the last read saw: the newest entries ahead that block this one
+	// (as many as turn.AheadLimit asks for), as of revision readRev; readRev
+	// 0 means unknown.
+	ahead     []string
+	readRev   int64
+	granted   bool
+	grantedAt time.Time
+	left      bool // Leave settled, or the loss was reported: the slot is back
+	done      chan struct{}
+	closed    bool
+	stop      context.CancelFunc // stops the goroutine behind done
+}
+
+func newTicket(sp entrySpec, rev int64, joined time.Time, ahead int) *Ticket {
+	return &Ticket{q: sp.q, key: sp.key, slot: sp.slot, rev: rev, kind: sp.kind, limit: sp.limit,
+		joined: joined, aheadAtJoin: ahead, value: sp.value}
 }
 
 // Rev returns the entry's create revision: its place in the line and the
@@ -36,11 +48,21 @@ func (t *Ticket) Rev() int64 { return t.rev }
 // Key returns the entry's etcd key.
 func (t *Ticket) Key() string { return t.key }
 
-// Value returns the value the entry was joined with.
-func (t *Ticket) Value() string { return t.value }
+// Value returns the entry's value, as joined or last set by SetValue.
+func (t *Ticket) Value() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.value
+}
 
 // Shared reports whether the entry is shared.
-func (t *Ticket) Shared() bool { return t.shared }
+func (t *Ticket) Shared() bool { return t.kind == Shared }
+
+// Kind returns the entry's kind.
+func (t *Ticket) Kind() Kind { return t.kind }
+
+// Limit returns the semaphore limit of a permit entry, 1 for the others.
+func (t *Ticket) Limit() int { return t.limit }
 
 // IsOwner returns a comparison that holds while the entry is in the line
 // with its original create revision. Guard writes with it, as in
@@ -49,144 +71,159 @@ func (t *Ticket) IsOwner() clientv3.Cmp {
 	return clientv3.Compare(clientv3.CreateRevision(t.key), "=", t.rev)
 }
 
-// Position returns how many entries ahead of this one block it: 0 means it is
-// this ticket's turn. An exclusive ticket counts every older entry, a shared
-// one only older exclusive entries. It returns ErrLost when the entry is gone
-// and ErrLeft after Leave. It reads, writes nothing and leaves the ticket as
-// it was, whether or not ctx ends.
+// Position returns how many entries ahead must leave before this ticket's
+// turn comes: 0 means it has come. An exclusive ticket counts every older
+// exclusive and shared entry, a shared one only older exclusive entries, a
+// permit the older permits beyond the limit's first limit-1. It returns an
+// error matching ErrLost when the entry is gone and ErrLeft after Leave. It
+// reads, writes nothing and leaves the ticket as it was, whether or not ctx
+// ends. Transient errors are retried until ctx ends.
 func (t *Ticket) Position(ctx context.Context) (int, error) {
 	if err := t.usable(); err != nil {
 		return 0, err
 	}
-	blockers, opts := t.q.blockers(t.shared)
-	resp, err := t.q.s.Client().Txn(ctx).Then(
-		clientv3.OpGet(t.key, clientv3.WithKeysOnly()),
-		// Count by hand: etcd's count ignores create-revision filters.
-		clientv3.OpGet(blockers, append(opts, clientv3.WithKeysOnly(), clientv3.WithMaxCreateRev(t.rev-1))...),
-	).Commit()
+	from, to := t.q.blockRange(t.kind, t.limit)
+	var resp *clientv3.TxnResponse
+	err := t.retry(ctx, func(ctx context.Context) (err error) {
+		resp, err = t.q.s.Client().Txn(ctx).Then(
+			clientv3.OpGet(t.key, clientv3.WithKeysOnly()),
+			// Count by hand: etcd's count ignores create-revision filters.
+			clientv3.OpGet(from, clientv3.WithRange(to), clientv3.WithKeysOnly(), clientv3.WithMaxCreateRev(t.rev-1)),
+		).Commit()
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
 	if !ownedIn(resp.Responses[0], t.rev) {
-		return 0, t.q.lostErr()
+		return 0, t.lost(ctx)
 	}
-	return len(resp.Responses[1].GetResponseRange().GetKvs()), nil
+	return max(0, len(resp.Responses[1].GetResponseRange().GetKvs())-t.limit+1), nil
 }
 
-// Leave removes the entry from the line with a fenced delete: only if the key
-// still has this ticket's create revision. It returns ErrLost, deleting
-// nothing, when the entry was already gone (lease expired, or deleted by
-// someone else); ErrLeft when Leave already succeeded or reported the loss.
-// If ctx ends or etcd fails before the outcome is known, Leave returns that
-// error and the ticket stays in the line: call Leave again, or let the
-// session's lease expire.
+// Leave removes the entry from the line with a fenced delete: only if the
+// key still has this ticket's create revision. It returns an error matching
+// ErrLost, deleting nothing, when the entry was already gone (lease ended,
+// or deleted by someone else), and ErrLeft when Leave already settled.
+// Transient errors are retried until ctx ends; if a reply was lost and the
+// retry finds the entry gone while the session's lease lives, the first
+// attempt is taken to have removed it and Leave returns nil. If ctx ends
+// before the outcome is known, Leave returns ctx.Err() and the ticket stays
+// in the line: call Leave again, or let the session's lease expire.
 func (t *Ticket) Leave(ctx context.Context) error {
 	if err := t.usable(); err != nil {
 		return err
 	}
-	resp, err := t.q.s.Client().Txn(ctx).
-		If(t.IsOwner()).
-		Then(clientv3.OpDelete(t.key)).
-		Commit()
+	var resp *clientv3.TxnResponse
+	attempts := 0
+	err := t.retry(ctx, func(ctx context.Context) (err error) {
+		attempts++
+		resp, err = t.q.s.Client().Txn(ctx).If(t.IsOwner()).Then(clientv3.OpDelete(t.key)).Commit()
+		return err
+	})
+	if isLost(err) {
+		if t.settle() {
+			t.q.st.giveSlot(t.slot)
+			t.reportLoss(err)
+		}
+		return err
+	}
 	if err != nil {
 		return err
 	}
-	t.mu.Lock()
-	t.left = true
-	t.closeDoneLocked()
-	t.mu.Unlock()
-	if !resp.Succeeded {
-		return t.q.lostErr()
+	gone := !resp.Succeeded
+	if gone && attempts > 1 && t.leaseAlive(ctx) {
+		gone = false // an earlier attempt, whose reply was lost, removed it
+	}
+	if !t.settle() {
+		return ErrLeft // a concurrent Leave settled first
+	}
+	t.q.st.giveSlot(t.slot) // the entry is gone, either way
+	if gone {
+		err := t.lost(ctx)
+		t.reportLoss(err)
+		return err
+	}
+	if held := t.heldFor(); held >= 0 {
+		t.q.hooks().released(ReleaseInfo{Name: t.q.Name(), Key: t.key, Token: t.rev, Kind: t.kind, Held: held})
 	}
 	return nil
 }
 
-// Done returns a channel that is closed when the entry leaves the line for
-// any reason: Leave, the session ending, or the key deleted by someone else.
-// The first call starts a watch on the entry's key, which ends with the
-// entry.
-func (t *Ticket) Done() <-chan struct{} {
+// abandon removes the entry of a call that failed or was cancelled.
+func (t *Ticket) abandon(ctx context.Context) {
+	if t.settle() {
+		t.q.abandon(ctx, t.key, t.slot)
+	}
+}
+
+// settle marks the ticket as having left the line and closes Done; the
+// caller gives the slot back once the entry is known gone. It reports false
+// when the ticket had already settled.
+func (t *Ticket) settle() bool {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.done == nil {
-		t.done = make(chan struct{})
-		if t.left || t.q == nil || sessionEnded(t.q.s) {
-			t.closeDoneLocked()
-		} else {
-			// The session's context ends with the session: so does the watch.
-			ctx, cancel := context.WithCancel(t.q.s.Ctx())
-			t.stop = cancel
-			go t.watchEntry(ctx)
-		}
+	if t.left {
+		t.mu.Unlock()
+		return false
 	}
-	return t.done
-}
-
-// watchEntry closes t.done once the entry is gone.
-func (t *Ticket) watchEntry(ctx context.Context) {
-	defer t.closeDone()
-	cli := t.q.s.Client()
-	for ctx.Err() == nil {
-		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
-		gone := t.watchUntilGone(wctx, cli)
-		cancel()
-		if gone {
-			return
-		}
-		select { // the watch broke (no leader, compaction): pause, then watch again
-		case <-ctx.Done(): // Leave, or the session ended
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// watchUntilGone watches the entry and reports true once it is surely gone,
-// false when the watch broke first.
-func (t *Ticket) watchUntilGone(ctx context.Context, cli *clientv3.Client) bool {
-	wch := cli.Watch(ctx, t.key, clientv3.WithCreatedNotify(), clientv3.WithFilterPut())
-	for {
-		select {
-		case <-ctx.Done():
-			return false
-		case resp, ok := <-wch:
-			if !ok || resp.Canceled || resp.Err() != nil {
-				return false
-			}
-			if resp.Created {
-				// The watch covers what happens from now on; read once to
-				// learn whether the entry went before that.
-				get, err := cli.Get(ctx, t.key, clientv3.WithKeysOnly())
-				if err != nil {
-					return false
-				}
-				if len(get.Kvs) == 0 || get.Kvs[0].CreateRevision != t.rev {
-					return true
-				}
-				continue
-			}
-			for _, ev := range resp.Events {
-				if ev.Type == clientv3.EventTypeDelete {
-					return true
-				}
-			}
-		}
-	}
-}
-
-func (t *Ticket) closeDone() {
-	t.mu.Lock()
+	t.left = true
 	t.closeDoneLocked()
 	t.mu.Unlock()
+	return true
 }
 
-func (t *Ticket) closeDoneLocked() {
-	if t.stop != nil {
-		t.stop()
+// lost returns the error for this ticket's entry being gone, saying whether
+// the lease ended: the session says so, or etcd no longer knows the lease.
+func (t *Ticket) lost(ctx context.Context) error {
+	return &lostError{name: t.q.Name(), token: t.rev, expired: !t.leaseAlive(ctx)}
+}
+
+// leaseAlive asks etcd whether the session's lease still lives; an
+// answer that does not come in a second counts as alive.
+func (t *Ticket) leaseAlive(ctx context.Context) bool {
+	if sessionEnded(t.q.s) {
+		return false
 	}
-	if t.done != nil && !t.closed {
-		t.closed = true
-		close(t.done)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	resp, err := t.q.s.Client().TimeToLive(ctx, t.q.s.Lease())
+	return err != nil || resp.TTL > 0
+}
+
+// reportLoss tells the hooks and the log that the entry is gone.
+func (t *Ticket) reportLoss(err error) {
+	t.mu.Lock()
+	granted, at := t.granted, t.grantedAt
+	t.mu.Unlock()
+	var held time.Duration
+	if granted {
+		held = time.Since(at)
 	}
+	t.q.hooks().lost(LossInfo{Name: t.q.Name(), Key: t.key, Token: t.rev, Kind: t.kind, Granted: granted, Held: held, Reason: err})
+	t.q.logLoss(t, err)
+}
+
+// grant records that the ticket's turn has come, once.
+func (t *Ticket) grant() {
+	t.mu.Lock()
+	if t.granted {
+		t.mu.Unlock()
+		return
+	}
+	t.granted, t.grantedAt = true, time.Now()
+	t.mu.Unlock()
+	t.q.hooks().granted(GrantInfo{Name: t.q.Name(), Key: t.key, Token: t.rev, Kind: t.kind,
+		Wait: t.grantedAt.Sub(t.joined), Ahead: t.aheadAtJoin})
+}
+
+// heldFor is how long the ticket has been granted; -1 if it never was.
+func (t *Ticket) heldFor() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.granted {
+		return -1
+	}
+	return time.Since(t.grantedAt)
 }
 
 func (t *Ticket) usable() error {
@@ -201,23 +238,26 @@ func (t *Ticket) usable() error {
 	return nil
 }
 
-// knownGone reports whether Done has seen the entry go.
-func (t *Ticket) knownGone() bool {
+func (t *Ticket) setRead(ahead []string, rev int64) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.closed
-}
-
-func (t *Ticket) setBlocker(key string, rev int64) {
-	t.mu.Lock()
-	t.blocker, t.readRev = key, rev
+	t.ahead, t.readRev = ahead, rev
 	t.mu.Unlock()
 }
 
-func (t *Ticket) lastRead() (blocker string, rev int64) {
+func (t *Ticket) lastRead() (ahead []string, rev int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.blocker, t.readRev
+	return t.ahead, t.readRev
+}
+
+// retry is Queue.retry for a call on the ticket's entry: the session
+// ending means the entry is gone with its lease, which is ErrLost too.
+func (t *Ticket) retry(ctx context.Context, op func(context.Context) error) error {
+	err := t.q.retry(ctx, op)
+	if err == ErrSessionExpired {
+		return &lostError{name: t.q.Name(), token: t.rev, expired: true}
+	}
+	return err
 }
 
 // ownedIn reports whether a range response holds the entry with create

@@ -2,40 +2,55 @@ package queue
 
 import (
 	"context"
+	"slices"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fairlock/fairlock/internal/turn"
 )
 
-// Wait blocks until no entry ahead of the ticket blocks it: for an exclusive
-// ticket, until it is the oldest entry in the line; for a shared one, until
-// no older exclusive entry remains. It returns at once if that is already so.
+// Wait blocks until the ticket's turn has come: for an exclusive ticket,
+// until no older exclusive or shared entry remains; for a shared one, until
+// no older exclusive entry remains; for a permit, until fewer than its
+// limit older permits remain. It returns at once if that is already so.
 //
-// While it waits it watches two keys: the newest entry that blocks the ticket
-// (so a release wakes only the waiter behind it) and the ticket's own (so a
-// lost entry is noticed at once). It returns ErrLost when the entry goes
-// (joined with ErrSessionExpired when the session ended), and ErrLeft after
-// Leave. A ticket found at the head of the line by its join or an earlier
-// Wait returns at once without asking etcd again. When ctx ends it returns
-// ctx.Err() and leaves the entry in the line, holding its place: call Wait
-// again, or Leave. Transient etcd errors are retried until ctx ends.
+// While it waits it watches its own key (so a lost entry is noticed at
+// once) and only the entries whose leaving can bring its turn (see package
+// internal/turn): a release wakes the waiter it lets in, not the line. It
+// returns an error matching ErrLost when the entry goes, and ErrSessionExpired
+// as well when the session's lease ended; ErrLeft after Leave. A ticket
+// found at its turn by its join or an earlier Wait returns at once without
+// asking etcd again. When ctx ends it returns ctx.Err() and leaves the entry
+// in the line, holding its place: call Wait again, or Leave. Transient etcd
+// errors are retried until ctx ends.
 func (t *Ticket) Wait(ctx context.Context) error {
 	if err := t.usable(); err != nil {
 		return err
 	}
-	blocker, readRev := t.lastRead()
-	if readRev != 0 && blocker == "" {
-		// At the head when last read: no watch, no read (this is the
-		// one-round-trip uncontended Lock), unless the entry is known gone.
+	ahead, readRev := t.lastRead()
+	if readRev != 0 && turn.Decide(t.limit, ahead).Granted {
+		// The turn came at the join or an earlier Wait: no watch, no read
+		// (this is the one-round-trip uncontended Lock), unless the entry
+		// is known gone.
 		if t.knownGone() || sessionEnded(t.q.s) {
-			return t.q.lostErr()
+			return t.lost(ctx)
 		}
+		t.grant()
 		return nil
 	}
-	w := waiter{t: t, cli: t.q.s.Client(), blocker: blocker, readRev: readRev}
-	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
-	defer w.stopBlockerWatch()
+	w := waiter{t: t, cli: t.q.s.Client(), ahead: ahead, readRev: readRev,
+		watches: map[string]*keyWatchState{}, events: make(chan watchEvent, 8)}
+	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	return w.run(ctx, wctx)
+	err := w.run(ctx, wctx)
+	switch {
+	case err == nil:
+		t.setRead(nil, w.readRev)
+		t.grant()
+	case isLost(err):
+		t.reportLoss(err)
+	}
+	return err
 }
 
 // waiter is the state of one Wait call.
@@ -43,106 +58,129 @@ type waiter struct {
 	t   *Ticket
 	cli *clientv3.Client
 
-	blocker string // newest blocking entry as of readRev ("" for none)
-	readRev int64  // revision of the last read; 0 before the first
+	ahead    []string // the last read's newest blocking entries
+	readRev  int64    // revision of the last read; 0 before the first
+	decision turn.Decision
+	behind   bool // the last read saw an entry behind this one
 
-	own, blocked  clientv3.WatchChan
-	watched       string // key behind blocked
-	stopBlocked   context.CancelFunc
-	ownPending    bool  // own has not sent its created reply yet
-	blockPending  bool  // blocked has not sent its created reply yet
-	maxCreatedRev int64 // newest created revision seen
-	needRead      bool
+	events  chan watchEvent
+	own     *keyWatchState
+	watches map[string]*keyWatchState // by key: the entries ahead watched
+	newest  int64                     // newest created revision of a watch
+	reread  bool
 	// The next read must reflect at least this revision (0: any). Knowing
 	// it lets the read be served by the member the client talks to, without
 	// a round to the leader (see read).
 	needRev int64
 }
 
+type keyWatchState struct {
+	cancel  context.CancelFunc
+	pending bool // no created reply yet
+}
+
 func (w *waiter) run(ctx, wctx context.Context) error {
-	w.needRead = w.readRev == 0
-	w.startOwnWatch(wctx)
+	w.reread = w.readRev == 0
+	w.decision = turn.Decide(w.t.limit, w.ahead)
+	w.own = w.start(wctx, w.t.key)
 	for {
-		if w.needRead {
+		if w.reread {
 			if err := w.read(ctx); err != nil {
 				return err
 			}
-			if w.blocker == "" {
-				w.t.setBlocker("", w.readRev)
-				return nil
+			if w.decision.Granted {
+				return w.signal(ctx)
 			}
 		}
-		if w.blocked == nil || w.watched != w.blocker {
-			w.startBlockerWatch(wctx)
-		}
+		w.follow(wctx)
 		if err := w.next(ctx, wctx); err != nil {
 			return err
 		}
 	}
 }
 
+// follow makes the set of watched keys the decision's.
+func (w *waiter) follow(wctx context.Context) {
+	for key, ws := range w.watches {
+		if !slices.Contains(w.decision.Watch, key) {
+			ws.cancel()
+			delete(w.watches, key)
+		}
+	}
+	for _, key := range w.decision.Watch {
+		if w.watches[key] == nil {
+			w.watches[key] = w.start(wctx, key)
+		}
+	}
+}
+
+func (w *waiter) start(wctx context.Context, key string) *keyWatchState {
+	ctx, cancel := context.WithCancel(wctx)
+	go watchKey(ctx, w.cli, key, w.events)
+	return &keyWatchState{cancel: cancel, pending: true}
+}
+
 // next waits for one thing to happen and records what it means.
 func (w *waiter) next(ctx, wctx context.Context) error {
+	var ev watchEvent
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-w.t.q.s.Done():
-		return ErrSessionExpired
-	case resp, ok := <-w.own:
-		if !ok || resp.Canceled || resp.Err() != nil {
-			if err := w.cli.Ctx().Err(); err != nil {
-				return err // the client was closed
-			}
-			w.startOwnWatch(wctx) // broken (no leader, compaction): start over
-			return nil
+		return &lostError{name: w.t.q.Name(), token: w.t.rev, expired: true}
+	case ev = <-w.events:
+	}
+	ws := w.watches[ev.key]
+	own := ev.key == w.t.key
+	if own {
+		ws = w.own
+	}
+	if ws == nil {
+		return nil // from a watch already stopped
+	}
+	switch {
+	case ev.broken:
+		if err := w.cli.Ctx().Err(); err != nil {
+			return err // the client was closed
 		}
-		if resp.Created {
-			w.ownPending = false
-			w.created(resp.Header.Revision)
-			return nil
+		// Broken (no leader, compaction): watch again, and read again once
+		// it is in place.
+		ws.cancel()
+		if own {
+			w.own = w.start(wctx, ev.key)
+		} else {
+			w.watches[ev.key] = w.start(wctx, ev.key)
 		}
-		for _, ev := range resp.Events {
-			if ev.Type == clientv3.EventTypeDelete {
-				return w.t.q.lostErr()
-			}
+	case ev.created:
+		ws.pending = false
+		w.newest = max(w.newest, ev.rev)
+	case ev.deleted && own:
+		return w.t.lost(ctx)
+	case ev.rev <= w.readRev:
+		// Already reflected by the last read.
+	case ev.deleted, ev.put && w.decision.WatchPuts && !own:
+		w.reread = true
+		w.needRev = max(w.needRev, ev.rev)
+	}
+	pending := 0
+	if w.own.pending {
+		pending++
+	}
+	for _, ws := range w.watches {
+		if ws.pending {
+			pending++
 		}
-	case resp, ok := <-w.blocked:
-		if !ok || resp.Canceled || resp.Err() != nil {
-			w.stopBlockerWatch()
-			w.needRead = true
-			return nil
-		}
-		if resp.Created {
-			w.blockPending = false
-			w.created(resp.Header.Revision)
-			return nil
-		}
-		for _, ev := range resp.Events {
-			if ev.Type == clientv3.EventTypeDelete {
-				w.needRead = true
-				w.needRev = max(w.needRev, ev.Kv.ModRevision)
-			}
-		}
+	}
+	if turn.MustReread(w.readRev, w.newest, pending) {
+		w.reread = true
+		w.needRev = max(w.needRev, w.newest)
 	}
 	return nil
 }
 
-// created handles a watch's created reply. A watch made without a start
-// revision (so that etcd serves it at once, not from its 100 ms resync loop)
-// covers only what happens after its created revision; if that is newer than
-// the last read, a release in between could be missed, so read again.
-// Waiting for both created replies first saves a read when they come
-// close together, as they usually do.
-func (w *waiter) created(rev int64) {
-	w.maxCreatedRev = max(w.maxCreatedRev, rev)
-	if !w.ownPending && !w.blockPending && w.maxCreatedRev > w.readRev {
-		w.needRead = true
-		w.needRev = max(w.needRev, w.maxCreatedRev)
-	}
-}
-
-// read finds the newest entry that blocks the ticket and checks, in the same
-// read-only transaction, that the ticket's own entry is still there.
+// read finds the newest entries that block the ticket and checks, in the
+// same read-only transaction, that the ticket's own entry is still there;
+// for permits it also looks for an entry behind (see signal).
 //
 // When the read only has to reflect a known revision (that of the delete
 // that woke the waiter, or of the watches' creation), it is serializable:
@@ -161,48 +199,65 @@ func (w *waiter) read(ctx context.Context) error {
 		return err
 	}
 	if !ownedIn(resp.Responses[0], w.t.rev) {
-		return w.t.q.lostErr()
+		return w.t.lost(ctx)
 	}
-	w.blocker = newestOther(resp.Responses[1].GetResponseRange().GetKvs(), w.t.key)
+	w.ahead = keysExcept(resp.Responses[1], w.t.key)
+	w.behind = len(resp.Responses) > 2 && len(resp.Responses[2].GetResponseRange().GetKvs()) > 0
 	w.readRev = resp.Header.Revision
-	w.needRead = false
+	w.decision = turn.Decide(w.t.limit, w.ahead)
+	w.reread = false
 	w.needRev = 0
 	return nil
 }
 
 func (w *waiter) readAt(ctx context.Context, serializable bool) (resp *clientv3.TxnResponse, err error) {
-	blockers, opts := w.t.q.blockers(w.t.shared)
+	from, to := w.t.q.blockRange(w.t.kind, w.t.limit)
 	own := []clientv3.OpOption{clientv3.WithKeysOnly()}
-	opts = append(opts, clientv3.WithKeysOnly(), clientv3.WithLimit(1), clientv3.WithMaxCreateRev(w.t.rev-1),
-		clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend))
+	ahead := []clientv3.OpOption{clientv3.WithRange(to), clientv3.WithKeysOnly(),
+		clientv3.WithLimit(int64(turn.AheadLimit(w.t.limit))), clientv3.WithMaxCreateRev(w.t.rev - 1),
+		clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend)}
+	behind := []clientv3.OpOption{clientv3.WithRange(to), clientv3.WithKeysOnly(), clientv3.WithLimit(1),
+		clientv3.WithMinCreateRev(w.t.rev + 1)}
 	if serializable {
 		own = append(own, clientv3.WithSerializable())
-		opts = append(opts, clientv3.WithSerializable())
+		ahead = append(ahead, clientv3.WithSerializable())
+		behind = append(behind, clientv3.WithSerializable())
 	}
-	err = retry(ctx, w.t.q.s, func(ctx context.Context) (err error) {
-		resp, err = w.cli.Txn(ctx).Then(clientv3.OpGet(w.t.key, own...), clientv3.OpGet(blockers, opts...)).Commit()
+	ops := []clientv3.Op{clientv3.OpGet(w.t.key, own...), clientv3.OpGet(from, ahead...)}
+	if w.t.limit > 1 {
+		ops = append(ops, clientv3.OpGet(from, behind...))
+	}
+	err = w.t.retry(ctx, func(ctx context.Context) (err error) {
+		resp, err = w.cli.Txn(ctx).Then(ops...).Commit()
 		return err
 	})
 	return resp, err
 }
 
-func (w *waiter) startOwnWatch(wctx context.Context) {
-	w.own = w.cli.Watch(wctx, w.t.key, clientv3.WithCreatedNotify(), clientv3.WithFilterPut())
-	w.ownPending = true
-}
-
-func (w *waiter) startBlockerWatch(wctx context.Context) {
-	w.stopBlockerWatch()
-	ctx, cancel := context.WithCancel(wctx)
-	w.blocked = w.cli.Watch(ctx, w.blocker, clientv3.WithCreatedNotify(), clientv3.WithFilterPut())
-	w.watched, w.stopBlocked = w.blocker, cancel
-	w.blockPending = true
-}
-
-func (w *waiter) stopBlockerWatch() {
-	if w.stopBlocked != nil {
-		w.stopBlocked()
-		w.stopBlocked, w.blocked, w.watched = nil, nil, ""
-		w.blockPending = false
+// signal wakes the waiter behind a permit just granted, when there is one:
+// it watches this entry for puts, and must now watch the holders instead
+// (see turn.Decide). The put keeps the entry's value, lease and create
+// revision, and is fenced like everything else.
+func (w *waiter) signal(ctx context.Context) error {
+	if !turn.MustSignal(w.t.limit, w.behind) {
+		return nil
 	}
+	var resp *clientv3.TxnResponse
+	err := w.t.retry(ctx, func(ctx context.Context) (err error) {
+		resp, err = w.cli.Txn(ctx).If(w.t.IsOwner()).
+			Then(clientv3.OpPut(w.t.key, "", clientv3.WithIgnoreValue(), clientv3.WithIgnoreLease())).Commit()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !resp.Succeeded {
+		return w.t.lost(ctx)
+	}
+	return nil
+}
+
+func isLost(err error) bool {
+	_, ok := err.(*lostError)
+	return ok
 }

@@ -1,43 +1,51 @@
 package rwmutex
 
 import (
-	"fmt"
+	"errors"
 
-	"github.com/fairlock/fairlock/fairmutex"
+	"github.com/fairlock/fairlock/queue"
 )
 
-// Errors returned by RWMutex, matched with errors.Is. They are the same
-// values as fairmutex's (and queue's, where shared), so one errors.Is check
+// Errors returned by RWMutex, matched with errors.Is. The shared ones are
+// the same values as queue's (and fairmutex's), so one errors.Is check
 // covers every lock of this module.
 var (
 	// ErrLocked is returned by TryLock when the lock is held or awaited by
 	// anyone, and by TryRLock when a writer holds or awaits it.
-	ErrLocked = fairmutex.ErrLocked
+	ErrLocked = errors.New("rwmutex: locked")
 
 	// ErrNotLocked is returned by Unlock when the RWMutex holds no write
 	// lock.
-	ErrNotLocked = fairmutex.ErrNotLocked
+	ErrNotLocked = errors.New("rwmutex: not locked")
 
 	// ErrNotRLocked is returned by RUnlock when the RWMutex holds no read
-	// lock. It wraps ErrNotLocked, so errors.Is(err, ErrNotLocked) matches
-	// it too.
-	ErrNotRLocked = fmt.Errorf("rwmutex: not read-locked: %w", fairmutex.ErrNotLocked)
+	// lock.
+	ErrNotRLocked = errors.New("rwmutex: not read-locked")
+
+	// ErrAlreadyLocked is returned by LockAll for a write hold of an
+	// RWMutex that already holds its write lock.
+	ErrAlreadyLocked = errors.New("rwmutex: already write-locked by this RWMutex")
 
 	// ErrLost reports that a hold ended without Unlock or RUnlock: the
 	// session's lease expired or the key was deleted. Someone else may hold
-	// the lock now.
-	ErrLost = fairmutex.ErrLost
+	// the lock now. When the lease ended it matches ErrSessionExpired too.
+	ErrLost = queue.ErrLost
 
 	// ErrSessionExpired reports that the RWMutex's session has ended.
-	ErrSessionExpired = fairmutex.ErrSessionExpired
+	ErrSessionExpired = queue.ErrSessionExpired
 
 	// ErrInvalidName reports a malformed lock name (see New).
-	ErrInvalidName = fairmutex.ErrInvalidName
+	ErrInvalidName = queue.ErrInvalidName
 
 	// ErrNilSession reports a nil session given to New.
-	ErrNilSession = fairmutex.ErrNilSession
+	ErrNilSession = queue.ErrNilSession
 
 	// ErrUninitialized reports a call on a zero RWMutex instead of one from
 	// New.
-	ErrUninitialized = fairmutex.ErrUninitialized
+	ErrUninitialized = queue.ErrUninitialized
+
+	// ErrDuplicateLine reports a LockAll that names one lock twice;
+	// ErrMixedSessions one over RWMutexes of different sessions.
+	ErrDuplicateLine = queue.ErrDuplicateLine
+	ErrMixedSessions = queue.ErrMixedSessions
 )

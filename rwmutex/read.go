@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -18,13 +20,13 @@ import (
 // context bounded by queue.CleanupTimeout) and returns ctx.Err(); a grant
 // that races with the cancellation is given back the same way, so a failed
 // RLock leaves nothing held and nothing in etcd. It returns
-// ErrSessionExpired or ErrLost when the session ends or its entry is deleted
-// while it waits: never the lock.
+// an error matching ErrLost (and ErrSessionExpired when the lease ended)
+// when its entry goes while it waits: never the lock.
 func (rw *RWMutex) RLock(ctx context.Context) error {
 	if err := rw.usable(); err != nil {
 		return err
 	}
-	t, err := rw.q.AcquireShared(ctx, "")
+	t, err := rw.q.AcquireShared(ctx, rw.q.Identity())
 	if err != nil {
 		return err
 	}
@@ -41,7 +43,7 @@ func (rw *RWMutex) TryRLock(ctx context.Context) error {
 	if err := rw.usable(); err != nil {
 		return err
 	}
-	t, err := rw.q.TryJoinShared(ctx, "")
+	t, err := rw.q.TryJoinShared(ctx, rw.q.Identity())
 	if errors.Is(err, queue.ErrBlocked) {
 		return ErrLocked
 	}
@@ -78,4 +80,32 @@ func (rw *RWMutex) RUnlock(ctx context.Context) error {
 		rw.addReader(t) // outcome unknown: still held as far as we know
 		return err
 	}
+}
+
+// RToken returns the fencing token of the oldest read hold; 0 when no read
+// lock is held.
+func (rw *RWMutex) RToken() int64 {
+	if t := rw.oldestReader(); t != nil {
+		return t.Rev()
+	}
+	return 0
+}
+
+// RIsOwner returns a comparison that holds while the oldest read hold is
+// still in place; one that never holds when no read lock is held.
+func (rw *RWMutex) RIsOwner() clientv3.Cmp {
+	if t := rw.oldestReader(); t != nil {
+		return t.IsOwner()
+	}
+	return never(rw)
+}
+
+// RDone returns a channel that is closed when the oldest read hold ends for
+// any reason: RUnlock, the session ending, or the entry deleted by someone
+// else. When no read lock is held it returns a closed channel.
+func (rw *RWMutex) RDone() <-chan struct{} {
+	if t := rw.oldestReader(); t != nil {
+		return t.Done()
+	}
+	return closed
 }

@@ -7,7 +7,6 @@ import (
 
 	"go.etcd.io/etcd/client/v3/concurrency"
 
-	"github.com/fairlock/fairlock/fairmutex"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -25,11 +24,12 @@ import (
 // other, and so does an RLock behind the value's own write lock (or its own
 // waiting Lock).
 type RWMutex struct {
-	w *fairmutex.Mutex // write holds: the same kind of entry as a Mutex's
-	q *queue.Queue     // read holds: shared entries in the same line
+	q *queue.Queue // one line: writers are exclusive entries, readers shared ones
 
 	mu      sync.Mutex
+	writer  *queue.Ticket
 	readers []*queue.Ticket // sorted by Rev, oldest first
+	joining bool            // LockAll has an entry of this RWMutex in flight
 }
 
 // New returns an RWMutex for the lock named name, an absolute
@@ -38,21 +38,26 @@ type RWMutex struct {
 // "/a" and "/a/b" are independent; a fairmutex.Mutex on the same name
 // excludes both readers and writers, like a writer. New does no I/O; it
 // returns ErrNilSession, ErrInvalidName or, when s has ended,
-// ErrSessionExpired.
-func New(s *concurrency.Session, name string) (*RWMutex, error) {
-	w, err := fairmutex.New(s, name)
+// ErrSessionExpired. Options are those of package queue (identity, hooks,
+// logger, etcd Mutex interop).
+func New(s *concurrency.Session, name string, opts ...queue.Option) (*RWMutex, error) {
+	q, err := queue.New(s, name, opts...)
 	if err != nil {
 		return nil, err
 	}
-	q, err := queue.New(s, name)
-	if err != nil {
-		return nil, err
+	return &RWMutex{q: q}, nil
+}
+
+// Name returns the lock's name.
+func (rw *RWMutex) Name() string {
+	if rw == nil || rw.q == nil {
+		return ""
 	}
-	return &RWMutex{w: w, q: q}, nil
+	return rw.q.Name()
 }
 
 func (rw *RWMutex) usable() error {
-	if rw == nil || rw.w == nil || rw.q == nil {
+	if rw == nil || rw.q == nil {
 		return ErrUninitialized
 	}
 	return nil
@@ -81,3 +86,36 @@ func (rw *RWMutex) takeOldestReader() *queue.Ticket {
 	rw.readers = slices.Delete(rw.readers, 0, 1)
 	return t
 }
+
+func (rw *RWMutex) oldestReader() *queue.Ticket {
+	if rw == nil {
+		return nil
+	}
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	if len(rw.readers) == 0 {
+		return nil
+	}
+	return rw.readers[0]
+}
+
+func (rw *RWMutex) currentWriter() *queue.Ticket {
+	if rw == nil {
+		return nil
+	}
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	return rw.writer
+}
+
+func (rw *RWMutex) setWriter(t *queue.Ticket) {
+	rw.mu.Lock()
+	rw.writer = t
+	rw.mu.Unlock()
+}
+
+var closed = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()

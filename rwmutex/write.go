@@ -2,10 +2,12 @@ package rwmutex
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/fairlock/fairlock/fairmutex"
+	"github.com/fairlock/fairlock/queue"
 )
 
 // Lock waits, in arrival order, until the RWMutex holds the lock alone: until
@@ -16,53 +18,93 @@ import (
 // If ctx ends first, Lock removes its entry from the line (with a fresh
 // context bounded by queue.CleanupTimeout) and returns ctx.Err(); a grant
 // that races with the cancellation is given back the same way, so a failed
-// Lock leaves nothing held and nothing in etcd. It returns ErrSessionExpired
-// or ErrLost when the session ends or its entry is deleted while it waits:
-// never the lock. The next in line is then served.
+// Lock leaves nothing held and nothing in etcd once etcd is reachable. It
+// returns an error matching ErrLost (and ErrSessionExpired when the lease
+// ended) when its entry goes while it waits: never the lock. The next in
+// line is then served.
 func (rw *RWMutex) Lock(ctx context.Context) error {
 	if err := rw.usable(); err != nil {
 		return err
 	}
-	return rw.w.Lock(ctx)
+	t, err := rw.q.Acquire(ctx, rw.q.Identity())
+	if err != nil {
+		return err
+	}
+	rw.setWriter(t)
+	return nil
 }
 
 // TryLock takes the write lock only if nobody holds or waits for the lock,
 // reader or writer, in a single transaction. Otherwise it returns ErrLocked
-// and writes nothing at all: the store's revision does not move. If ctx ends
-// before the outcome is known, TryLock removes whatever it may have written
-// and returns the error.
+// and writes nothing at all: the store's revision does not move.
+// Cancellation is as for Lock.
 func (rw *RWMutex) TryLock(ctx context.Context) error {
 	if err := rw.usable(); err != nil {
 		return err
 	}
-	return rw.w.TryLock(ctx)
+	t, err := rw.q.TryJoin(ctx, rw.q.Identity())
+	if errors.Is(err, queue.ErrBlocked) {
+		return ErrLocked
+	}
+	if err != nil {
+		return err
+	}
+	rw.setWriter(t)
+	return nil
 }
 
 // Unlock releases the current write hold with a fenced delete: the entry
 // goes only if it still has the hold's create revision. It returns
-// ErrNotLocked when no write lock is held, and ErrLost, deleting nothing,
-// when the hold had already ended (lease expired or key deleted); the
-// RWMutex holds no write lock after either. If ctx ends or etcd fails before
-// the outcome is known, Unlock returns that error and the write lock is
-// still held: call Unlock again, or let the session's lease expire.
+// ErrNotLocked when no write lock is held, and an error matching ErrLost,
+// deleting nothing, when the hold had already ended (lease expired or key
+// deleted); the RWMutex holds no write lock after either. Transient errors
+// are retried until ctx ends; if ctx ends before the outcome is known,
+// Unlock returns ctx.Err() and the write lock is still held: call Unlock
+// again, or let the session's lease expire.
 func (rw *RWMutex) Unlock(ctx context.Context) error {
 	if err := rw.usable(); err != nil {
 		return err
 	}
-	return rw.w.Unlock(ctx)
+	rw.mu.Lock()
+	t := rw.writer
+	rw.writer = nil
+	rw.mu.Unlock()
+	if t == nil {
+		return ErrNotLocked
+	}
+	err := t.Leave(ctx)
+	switch {
+	case err == nil, errors.Is(err, ErrLost):
+		return err
+	case errors.Is(err, queue.ErrLeft):
+		return ErrNotLocked
+	default: // outcome unknown: still held as far as we know
+		rw.mu.Lock()
+		if rw.writer == nil {
+			rw.writer = t
+		}
+		rw.mu.Unlock()
+		return err
+	}
 }
 
 // Token returns the fencing token of the current write hold, its entry's
 // create revision, which rises with every grant of the lock; 0 when no
 // write lock is held.
 func (rw *RWMutex) Token() int64 {
-	return rw.writer().Token()
+	if t := rw.currentWriter(); t != nil {
+		return t.Rev()
+	}
+	return 0
 }
 
 // Key returns the etcd key of the current write hold's entry; "" when no
 // write lock is held.
 func (rw *RWMutex) Key() string {
-	return rw.writer().Key()
+	if t := rw.currentWriter(); t != nil {
+		return t.Key()
+	}
+	return ""
 }
 
 // IsOwner returns a comparison that holds while the current write hold is
@@ -70,22 +112,37 @@ func (rw *RWMutex) Key() string {
 // in etcd. When no write lock is held it returns a comparison that never
 // holds.
 func (rw *RWMutex) IsOwner() clientv3.Cmp {
-	return rw.writer().IsOwner()
-}
-
-// Done returns a channel that is closed when the current write hold ends for
-// any reason: Unlock, the session ending, or the entry deleted by someone
-// else. When no write lock is held it returns a closed channel. The first
-// call for a hold starts a watch on its key, which ends with the hold.
-func (rw *RWMutex) Done() <-chan struct{} {
-	return rw.writer().Done()
-}
-
-// writer returns the write side, nil for a zero RWMutex (whose accessors
-// then report no hold, as fairmutex's do for a nil Mutex).
-func (rw *RWMutex) writer() *fairmutex.Mutex {
-	if rw == nil {
-		return nil
+	if t := rw.currentWriter(); t != nil {
+		return t.IsOwner()
 	}
-	return rw.w
+	return never(rw)
+}
+
+// Done returns a channel that is closed when the current write hold ends
+// for any reason: Unlock, the session ending, or the entry deleted by
+// someone else. When no write lock is held it returns a closed channel.
+func (rw *RWMutex) Done() <-chan struct{} {
+	if t := rw.currentWriter(); t != nil {
+		return t.Done()
+	}
+	return closed
+}
+
+// HeldUntil returns the moment up to which the current write hold surely
+// lasts (see queue.Ticket.HeldUntil); the zero time when not held.
+func (rw *RWMutex) HeldUntil() time.Time {
+	if t := rw.currentWriter(); t != nil {
+		return t.HeldUntil()
+	}
+	return time.Time{}
+}
+
+// never is a comparison that never holds: no key has a negative create
+// revision.
+func never(rw *RWMutex) clientv3.Cmp {
+	key := "\x00fairlock-unset"
+	if rw != nil && rw.q != nil {
+		key = rw.q.Name()
+	}
+	return clientv3.Compare(clientv3.CreateRevision(key), "<", 0)
 }

@@ -150,7 +150,7 @@ func work(t *testing.T, chk *checker, l locker, rng *rand.Rand, end time.Time) {
 		cancel()
 		switch {
 		case err == nil:
-		case try && errors.Is(err, rwmutex.ErrLocked):
+		case try && (errors.Is(err, rwmutex.ErrLocked) || errors.Is(err, fairmutex.ErrLocked)):
 			chk.count(&chk.refused)
 			continue
 		case errors.Is(err, context.DeadlineExceeded):

@@ -1,0 +1,109 @@
+package queue
+
+import (
+	"context"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Done returns a channel that is closed when the entry leaves the line for
+// any reason: Leave, the key deleted by anyone, or the session ending. The
+// session ends on this client's side as soon as its keep-alives give up,
+// which can be before etcd has removed the entry (for example when the
+// member this client talks to was killed): Done closes then too, on
+// purpose, since this client can no longer know that the entry lives. The
+// first call starts a watch on the entry's key, which ends with the entry.
+func (t *Ticket) Done() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done == nil {
+		t.done = make(chan struct{})
+		if t.left || t.q == nil || sessionEnded(t.q.s) {
+			t.closeDoneLocked()
+		} else {
+			// The session's context ends with the session: so does the watch.
+			ctx, cancel := context.WithCancel(t.q.s.Ctx())
+			t.stop = cancel
+			go t.watchUntilGone(ctx)
+		}
+	}
+	return t.done
+}
+
+// watchUntilGone closes t.done once the entry is gone or ctx ends.
+func (t *Ticket) watchUntilGone(ctx context.Context) {
+	defer t.closeDone()
+	cli := t.q.s.Client()
+	events := make(chan watchEvent)
+	for ctx.Err() == nil {
+		wctx, cancel := context.WithCancel(ctx)
+		go watchKey(wctx, cli, t.key, events)
+		gone := t.untilGone(wctx, cli, events)
+		cancel()
+		if gone {
+			return
+		}
+		select { // the watch broke (no leader, compaction): pause, then watch again
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// untilGone follows one watch of the entry's key: true once the entry is
+// surely gone, false when the watch broke or ctx ended first.
+func (t *Ticket) untilGone(ctx context.Context, cli *clientv3.Client, events <-chan watchEvent) bool {
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case ev := <-events:
+			switch {
+			case ev.broken:
+				return false
+			case ev.deleted:
+				return true
+			case ev.created:
+				// The watch covers what happens from now on; read once to
+				// learn whether the entry went before that.
+				get, err := cli.Get(ctx, t.key, clientv3.WithKeysOnly())
+				if err != nil {
+					return false
+				}
+				if len(get.Kvs) == 0 || get.Kvs[0].CreateRevision != t.rev {
+					return true
+				}
+			}
+		}
+	}
+}
+
+func (t *Ticket) closeDone() {
+	t.mu.Lock()
+	t.closeDoneLocked()
+	t.mu.Unlock()
+}
+
+func (t *Ticket) closeDoneLocked() {
+	if t.stop != nil {
+		t.stop()
+	}
+	if t.done != nil && !t.closed {
+		t.closed = true
+		close(t.done)
+	}
+}
+
+// knownGone reports whether Done has seen the entry go.
+func (t *Ticket) knownGone() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.closed
+}
+
+// HeldUntil returns the moment up to which the entry surely still exists:
+// etcd cannot expire the session's lease before it, unless a later
+// keep-alive succeeds, which moves it on. Done closes at this moment at the
+// latest. It is the zero time when not yet known.
+func (t *Ticket) HeldUntil() time.Time { return time.Time{} }

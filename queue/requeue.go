@@ -1,0 +1,100 @@
+package queue
+
+import (
+	"context"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fairlock/fairlock/internal/turn"
+)
+
+// Requeue moves the ticket's entry to the tail of its line in one
+// transaction: a fenced delete of the entry and a new entry with the same
+// value and kind under another key. It returns the new ticket, which may
+// already be at its turn (call Wait); the old ticket has left. When the
+// entry was already gone it returns an error matching ErrLost and changes
+// nothing. Transient errors are retried until ctx ends (a retry after a
+// lost reply finds the new entry). If ctx ends before the outcome is known
+// it returns ctx.Err() and removes the new entry if it was written; the
+// old one then may or may not remain: call Leave on the old ticket.
+func (t *Ticket) Requeue(ctx context.Context) (*Ticket, error) {
+	if err := t.usable(); err != nil {
+		return nil, err
+	}
+	q := t.q
+	start := time.Now()
+	sp := entrySpec{q: q, value: t.Value(), kind: t.kind, limit: t.limit}
+	sp.slot = q.st.takeSlot()
+	sp.key = q.st.key(q.layout, sp.slot, sp.kind, sp.limit)
+	from, to := q.blockRange(sp.kind, sp.limit)
+	resp, err := q.write(ctx, []entrySpec{sp}, func(ctx context.Context) (resp *clientv3.TxnResponse, err error) {
+		err = q.retry(ctx, func(ctx context.Context) error {
+			resp, err = q.s.Client().Txn(ctx).
+				If(t.IsOwner(), clientv3.Compare(clientv3.CreateRevision(sp.key), "=", 0)).
+				Then(clientv3.OpDelete(t.key),
+					clientv3.OpPut(sp.key, sp.value, clientv3.WithLease(q.s.Lease())),
+					clientv3.OpGet(from, clientv3.WithRange(to), clientv3.WithKeysOnly(),
+						clientv3.WithLimit(int64(turn.AheadLimit(sp.limit)+1)),
+						clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend))).
+				Else(clientv3.OpGet(sp.key, clientv3.WithKeysOnly())).
+				Commit()
+			return err
+		})
+		return resp, err
+	}, func(resp *clientv3.TxnResponse) bool {
+		return resp.Succeeded || len(resp.Responses[0].GetResponseRange().GetKvs()) > 0
+	})
+	if err != nil {
+		return nil, err
+	}
+	var nt *Ticket
+	switch kvs := resp.Responses[0].GetResponseRange().GetKvs(); {
+	case resp.Succeeded:
+		ahead := keysExcept(resp.Responses[2], sp.key)
+		nt = newTicket(sp, resp.Header.Revision, start, len(ahead))
+		nt.setRead(ahead, resp.Header.Revision)
+	case len(kvs) == 1: // an earlier attempt moved it; its reply was lost
+		nt = newTicket(sp, kvs[0].CreateRevision, start, -1)
+	default:
+		q.st.giveSlot(sp.slot)
+		err := t.lost(ctx)
+		t.reportLoss(err)
+		return nil, err
+	}
+	if t.settle() {
+		q.st.giveSlot(t.slot)
+		if held := t.heldFor(); held >= 0 {
+			q.hooks().released(ReleaseInfo{Name: q.Name(), Key: t.key, Token: t.rev, Kind: t.kind, Held: held})
+		}
+	}
+	q.hooks().joined(JoinInfo{Name: q.Name(), Key: nt.key, Token: nt.rev, Kind: nt.kind, Ahead: nt.aheadAtJoin})
+	return nt, nil
+}
+
+// SetValue replaces the entry's value, fenced: only while the entry is in
+// the line with its create revision (its token), which it keeps, as it
+// keeps its lease. It returns an error matching ErrLost, writing nothing,
+// when the entry is gone. Transient errors are retried until ctx ends; if
+// ctx ends first the value may or may not have changed.
+func (t *Ticket) SetValue(ctx context.Context, value string) error {
+	if err := t.usable(); err != nil {
+		return err
+	}
+	var resp *clientv3.TxnResponse
+	err := t.retry(ctx, func(ctx context.Context) (err error) {
+		resp, err = t.q.s.Client().Txn(ctx).If(t.IsOwner()).
+			Then(clientv3.OpPut(t.key, value, clientv3.WithIgnoreLease())).Commit()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !resp.Succeeded {
+		return t.lost(ctx)
+	}
+	t.mu.Lock()
+	t.value = value
+	t.mu.Unlock()
+	return nil
+}

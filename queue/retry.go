@@ -1,0 +1,67 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// retry runs op until it succeeds, fails for good, ctx ends or the session
+// ends: the one retry policy of every call that talks to etcd. Only
+// transient errors (no leader, lost connection, server timeout) are
+// retried, so op must be safe to repeat. op's context also ends with the
+// session, so a call stuck on a dead connection gives up when the lease is
+// gone instead of waiting for ctx (etcd #19597): that is ErrSessionExpired.
+// A lease that etcd no longer knows ("lease not found", the answer to a
+// write whose lease expired unnoticed) is ErrSessionExpired too.
+func (q *Queue) retry(ctx context.Context, op func(context.Context) error) error {
+	opCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(q.s.Ctx(), cancel)()
+	backoff := 10 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := op(opCtx)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, rpctypes.ErrLeaseNotFound):
+			return ErrSessionExpired
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case q.s.Ctx().Err() != nil:
+			return ErrSessionExpired
+		case !transient(err):
+			return err
+		}
+		q.log(slog.LevelDebug, "retrying a transient etcd error", slog.Int("attempt", attempt), slog.Any("err", err))
+		timer := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-q.s.Done():
+			timer.Stop()
+			return ErrSessionExpired
+		case <-timer.C:
+		}
+		backoff = min(2*backoff, 500*time.Millisecond)
+	}
+}
+
+// transient reports whether err is worth retrying: etcd or gRPC said
+// Unavailable (no leader, connection lost, member stopping).
+func transient(err error) bool {
+	var etcdErr rpctypes.EtcdError
+	if errors.As(err, &etcdErr) {
+		return etcdErr.Code() == codes.Unavailable
+	}
+	if s, ok := status.FromError(err); ok {
+		return s.Code() == codes.Unavailable
+	}
+	return false
+}

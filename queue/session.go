@@ -1,0 +1,92 @@
+package queue
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/fairlock/fairlock/internal/keys"
+)
+
+// sessionState is what this process keeps per session lease: the entry
+// slots in use, and the entries waiting to be removed. Every Queue on the
+// lease shares it, so two Mutex values on one session never share a key
+// (etcd #10756) and one cleanup worker serves them all.
+type sessionState struct {
+	s     *concurrency.Session
+	lease clientv3.LeaseID
+
+	mu   sync.Mutex
+	free []int // slots whose entries are known gone, lowest first
+	next int   // lowest slot never used
+	// Abandoned entries to remove (key → slot), and whether the worker
+	// that removes them is running.
+	abandoned map[string]abandonedEntry
+	working   bool
+}
+
+var (
+	statesMu sync.Mutex
+	states   = map[clientv3.LeaseID]*sessionState{}
+)
+
+// stateOf returns the state of s's lease, made on first use and dropped
+// when the session ends (its slots and keys die with its lease).
+func stateOf(s *concurrency.Session) *sessionState {
+	lease := s.Lease()
+	statesMu.Lock()
+	defer statesMu.Unlock()
+	if st := states[lease]; st != nil {
+		return st
+	}
+	st := &sessionState{s: s, lease: lease, abandoned: map[string]abandonedEntry{}}
+	states[lease] = st
+	context.AfterFunc(s.Ctx(), func() {
+		statesMu.Lock()
+		if states[lease] == st {
+			delete(states, lease)
+		}
+		statesMu.Unlock()
+	})
+	return st
+}
+
+// takeSlot reserves the lowest free slot. Reusing slots, rather than a new
+// key per call, keeps a line's distinct keys few: etcd's range reads visit
+// every key written under a prefix until it compacts them.
+func (st *sessionState) takeSlot() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.free) > 0 {
+		slot := st.free[0]
+		st.free = st.free[1:]
+		return slot
+	}
+	st.next++
+	return st.next - 1
+}
+
+// giveSlot returns a slot whose entry is known to be gone.
+func (st *sessionState) giveSlot(slot int) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	i, found := slices.BinarySearch(st.free, slot)
+	if !found {
+		st.free = slices.Insert(st.free, i, slot)
+	}
+}
+
+func (st *sessionState) key(layout keys.Layout, slot int, kind Kind, limit int) string {
+	id := keys.SlotID(int64(st.lease), slot)
+	switch kind {
+	case Permit:
+		return layout.PermitEntry(id, limit)
+	case Shared:
+		return layout.Entry(id, true)
+	default:
+		return layout.Entry(id, false)
+	}
+}
