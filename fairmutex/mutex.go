@@ -9,7 +9,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
-		"github.com/fairlock/fairlock/queue"
+	"github.com/fairlock/fairlock/queue"
 )
 
 // Mutex is a fair distributed mutual exclusion lock. It is safe for

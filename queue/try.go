@@ -5,7 +5,6 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-
 )
 
 // TryJoin appends an exclusive entry only if the line is empty, in a single
@@ -94,4 +93,3 @@ func (q *Queue) tryJoin(ctx context.Context, value string, kind Kind, limit int)
 		return t, nil
 	}
 }
-
