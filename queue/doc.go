@@ -8,20 +8,64 @@
 // cluster. The create revision is also the entry's fencing token: it rises
 // with every turn and is never reused.
 //
-// Entries are exclusive (Join) or shared (JoinShared). An exclusive entry is
-// blocked by every older entry; a shared entry only by older exclusive ones.
-// So shared entries that arrive together hold together, and an exclusive
-// entry waits for everything in front of it without being overtaken by
-// shared entries that arrive after it.
+// # Kinds of entry
 //
-// Waiting is herd-free: Ticket.Wait watches only the newest entry that blocks
-// the ticket, so a release wakes the one waiter it concerns (or the run of
-// shared waiters right behind an exclusive one), never the whole line.
+// Exclusive entries (Join) are blocked by every older exclusive or shared
+// entry; shared entries (JoinShared) only by older exclusive ones, so shared
+// entries that arrive together hold together and an exclusive entry is never
+// overtaken by shared entries that arrive after it. Permits (JoinPermit) form
+// a line of their own per name, served limit at a time. JoinAll joins
+// several lines in one transaction.
 //
-// A Ticket whose session ends, or whose key is deleted by anyone, is lost:
-// Wait and Position report ErrLost or ErrSessionExpired, Done is closed, and
-// Leave reports ErrLost without deleting anything, because its fenced delete
-// only removes the key if it still has the ticket's create revision.
+// # Waiting
+//
+// Waiting is herd-free: Ticket.Wait watches only the entries whose leaving
+// can bring its turn (package internal/turn decides which), so a release
+// wakes the waiter it lets in, not the line. Watches start "now": etcd
+// serves a watch from a past revision in a loop that runs every 100 ms,
+// which would stall every handoff. A read after the watches are in place
+// covers the gap.
+//
+// # Keys and history
+//
+// An entry's key is a slot of its session (lease, process nonce, slot
+// number). A slot returns to use only once its entry is known to be gone,
+// so two live calls never share a key, and a session reuses a handful of
+// keys however many times it locks. That keeps the cost of reading a line
+// independent of how much uncompacted history etcd holds for it: etcd's
+// range reads visit every key ever written under a prefix until it
+// compacts. Many short-lived sessions still write new keys each; etcd's
+// compaction (--auto-compaction-retention) removes them.
+//
+// # Errors and retries
+//
+// Every call that talks to etcd retries transient errors (no leader, lost
+// connection) until its ctx ends, and gives up when the session ends (etcd
+// #19597). An entry found gone, for whatever reason and on whatever path,
+// is one error: it matches ErrLost, and ErrSessionExpired as well when the
+// session's lease ended. Leave is fenced: it deletes the entry only if its
+// key still has the ticket's create revision, so a late Leave of a lost
+// entry deletes nobody else's and reports the loss; a Leave whose first
+// reply was lost and whose retry finds the entry gone, while the lease
+// lives, reports success.
+//
+// # Cancellation and cleanup
+//
+// A join whose ctx ends waits, at most CleanupTimeout, for etcd's answer to
+// its write, then removes what it wrote: a cancelled RPC may still be
+// applied after a delete sent behind it. A removal that cannot reach etcd
+// is handed to the session's one cleanup worker, which retries at most
+// every 250 ms until it succeeds or the session ends; until then the entry
+// holds its place, so "nothing left in etcd" holds once etcd is reachable.
+//
+// # Done
+//
+// Ticket.Done closes when the entry leaves the line for any reason: Leave,
+// its key deleted, or the session ending. The session ends on this client's
+// side when its keep-alives give up, which can be before etcd removes the
+// entry (for example after the member the client talks to was killed):
+// Done closes then too, on purpose. See HeldUntil for the deadline by which
+// Done closes at the latest.
 //
 // Keys live under the lock name: `etcdctl get --prefix NAME/` shows the line.
 package queue
