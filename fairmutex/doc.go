@@ -23,6 +23,12 @@
 // writes to etcd with If(m.IsOwner()); send Token with writes elsewhere and
 // have the store refuse any token lower than one it has already seen.
 //
+// LockAll takes several locks at once without deadlock, whatever order
+// callers name them in: one transaction joins every line (see LockAll).
+//
 // A Mutex, an rwmutex writer and an exclusive queue ticket on the same name
 // exclude one another: they are the same kind of entry in the same line.
+// With queue.WithEtcdMutexInterop, a Mutex also waits for holders of etcd's
+// own concurrency.Mutex (and etcdctl lock) on the same name; etcd's Mutex
+// always waits for fairlock's entries.
 package fairmutex

@@ -48,9 +48,10 @@ func New(s *concurrency.Session, name string, opts ...queue.Option) (*Mutex, err
 // If ctx ends first, Lock removes its entry from the line (with a fresh
 // context bounded by queue.CleanupTimeout) and returns ctx.Err(); a grant
 // that races with the cancellation is given back the same way, so a failed
-// Lock leaves nothing held and nothing in etcd. It returns ErrSessionExpired
-// or ErrLost when the session ends or its entry is deleted while it waits:
-// never the lock.
+// Lock leaves nothing held, and nothing in etcd once etcd is reachable. It
+// returns an error matching ErrLost (and ErrSessionExpired when the lease
+// ended) when its entry goes while it waits: never the lock. Transient etcd
+// errors are retried until ctx ends.
 func (m *Mutex) Lock(ctx context.Context) error {
 	if m == nil || m.q == nil {
 		return ErrUninitialized
@@ -86,9 +87,11 @@ func (m *Mutex) TryLock(ctx context.Context) error {
 // if it still has the hold's create revision. It returns ErrNotLocked when
 // nothing is held, and ErrLost, deleting nothing, when the hold had already
 // ended (lease expired or key deleted); the Mutex holds nothing after either.
-// If ctx ends or etcd fails before the outcome is known, Unlock returns that
-// error and the Mutex still holds the lock: call Unlock again, or let the
-// session's lease expire.
+// Transient errors are retried until ctx ends; a retry that finds the entry
+// gone while the session's lease lives takes the lost reply to have been the
+// release, and returns nil. If ctx ends before the outcome is known, Unlock
+// returns ctx.Err() and the Mutex still holds the lock: call Unlock again,
+// or let the session's lease expire.
 func (m *Mutex) Unlock(ctx context.Context) error {
 	if m == nil || m.q == nil {
 		return ErrUninitialized
@@ -143,7 +146,9 @@ func (m *Mutex) IsOwner() clientv3.Cmp {
 }
 
 // Done returns a channel that is closed when the current hold ends for any
-// reason: Unlock, the session ending, or the entry deleted by someone else.
+// reason: Unlock, the session ending (on this client's side too, see
+// queue.Ticket.Done), or the entry deleted by someone else, and at the
+// latest at HeldUntil.
 // When nothing is held it returns a closed channel. The first call for a
 // hold starts a watch on its key, which ends with the hold.
 func (m *Mutex) Done() <-chan struct{} {
