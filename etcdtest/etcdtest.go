@@ -1,6 +1,3 @@
-// Package etcdtest starts a single-member etcd inside the process, for the
-// examples and benchmarks: nothing to install, data in a temporary directory
-// that Close removes.
 package etcdtest
 
 import (
@@ -9,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
@@ -31,15 +29,19 @@ type Etcd struct {
 	e   *embed.Etcd
 	dir string
 	url string
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start starts a member on free loopback ports with its data in a new
-// temporary directory. If ctx ends before the member is ready, Start stops
-// it, removes the directory and returns ctx.Err().
+// temporary directory, and returns once it serves clients. If ctx ends or
+// opts.StartTimeout passes first, Start stops it, removes the directory and
+// returns the error: nothing is left running.
 func Start(ctx context.Context, opts Options) (*Etcd, error) {
-	dir, err := os.MkdirTemp("", "fairlock-etcd-")
+	dir, err := os.MkdirTemp("", "etcdtest-")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("etcdtest: %w", err)
 	}
 	cfg := embed.NewConfig()
 	cfg.Dir = dir
@@ -65,7 +67,7 @@ func Start(ctx context.Context, opts Options) (*Etcd, error) {
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("embedetcd: start: %w", err)
+		return nil, fmt.Errorf("etcdtest: start: %w", err)
 	}
 	timeout := opts.StartTimeout
 	if timeout == 0 {
@@ -79,11 +81,11 @@ func Start(ctx context.Context, opts Options) (*Etcd, error) {
 	case err := <-e.Err():
 		e.Close()
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("embedetcd: %w", err)
+		return nil, fmt.Errorf("etcdtest: %w", err)
 	case <-timer.C:
 		e.Close()
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("embedetcd: not ready after %v", timeout)
+		return nil, fmt.Errorf("etcdtest: not ready after %v", timeout)
 	case <-ctx.Done():
 		e.Close()
 		os.RemoveAll(dir)
@@ -91,22 +93,28 @@ func Start(ctx context.Context, opts Options) (*Etcd, error) {
 	}
 }
 
-// Endpoints returns the client URLs to give clientv3.Config.
+// Endpoints returns the member's client URLs, for fairlock.Config or
+// clientv3.Config.
 func (e *Etcd) Endpoints() []string { return []string{e.url} }
 
 // Server returns the underlying embedded server (for its metrics, say).
 func (e *Etcd) Server() *embed.Etcd { return e.e }
 
-// Close stops the member and removes its data directory.
+// Close stops the member and removes its data directory. Clients still
+// connected get errors from then on. Close is idempotent.
 func (e *Etcd) Close() error {
-	e.e.Close()
-	return os.RemoveAll(e.dir)
+	e.closeOnce.Do(func() {
+		e.e.Close()
+		e.closeErr = os.RemoveAll(e.dir)
+	})
+	return e.closeErr
 }
 
+// freeURL returns a loopback URL on a port that was free a moment ago.
 func freeURL() (url.URL, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return url.URL{}, err
+		return url.URL{}, fmt.Errorf("etcdtest: free port: %w", err)
 	}
 	defer l.Close()
 	return url.URL{Scheme: "http", Host: l.Addr().String()}, nil

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/goleak"
+)
+
+// The test binary doubles as the command: run with this variable set, it
+// runs main instead of the tests.
+const runMain = "TESTETCD_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMain) == "1" {
+		main()
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// start runs the command with a data directory under dir and returns it,
+// the pipe to its standard input and the endpoints it printed.
+func start(t *testing.T, ctx context.Context, dir string) (*exec.Cmd, io.WriteCloser, string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, os.Args[0])
+	cmd.Env = append(os.Environ(), runMain+"=1", "TMPDIR="+dir)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the endpoint line: %v", err)
+	}
+	return cmd, stdin, strings.TrimSpace(line)
+}
+
+// The printed endpoint serves clients, and the command stops, leaving no
+// data behind, on either signal to stop.
+func TestServesThenStops(t *testing.T) {
+	for _, stop := range []struct {
+		name string
+		do   func(*exec.Cmd, io.WriteCloser) error
+	}{
+		{"stdin closed", func(_ *exec.Cmd, in io.WriteCloser) error { return in.Close() }},
+		{"SIGTERM", func(c *exec.Cmd, _ io.WriteCloser) error { return c.Process.Signal(syscall.SIGTERM) }},
+	} {
+		t.Run(stop.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			dir := t.TempDir()
+			cmd, stdin, endpoints := start(t, ctx, dir)
+			defer stdin.Close()
+
+			cli, err := clientv3.New(clientv3.Config{Endpoints: strings.Split(endpoints, ",")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = cli.Put(ctx, "/k", "v")
+			cli.Close()
+			if err != nil {
+				t.Fatalf("put to %s: %v", endpoints, err)
+			}
+			if err := stop.do(cmd, stdin); err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("exit: %v, want status 0", err)
+			}
+			if left, _ := os.ReadDir(dir); len(left) != 0 {
+				t.Fatalf("data left behind in %s: %v", dir, left)
+			}
+		})
+	}
+}
