@@ -70,8 +70,7 @@ func (c *Client) Mutex(name string) (*fairmutex.Mutex, error) {
 	if err := c.usable(); err != nil {
 		return nil, err
 	}
-	// TODO(lead): pass c.opts... once fairmutex.New takes ...queue.Option.
-	return fairmutex.New(c.s, name)
+	return fairmutex.New(c.s, name, c.opts...)
 }
 
 // RWMutex returns a fair read-write lock on the lock named name, held
@@ -81,8 +80,7 @@ func (c *Client) RWMutex(name string) (*rwmutex.RWMutex, error) {
 	if err := c.usable(); err != nil {
 		return nil, err
 	}
-	// TODO(lead): pass c.opts... once rwmutex.New takes ...queue.Option.
-	return rwmutex.New(c.s, name)
+	return rwmutex.New(c.s, name, c.opts...)
 }
 
 // Queue returns the ordered line named name, seen through the Client's
