@@ -18,10 +18,18 @@ import (
 type Calls struct {
 	unary atomic.Int64
 
+	// watchEvents counts the events (puts and deletes) delivered to the
+	// client's watches; created, progress and cancel replies are not events.
+	watchEvents atomic.Int64
+
 	mu sync.Mutex
 	// watchCreates holds the start revision of every watch the client created.
 	watchCreates []int64
 }
+
+// WatchEvents returns the number of key events (puts and deletes) etcd has
+// delivered to the client's watches so far: how often it was woken.
+func (c *Calls) WatchEvents() int64 { return c.watchEvents.Load() }
 
 // Unary returns the number of unary RPCs (Range, Txn, Put, LeaseGrant...)
 // the client has sent.
@@ -83,4 +91,12 @@ func (w *watchSpy) SendMsg(m any) error {
 		}
 	}
 	return w.ClientStream.SendMsg(m)
+}
+
+func (w *watchSpy) RecvMsg(m any) error {
+	err := w.ClientStream.RecvMsg(m)
+	if resp, ok := m.(*pb.WatchResponse); ok && err == nil {
+		w.calls.watchEvents.Add(int64(len(resp.Events)))
+	}
+	return err
 }
