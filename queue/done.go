@@ -8,12 +8,15 @@ import (
 )
 
 // Done returns a channel that is closed when the entry leaves the line for
-// any reason: Leave, the key deleted by anyone, or the session ending. The
-// session ends on this client's side as soon as its keep-alives give up,
-// which can be before etcd has removed the entry (for example when the
-// member this client talks to was killed): Done closes then too, on
-// purpose, since this client can no longer know that the entry lives. The
-// first call starts a watch on the entry's key, which ends with the entry.
+// any reason: Leave, the key deleted by anyone, or the session ending; and
+// at the latest at HeldUntil, before etcd can expire the session's lease
+// and give the turn to someone else, unless a later keep-alive has moved
+// HeldUntil on. The session ends on this client's side as soon as its
+// keep-alives give up, which can be before etcd has removed the entry (for
+// example when the member this client talks to was killed): Done closes
+// then too, on purpose, since this client can no longer know that the
+// entry lives. The first call starts a watch on the entry's key, which ends
+// with the entry.
 func (t *Ticket) Done() <-chan struct{} {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -26,6 +29,7 @@ func (t *Ticket) Done() <-chan struct{} {
 			ctx, cancel := context.WithCancel(t.q.s.Ctx())
 			t.stop = cancel
 			go t.watchUntilGone(ctx)
+			go t.untilDeadline(ctx)
 		}
 	}
 	return t.done
@@ -102,8 +106,44 @@ func (t *Ticket) knownGone() bool {
 	return t.closed
 }
 
-// HeldUntil returns the moment up to which the entry surely still exists:
-// etcd cannot expire the session's lease before it, unless a later
-// keep-alive succeeds, which moves it on. Done closes at this moment at the
-// latest. It is the zero time when not yet known.
-func (t *Ticket) HeldUntil() time.Time { return time.Time{} }
+// untilDeadline closes t.done when the session's lease may be about to
+// expire on etcd's side: the guard's deadline, less the safety margin,
+// passed with no later keep-alive answered. Before the guard's first
+// answer (one round trip after the session's first Queue) the deadline is
+// unknown and only the watch and the session close Done.
+func (t *Ticket) untilDeadline(ctx context.Context) {
+	g := t.q.st.guard
+	if err := g.Ready(ctx); err != nil {
+		if ctx.Err() == nil {
+			t.closeDone() // the guard stopped: the lease is gone
+		}
+		return
+	}
+	select {
+	case <-g.Lost(t.q.cfg.margin):
+		t.closeDone()
+	case <-ctx.Done():
+	}
+}
+
+// HeldUntil returns the moment up to which the entry surely still exists
+// unless someone deletes it: etcd cannot expire the session's lease before
+// it, unless a later keep-alive succeeds, which moves it on. It is the send
+// time of the last keep-alive that etcd answered (this package runs its own,
+// one per TTL/3 per session, to know that time) plus the lease's TTL, less a
+// drift allowance and the safety margin (WithSafetyMargin). Done closes at
+// this moment at the latest. Bound work that must end while the turn lasts
+// by it, as context.WithDeadline(ctx, t.HeldUntil()); a process can still
+// be paused between checking and acting, which is what fencing tokens are
+// for. It is the zero time when not yet known (the guard's first keep-alive
+// has not been answered).
+func (t *Ticket) HeldUntil() time.Time {
+	if t == nil || t.q == nil || t.q.st == nil {
+		return time.Time{}
+	}
+	until := t.q.st.guard.Until()
+	if until.IsZero() {
+		return until
+	}
+	return until.Add(-t.q.cfg.margin)
+}

@@ -9,6 +9,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/fairlock/fairlock/internal/keys"
+	"github.com/fairlock/fairlock/internal/leaseguard"
 )
 
 // sessionState is what this process keeps per session lease: the entry
@@ -18,6 +19,9 @@ import (
 type sessionState struct {
 	s     *concurrency.Session
 	lease clientv3.LeaseID
+	// guard times the lease from its own keep-alives, for Done and
+	// HeldUntil (see package internal/leaseguard).
+	guard *leaseguard.Guard
 
 	mu   sync.Mutex
 	free []int // slots whose entries are known gone, lowest first
@@ -42,7 +46,7 @@ func stateOf(s *concurrency.Session) *sessionState {
 	if st := states[lease]; st != nil {
 		return st
 	}
-	st := &sessionState{s: s, lease: lease, abandoned: map[string]abandonedEntry{}}
+	st := &sessionState{s: s, lease: lease, guard: leaseguard.For(s), abandoned: map[string]abandonedEntry{}}
 	states[lease] = st
 	context.AfterFunc(s.Ctx(), func() {
 		statesMu.Lock()
