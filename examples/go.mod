@@ -6,6 +6,9 @@ require github.com/fairlock/fairlock v0.0.0-00010101000000-000000000000
 
 require (
 	github.com/fairlock/fairlock/etcdtest v0.0.0-00010101000000-000000000000
+	github.com/fairlock/fairlock/prometheus v0.0.0-00010101000000-000000000000
+	github.com/prometheus/client_golang v1.23.2
+	github.com/prometheus/client_model v0.6.2
 	go.etcd.io/etcd/client/v3 v3.7.3
 	go.uber.org/goleak v1.3.0
 	go.uber.org/zap v1.27.1
@@ -31,8 +34,6 @@ require (
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.29.0 // indirect
 	github.com/jonboulle/clockwork v0.5.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
-	github.com/prometheus/client_golang v1.23.2 // indirect
-	github.com/prometheus/client_model v0.6.2 // indirect
 	github.com/prometheus/common v0.67.5 // indirect
 	github.com/prometheus/procfs v0.16.1 // indirect
 	github.com/sirupsen/logrus v1.9.4 // indirect
@@ -74,3 +75,5 @@ require (
 replace github.com/fairlock/fairlock => ..
 
 replace github.com/fairlock/fairlock/etcdtest => ../etcdtest
+
+replace github.com/fairlock/fairlock/prometheus => ../prometheus

@@ -25,6 +25,7 @@ import (
 
 	"github.com/fairlock/fairlock/etcdtest"
 	"github.com/fairlock/fairlock/examples/internal/cluster"
+	fairlockprom "github.com/fairlock/fairlock/prometheus"
 )
 
 type config struct {
@@ -35,6 +36,8 @@ type config struct {
 	jobs      int           // per worker
 	work      time.Duration // how long each job runs
 	ttl       int           // session TTL, seconds
+
+	metrics *fairlockprom.Collector // set by run; every worker's line feeds it
 }
 
 func main() {
@@ -69,16 +72,18 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 
 	fmt.Fprintf(out, "%d workers submit %d jobs each to line %s; each job runs for %v\n",
 		cfg.workers, cfg.jobs, cfg.name, cfg.work)
+	cfg.metrics = fairlockprom.New()
 	records, err := runWorkers(ctx, c, cfg, out)
 	if err != nil {
 		return err
 	}
 	if err := check(records); err != nil {
 		fmt.Fprintf(out, "FAIL: %v\n", err)
+		printMetrics(out, cfg.metrics)
 		return fmt.Errorf("%w: %v", cluster.ErrCheckFailed, err)
 	}
 	fmt.Fprintf(out, "execution order: %s\n", order(records))
 	fmt.Fprintf(out, "OK: %d jobs from %d workers ran one at a time, in submission (create revision) order\n",
 		len(records), cfg.workers)
-	return nil
+	return printMetrics(out, cfg.metrics)
 }

@@ -82,7 +82,7 @@ func runWorkers(ctx context.Context, c *cluster.Cluster, cfg config, out io.Writ
 	s := &shared{cfg: cfg, start: time.Now(), out: out}
 	g, gctx := errgroup.WithContext(ctx)
 	for i, n := range nodes {
-		q, err := queue.New(n.Session, cfg.name)
+		q, err := queue.New(n.Session, cfg.name, queue.WithHooks(cfg.metrics.Hooks()))
 		if err != nil {
 			return nil, err
 		}
