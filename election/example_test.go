@@ -9,31 +9,27 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"github.com/fairlock/fairlock"
 	"github.com/fairlock/fairlock/election"
 )
 
 func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   strings.Split(os.Getenv("FAIRLOCK_TEST_ENDPOINTS"), ","),
-		DialTimeout: 5 * time.Second,
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer cli.Close()
-	// Two candidates, each with its own session, as two processes would be.
+	cfg := fairlock.Config{Endpoints: strings.Split(os.Getenv("FAIRLOCK_TEST_ENDPOINTS"), ",")}
+	// Two candidates, each with its own connection and session, as two
+	// processes would be.
+	var clients [2]*fairlock.Client
 	var candidates [2]*election.Election
 	for i := range candidates {
-		s, err := concurrency.NewSession(cli, concurrency.WithTTL(10))
+		c, err := fairlock.Connect(ctx, cfg)
 		if err != nil {
 			log.Fatal(err)
 		}
-		defer s.Close() // revokes the lease: the candidate's entry goes at once
-		if candidates[i], err = election.New(s, "/examples/election/scheduler"); err != nil {
+		defer c.Close() // revokes the session: the candidate's entry goes at once
+		clients[i] = c
+		if candidates[i], err = election.New(c.Session(), "/examples/election/scheduler"); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -43,7 +39,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	// Fence the leader's writes: they only happen while it still leads.
-	resp, err := cli.Txn(ctx).
+	resp, err := clients[0].Etcd().Txn(ctx).
 		If(a.IsOwner()).
 		Then(clientv3.OpPut("/examples/election/owner-token", fmt.Sprint(a.Token()))).
 		Commit()
