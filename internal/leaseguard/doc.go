@@ -13,7 +13,8 @@
 //
 // Which keep-alive is counted. A Guard sends keep-alives of its own on the
 // session's lease (Client.KeepAliveOnce: one request, one reply), reading
-// its monotonic clock just before each send. Only a request the guard sent
+// its monotonic clock just before each call, so before any resend etcd's
+// client makes inside it. Only a request the guard sent
 // itself counts, once etcd has answered it with a positive TTL: only for
 // those is the send time known. The session's own keep-alives cannot be
 // used: etcd's client sends them on a stream of its own and exposes neither
