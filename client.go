@@ -9,9 +9,11 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"github.com/fairlock/fairlock/election"
 	"github.com/fairlock/fairlock/fairmutex"
 	"github.com/fairlock/fairlock/queue"
 	"github.com/fairlock/fairlock/rwmutex"
+	"github.com/fairlock/fairlock/semaphore"
 )
 
 // Client is a connection to etcd and one session on it, made by Connect.
@@ -91,6 +93,28 @@ func (c *Client) Queue(name string) (*queue.Queue, error) {
 		return nil, err
 	}
 	return queue.New(c.s, name, c.opts...)
+}
+
+// Semaphore returns a fair counting semaphore of limit permits on the name,
+// held through the Client's session. Everyone using the name must agree on
+// the limit (see semaphore.ErrLimitMismatch). It does no I/O; it returns
+// ErrInvalidName, semaphore.ErrInvalidLimit, ErrClosed or, when the session
+// has ended, ErrSessionExpired.
+func (c *Client) Semaphore(name string, limit int) (*semaphore.Semaphore, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
+	return semaphore.New(c.s, name, limit, c.opts...)
+}
+
+// Election returns a fair leader election on the name, campaigned through
+// the Client's session. It does no I/O; it returns ErrInvalidName,
+// ErrClosed or, when the session has ended, ErrSessionExpired.
+func (c *Client) Election(name string) (*election.Election, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
+	return election.New(c.s, name, c.opts...)
 }
 
 func (c *Client) usable() error {
