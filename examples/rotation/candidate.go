@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/fairlock/fairlock/election"
 	"github.com/fairlock/fairlock/examples/internal/cluster"
 	"github.com/fairlock/fairlock/queue"
 )
@@ -100,96 +101,176 @@ func rotate(ctx context.Context, c *cluster.Cluster, cfg config, out io.Writer) 
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	r := &rotation{cfg: cfg, out: out, start: time.Now(), stop: stop, ready: make(chan struct{})}
+
+	// An observer on a node of its own records every leader it is told of.
+	obsNode, err := c.NewNode(ctx, cfg.ttl)
+	if err != nil {
+		return history{}, err
+	}
+	nodes = append(nodes, obsNode)
+	obs, err := election.New(obsNode.Session, cfg.name)
+	if err != nil {
+		return history{}, err
+	}
+	octx, stopObserving := context.WithCancel(ctx)
+	defer stopObserving()
+	o := &observer{seen: make(chan struct{}, 1)}
+	observed := make(chan struct{})
+	go func() {
+		defer close(observed)
+		o.run(obs.Observe(octx))
+	}()
+	defer func() { // on every return: no goroutine outlives the run
+		stopObserving()
+		<-observed
+	}()
+
 	g, gctx := errgroup.WithContext(rctx)
-	for i, n := range nodes {
+	for i, n := range nodes[:cfg.candidates] {
 		name := fmt.Sprintf("cand-%d", i+1)
 		r.h.candidates = append(r.h.candidates, name)
-		q, err := queue.New(n.Session, cfg.name)
+		var once sync.Once
+		// The first join of each candidate counts towards ready; its later
+		// ones are Rotate's.
+		joined := &queue.Hooks{Joined: func(queue.JoinInfo) { once.Do(r.join) }}
+		e, err := election.New(n.Session, cfg.name, queue.WithHooks(joined))
 		if err != nil {
 			return history{}, err
 		}
-		cand := &candidate{name: name, node: n, q: q, r: r}
+		cand := &candidate{name: name, node: n, e: e, r: r}
 		g.Go(func() error { return cand.run(gctx) })
 	}
-	if err := g.Wait(); err != nil {
+	err = g.Wait()
+	if err == nil && ctx.Err() == nil {
+		// The last term may reach the observer a moment after its leader
+		// began it.
+		o.await(ctx, len(r.h.leaders), observeSlack)
+	}
+	stopObserving()
+	<-observed
+	if err != nil {
 		return history{}, err
 	}
 	if err := ctx.Err(); err != nil {
 		return history{}, err // interrupted, not finished
 	}
+	r.h.observed = o.leaders()
 	return r.h, nil
+}
+
+// observeSlack bounds how long the run waits for the observer to catch up
+// with the last term before the check judges what it saw.
+const observeSlack = 5 * time.Second
+
+// join records that a candidate joined the line for the first time.
+func (r *rotation) join() {
+	if r.joined.Add(1) == int32(r.cfg.candidates) {
+		close(r.ready)
+	}
+}
+
+// observer records what Observe reports.
+type observer struct {
+	seen chan struct{} // a token after each new leader
+
+	mu  sync.Mutex
+	got []string
+}
+
+func (o *observer) run(ch <-chan election.Leader) {
+	for l := range ch {
+		o.mu.Lock()
+		o.got = append(o.got, l.Value)
+		o.mu.Unlock()
+		select {
+		case o.seen <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// await waits until the observer has seen n leaders, ctx ends, or d passes.
+func (o *observer) await(ctx context.Context, n int, d time.Duration) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for len(o.leaders()) < n {
+		select {
+		case <-o.seen:
+		case <-timer.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (o *observer) leaders() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.got...)
 }
 
 // candidate is one node taking its turns as leader.
 type candidate struct {
 	name string
 	node *cluster.Node
-	q    *queue.Queue
+	e    *election.Election
 	r    *rotation
 }
 
 // run takes the candidate's turns until the rotation ends (ctx is done) or
 // the candidate crashes. A nil error means it stopped as planned.
 func (c *candidate) run(ctx context.Context) error {
-	t, err := c.q.Join(ctx, c.name)
-	if err != nil {
+	// Campaign joins the line and waits for the lead; if ctx ends first it
+	// leaves the line itself.
+	if err := c.e.Campaign(ctx, c.name); err != nil {
 		return stopped(ctx, err)
 	}
-	if c.r.joined.Add(1) == int32(c.r.cfg.candidates) {
-		close(c.r.ready)
-	}
+	// Only the first leader gets here before every candidate has joined:
+	// it waits, so that the first round has all of them in it.
 	select {
 	case <-c.r.ready:
 	case <-ctx.Done():
-		c.leave(ctx, t)
+		c.resign(ctx)
 		return nil
 	}
 
 	for {
-		if err := t.Wait(ctx); err != nil {
-			c.leave(ctx, t)
-			return stopped(ctx, err)
-		}
-		term, ok := c.r.begin(c.name, t.Rev())
+		term, ok := c.r.begin(c.name, c.e.Token())
 		if !ok { // every term is done
 			c.r.stop()
-			c.leave(ctx, t)
+			c.resign(ctx)
 			return nil
 		}
 		if term == c.r.cfg.crashTerm {
-			c.crashMidTerm(ctx, t, term)
+			c.crashMidTerm(ctx, term)
 			return nil
 		}
-		err := c.lead(ctx, t)
+		err := c.lead(ctx)
 		c.r.end()
 		if err != nil {
-			c.leave(ctx, t)
+			c.resign(ctx)
 			return stopped(ctx, err)
 		}
-		// Back to the tail of the line before stepping down, so the
-		// candidate is never out of the line and the order cannot drift.
-		next, err := c.q.Join(ctx, c.name)
-		if err != nil {
-			c.leave(ctx, t)
-			return stopped(ctx, err)
+		// Hand the lead to the next in line and rejoin at the tail, in one
+		// transaction, so the candidate is never out of the line and the
+		// order cannot drift; then wait for the next turn. If the run ends
+		// meanwhile, Rotate leaves the line itself.
+		if err := c.e.Rotate(ctx); err != nil {
+			return stopped(ctx, fmt.Errorf("%s rotating: %w", c.name, err))
 		}
-		if err := t.Leave(ctx); err != nil { // hands the lead to the next in line
-			c.leave(ctx, next)
-			return stopped(ctx, fmt.Errorf("%s stepping down: %w", c.name, err))
-		}
-		t = next
 	}
 }
 
 // lead is one term as leader. A real leader would do its work here, fencing
-// its writes to etcd with If(t.IsOwner()) and watching t.Done() for the
+// its writes to etcd with If(c.e.IsOwner()) and watching c.e.Done() for the
 // loss of its lease.
-func (c *candidate) lead(ctx context.Context, t *queue.Ticket) error {
+func (c *candidate) lead(ctx context.Context) error {
 	select {
 	case <-time.After(c.r.cfg.term):
 		return nil
-	case <-t.Done():
-		return fmt.Errorf("%s lost its lease mid-term: %w", c.name, queue.ErrLost)
+	case <-c.e.Done():
+		return fmt.Errorf("%s lost its lease mid-term: %w", c.name, election.ErrLost)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -197,12 +278,12 @@ func (c *candidate) lead(ctx context.Context, t *queue.Ticket) error {
 
 // crashMidTerm leads for half a term, then crashes: its lease is revoked,
 // or left to expire, and it does nothing more.
-func (c *candidate) crashMidTerm(ctx context.Context, t *queue.Ticket, term int) {
+func (c *candidate) crashMidTerm(ctx context.Context, term int) {
 	select {
 	case <-time.After(c.r.cfg.term / 2):
 	case <-ctx.Done():
 		c.r.end()
-		c.leave(ctx, t)
+		c.resign(ctx)
 		return
 	}
 	c.r.crash(c.name, term)
@@ -213,12 +294,12 @@ func (c *candidate) crashMidTerm(ctx context.Context, t *queue.Ticket, term int)
 	_ = c.node.Session.Close() // revokes the lease; if that fails, it expires
 }
 
-// leave removes t from the line with a fresh, bounded context: the run's
-// may be over, and a leftover entry would hold up the others.
-func (c *candidate) leave(ctx context.Context, t *queue.Ticket) {
-	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), queue.CleanupTimeout)
+// resign gives up the lead with a fresh, bounded context: the run's may be
+// over, and a leftover entry would hold up the others.
+func (c *candidate) resign(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), queue.CleanupTimeout)
 	defer cancel()
-	_ = t.Leave(lctx)
+	_ = c.e.Resign(rctx)
 }
 
 // stopped turns the error of a candidate stopped by the end of the run

@@ -13,16 +13,31 @@ type history struct {
 	crashed     string   // the candidate that crashed; "" if none did
 	crashTerm   int      // the term it crashed in
 	overlapTerm int      // first term that began before the previous one ended; 0: none
+	// observed are the leaders an observer (election.Observe) reported, in
+	// order; they may go on past the last term, as the run winds down. nil:
+	// no observer.
+	observed []string
 }
 
 // check verifies that the rotation was fair: one leader at a time; until the
 // crash, every candidate in a fixed repeating order; the crashed candidate
 // never leads again; and the live candidates lead in a fixed repeating
 // order throughout, so each leads the same number of terms give or take
-// one. It returns a one-line summary.
+// one; and an observer saw every term, in order. It returns a one-line
+// summary.
 func (h history) check() (string, error) {
 	if h.overlapTerm != 0 {
 		return "", fmt.Errorf("term %d began while another leader still led", h.overlapTerm)
+	}
+	if h.observed != nil {
+		if len(h.observed) < len(h.leaders) {
+			return "", fmt.Errorf("the observer saw %d of %d terms: %s", len(h.observed), len(h.leaders), strings.Join(h.observed, " "))
+		}
+		for i, l := range h.leaders {
+			if h.observed[i] != l {
+				return "", fmt.Errorf("the observer saw %s lead term %d, which %s led", h.observed[i], i+1, l)
+			}
+		}
 	}
 	n := len(h.candidates)
 	preCrash := len(h.leaders)
@@ -72,6 +87,9 @@ func (h history) check() (string, error) {
 		len(live), strings.Join(counts, ", "), strings.Join(order, " → "))
 	if h.crashed != "" {
 		summary += fmt.Sprintf("; %s crashed in term %d and was skipped after it", h.crashed, h.crashTerm)
+	}
+	if h.observed != nil {
+		summary += "; an observer saw every term, in order"
 	}
 	return summary, nil
 }

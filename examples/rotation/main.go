@@ -2,11 +2,12 @@
 // and shows a crashed leader being skipped.
 //
 // Each candidate, with its own etcd client and session as if on its own
-// machine, joins one fairlock line (queue.Join) and waits for its turn
-// (Ticket.Wait). At the head of the line it leads for one term, then joins
-// again at the tail and leaves its old place (Ticket.Leave), which hands
-// the lead to the next in line. Since the line is served in arrival order,
-// the candidates lead in turn, in a fixed repeating order.
+// machine, campaigns in one fairlock election (election.Campaign), which
+// puts it in a line served in arrival order. Leading, it works for one
+// term, then rotates (election.Rotate): in one transaction it hands the
+// lead to the next in line and rejoins at the tail, and waits for its next
+// turn. So the candidates lead in turn, in a fixed repeating order. An
+// observer on a node of its own (election.Observe) is told of every term.
 //
 // In the middle of one term the leader crashes: its session ends and its
 // lease goes, taking its place in the line with it, so the turn passes on
@@ -18,8 +19,9 @@
 //
 // At the end the program prints the sequence of leaders and checks that it
 // is fair: the live candidates lead in a repeating order, each the same
-// number of terms give or take one. It ends with "OK: ..." (exit status 0)
-// or "FAIL: ..." (exit status 1).
+// number of terms give or take one, and the observer saw every term in
+// order. It ends with "OK: ..." (exit status 0) or "FAIL: ..." (exit
+// status 1).
 //
 //	go run ./examples/rotation
 //	go run ./examples/rotation -candidates 5 -terms 20 -crash-term 8

@@ -58,6 +58,9 @@ func TestRun(t *testing.T) {
 			if !regexp.MustCompile(`(?m)^OK: 3 live candidates led`).MatchString(text) {
 				t.Errorf("no OK verdict for 3 live candidates")
 			}
+			if !regexp.MustCompile(`(?m)^OK: .*an observer saw every term, in order`).MatchString(text) {
+				t.Errorf("no observer in the verdict")
+			}
 
 			crash := crashLine.FindStringSubmatch(text)
 			if crash == nil || crash[1] != "6" {
@@ -129,6 +132,11 @@ func TestCheck(t *testing.T) {
 	if _, err := noCrash.check(); err != nil {
 		t.Fatalf("check(noCrash) = %v", err)
 	}
+	observed := noCrash
+	observed.observed = []string{"a", "b", "a", "b"} // one more as the run winds down
+	if _, err := observed.check(); err != nil {
+		t.Fatalf("check(observed) = %v", err)
+	}
 	tests := map[string]func(h *history){
 		"overlap":               func(h *history) { h.overlapTerm = 3 },
 		"crashed leads again":   func(h *history) { h.leaders[10] = "c" },
@@ -140,6 +148,8 @@ func TestCheck(t *testing.T) {
 		"out of turn after the crash": func(h *history) { h.leaders[9], h.leaders[10] = h.leaders[10], h.leaders[9] },
 		"twice in the first round":    func(h *history) { h.leaders[2] = "b" },
 		"one starved":                 func(h *history) { h.leaders = []string{"a", "b", "a", "b", "a", "b"}; h.crashed = "" },
+		"observer missed a term":      func(h *history) { h.observed = append(append(slices.Clone(h.leaders[:3]), h.leaders[4:]...), "a") },
+		"observer saw too few":        func(h *history) { h.observed = slices.Clone(h.leaders[:len(h.leaders)-1]) },
 	}
 	for name, spoil := range tests {
 		h := good
