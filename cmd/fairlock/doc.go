@@ -1,0 +1,34 @@
+// Command fairlock runs a command under a fair lock held in etcd, shows a
+// lock's line, and removes a stray entry that wedges one.
+//
+//	fairlock exec [--shared | --limit N] [--try] [--timeout D] [--ttl D] [--grace D] NAME -- COMMAND [ARG...]
+//	fairlock ls [--json] NAME
+//	fairlock rm NAME KEY
+//	fairlock elect [--rotate D] NAME -- COMMAND [ARG...]
+//
+// exec waits its turn in NAME's line (first come, first served), runs
+// COMMAND with FAIRLOCK_NAME, FAIRLOCK_KEY and FAIRLOCK_TOKEN in its
+// environment, releases the lock when COMMAND exits, and exits with its
+// status (128+N when a signal N ended it). When the hold is lost (the
+// session's lease expired, or the entry was deleted) COMMAND gets SIGTERM,
+// then SIGKILL after --grace, and fairlock exits 1 saying why.
+//
+// COMMAND runs in a process group of its own, as timeout(1) runs its
+// command: the signals fairlock forwards (SIGINT, SIGTERM, SIGHUP,
+// SIGQUIT, SIGUSR1, SIGUSR2) and the stop on a lost hold reach every
+// process COMMAND started, not only the first, and a Ctrl-C at a terminal
+// reaches COMMAND once (through fairlock), not twice. The price, as with
+// timeout(1): COMMAND is not in the terminal's foreground group, so it
+// cannot read from the terminal. On Linux, COMMAND is also killed if
+// fairlock itself dies without a chance to stop it (SIGKILL), since its
+// hold then ends within the session TTL.
+//
+// Exit codes: COMMAND's own status; 1 for a lost hold or an etcd error; 2
+// for bad flags or names; 75 when --try finds the lock busy; 124 when
+// --timeout ends the wait; 126 and 127 when COMMAND cannot be run or is not
+// found; 128+N when signal N interrupted the wait.
+//
+// The connection flags are etcdctl's: --endpoints (else
+// $FAIRLOCK_ENDPOINTS, else $ETCDCTL_ENDPOINTS, else 127.0.0.1:2379),
+// --cacert, --cert, --key, --user name:password, --dial-timeout.
+package main

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fairlock/fairlock"
+	"github.com/fairlock/fairlock/election"
+	"github.com/fairlock/fairlock/internal/keys"
+	"github.com/fairlock/fairlock/queue"
+)
+
+func newElect(conn *connFlags) *cobra.Command {
+	var (
+		rotate time.Duration
+		hf     holdFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "elect [--rotate D] [--ttl D] [--grace D] NAME -- COMMAND [ARG...]",
+		Short: "Run COMMAND while leader of the election NAME",
+		Long: `elect campaigns in the election NAME (candidates lead in arrival order) and
+runs COMMAND while it leads, with FAIRLOCK_NAME, FAIRLOCK_KEY and
+FAIRLOCK_TOKEN (the term's fencing token) in its environment. When COMMAND
+exits, elect resigns, handing the lead to the next candidate, and exits with
+COMMAND's status.
+
+With --rotate D, after D of leading COMMAND is stopped (SIGTERM, then
+SIGKILL after --grace), the lead passes to the next candidate and this one
+rejoins at the tail; COMMAND starts again, under a new token, when this
+candidate leads again. So candidates take turns, round-robin.
+
+Signals and a lost lead are handled as by exec: signals are passed on to
+COMMAND; a lost lead stops COMMAND and exits 1. Give an election a name of
+its own: a fairlock exec on the same name would be one more candidate.`,
+		Example: `  # one scheduler at a time; the others stand by
+  fairlock elect /svc/scheduler -- ./scheduler
+
+  # take turns: each candidate leads for an hour
+  fairlock elect --rotate 1h /svc/compactor -- ./compactor`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, argv, err := splitCommand(args, cmd.ArgsLenAtDash())
+			if err != nil {
+				return usageError(cmd, err.Error())
+			}
+			if err := keys.Validate(name); err != nil {
+				return usageError(cmd, libMessage(err))
+			}
+			if rotate < 0 {
+				return usageError(cmd, "--rotate must not be negative")
+			}
+			if err := validateHold(hf.ttl, hf.grace); err != nil {
+				return usageError(cmd, err.Error())
+			}
+			cfg, err := conn.config(cmd)
+			if err != nil {
+				return err
+			}
+			cfg.TTL = hf.ttl
+			cfg.Identity = identity(queue.DefaultIdentity(), argv)
+			if _, err := exec.LookPath(argv[0]); err != nil {
+				return fail(startExitCode(err), "%s", strings.TrimPrefix(err.Error(), "exec: "))
+			}
+			r := &electRun{cfg: cfg, name: name, argv: argv, rotate: rotate, grace: hf.grace}
+			return r.run(cmd.Context())
+		},
+	}
+	fs := cmd.Flags()
+	fs.SortFlags = false
+	fs.DurationVar(&rotate, "rotate", 0, "hand the lead on after D, stopping COMMAND first (0: lead until COMMAND exits)")
+	hf.register(fs)
+	return cmd
+}
+
+// electRun is one run of elect.
+type electRun struct {
+	cfg    fairlock.Config
+	name   string
+	argv   []string
+	rotate time.Duration
+	grace  time.Duration
+}
+
+func (r *electRun) run(ctx context.Context) error {
+	sigs, stop := notifySignals()
+	defer stop()
+
+	var c *fairlock.Client
+	var e *election.Election
+	var err error
+	sig := interruptible(ctx, sigs, func(ctx context.Context) {
+		if c, err = connect(ctx, r.cfg); err != nil {
+			return
+		}
+		if e, err = election.New(c.Session(), r.name, queue.WithIdentity(r.cfg.Identity)); err != nil {
+			return
+		}
+		err = e.Campaign(ctx, r.cfg.Identity)
+	})
+	if c != nil {
+		defer c.Close()
+	}
+	if sig != 0 {
+		resignBounded(e) // in case the lead came with the signal
+		return fail(signalExitCode(sig), "%s while waiting to lead %s: left the line", signalName(sig), r.name)
+	}
+	if err != nil {
+		return waitFailure(r.name, err)
+	}
+
+	for {
+		// A term's key and token, read now: the Election forgets them when
+		// the term ends.
+		key, token, lost := e.Key(), e.Token(), e.Done()
+		var rotateC <-chan time.Time
+		var timer *time.Timer
+		if r.rotate > 0 {
+			timer = time.NewTimer(r.rotate)
+			rotateC = timer.C
+		}
+		o, err := runChild(r.argv, commandEnv(r.name, key, token), sigs, lost, rotateC, r.grace)
+		if timer != nil {
+			timer.Stop()
+		}
+		if err != nil {
+			resignBounded(e)
+			return fail(startExitCode(err), "%s: %v", r.argv[0], err)
+		}
+		if o.lost {
+			return lostError(c, r.name, key, token, o, r.grace)
+		}
+		if !o.stopped {
+			// COMMAND ended by itself: hand the lead on, exit with its status.
+			code := stateExitCode(o.state)
+			if err := resignBounded(e); err != nil {
+				if errors.Is(err, election.ErrLost) {
+					return fail(exitFailure, "lost the lead on %s (token %d) before the command ended: %s",
+						r.name, token, lossReason(lossFacts(c, key, token)))
+				}
+				fmt.Fprintf(os.Stderr, "fairlock: could not resign from %s (%s); the lead passes on when the session's lease expires, within %v\n",
+					r.name, libMessage(err), r.cfg.TTL)
+			}
+			return &exitError{code: code}
+		}
+		sig := interruptible(ctx, sigs, func(ctx context.Context) { err = e.Rotate(ctx) })
+		if sig != 0 {
+			resignBounded(e) // Rotate may not have handed the lead on
+			return fail(signalExitCode(sig), "%s while waiting to lead %s again: left the line", signalName(sig), r.name)
+		}
+		if errors.Is(err, election.ErrLost) {
+			return fail(exitFailure, "lost the lead on %s (token %d) while handing it on: %s",
+				r.name, token, lossReason(lossFacts(c, key, token)))
+		}
+		if err != nil {
+			resignBounded(e)
+			return waitFailure(r.name, err)
+		}
+	}
+}
+
+// resignBounded gives up the lead, if any, bounded by releaseTimeout.
+func resignBounded(e *election.Election) error {
+	if e == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	defer cancel()
+	err := e.Resign(ctx)
+	if errors.Is(err, election.ErrNotLeader) {
+		return nil
+	}
+	return err
+}

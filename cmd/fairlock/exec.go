@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fairlock/fairlock"
+	"github.com/fairlock/fairlock/internal/keys"
+	"github.com/fairlock/fairlock/queue"
+)
+
+// releaseTimeout bounds the release after the command exits; if etcd does
+// not answer, the entry goes when the session's lease expires.
+const releaseTimeout = 5 * time.Second
+
+func newExec(conn *connFlags) *cobra.Command {
+	var (
+		shared  bool
+		limit   int
+		try     bool
+		timeout time.Duration
+		hf      holdFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "exec [--shared | --limit N] [--try] [--timeout D] [--ttl D] [--grace D] NAME -- COMMAND [ARG...]",
+		Short: "Run COMMAND while holding the lock NAME",
+		Long: `exec waits its turn in the line of the lock NAME (first come, first served,
+across machines), runs COMMAND with FAIRLOCK_NAME, FAIRLOCK_KEY and
+FAIRLOCK_TOKEN in its environment, releases the lock when COMMAND exits,
+and exits with COMMAND's status (128+N when signal N ended it).
+
+FAIRLOCK_TOKEN is the hold's fencing token: it rises with every hold of
+NAME. Hand it to whatever COMMAND writes to, so that a store can refuse a
+write from a holder that lost the lock without knowing it.
+
+When the hold is lost (the session's lease expired because fairlock could
+not reach etcd within --ttl, or the entry was deleted) COMMAND gets SIGTERM,
+then SIGKILL after --grace, and fairlock exits 1 saying why. SIGINT,
+SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to fairlock are passed on
+to COMMAND. COMMAND runs in a process group of its own (as with timeout(1)),
+so these signals reach every process it started; it cannot read from the
+terminal. Interrupted while waiting, fairlock leaves the line at once and
+exits 128+N.
+
+Exit codes: COMMAND's status; 1 lost hold or etcd error; 2 bad flags or
+name; 75 --try found NAME busy; 124 --timeout ended the wait; 126 COMMAND not
+runnable; 127 COMMAND not found; 128+N interrupted by signal N while waiting.`,
+		Example: `  # one backup at a time across all machines, in arrival order
+  fairlock exec /jobs/backup -- /usr/local/bin/backup --full
+
+  # from cron: skip this run if the previous one still holds the lock
+  */5 * * * * fairlock exec --try /jobs/sync -- /usr/local/bin/sync
+
+  # readers together, writers alone; give up after a minute in line
+  fairlock exec --shared --timeout 1m /db/schema -- ./report.sh
+  fairlock exec /db/schema -- ./migrate.sh
+
+  # at most 3 at once
+  fairlock exec --limit 3 /pool/gpu -- ./train.sh`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, argv, err := splitCommand(args, cmd.ArgsLenAtDash())
+			if err != nil {
+				return usageError(cmd, err.Error())
+			}
+			if err := keys.Validate(name); err != nil {
+				return usageError(cmd, libMessage(err))
+			}
+			mode, err := validateExec(shared, limit, cmd.Flags().Changed("limit"), timeout)
+			if err != nil {
+				return usageError(cmd, err.Error())
+			}
+			if err := validateHold(hf.ttl, hf.grace); err != nil {
+				return usageError(cmd, err.Error())
+			}
+			cfg, err := conn.config(cmd)
+			if err != nil {
+				return err
+			}
+			cfg.TTL = hf.ttl
+			cfg.Identity = identity(queue.DefaultIdentity(), argv)
+			// Not found is known now: do not wait in line for nothing.
+			if _, err := exec.LookPath(argv[0]); err != nil {
+				return fail(startExitCode(err), "%s", strings.TrimPrefix(err.Error(), "exec: "))
+			}
+			x := &execRun{cfg: cfg, name: name, argv: argv, mode: mode, try: try, timeout: timeout, grace: hf.grace}
+			return x.run(cmd.Context())
+		},
+	}
+	fs := cmd.Flags()
+	fs.SortFlags = false
+	fs.BoolVar(&shared, "shared", false, "take a shared (read) hold: shared holders run together, exclusive ones alone")
+	fs.IntVar(&limit, "limit", 0, "take one of N permits: at most N holders at once (a semaphore)")
+	fs.BoolVar(&try, "try", false, "if NAME is busy, run nothing and exit 75")
+	fs.DurationVar(&timeout, "timeout", 0, "give up waiting after D and exit 124 (0: wait as long as it takes)")
+	hf.register(fs)
+	return cmd
+}
+
+// execRun is one run of exec.
+type execRun struct {
+	cfg     fairlock.Config
+	name    string
+	argv    []string
+	mode    execMode
+	try     bool
+	timeout time.Duration
+	grace   time.Duration
+}
+
+func (x *execRun) run(ctx context.Context) error {
+	sigs, stop := notifySignals()
+	defer stop()
+
+	var c *fairlock.Client
+	var h hold
+	var err error
+	sig := interruptible(ctx, sigs, func(ctx context.Context) {
+		c, err = connect(ctx, x.cfg)
+		if err != nil {
+			return
+		}
+		actx := ctx
+		if x.timeout > 0 && !x.try {
+			var cancel context.CancelFunc
+			actx, cancel = context.WithTimeout(ctx, x.timeout)
+			defer cancel()
+		}
+		h, err = acquire(actx, c.Session(), x.name, x.mode, x.try, x.cfg.Identity)
+	})
+	if c != nil {
+		defer c.Close()
+	}
+	if sig != 0 {
+		if h != nil { // granted as the signal came: give it back
+			releaseBounded(h)
+		}
+		return fail(signalExitCode(sig), "%s while waiting for %s: left the line", signalName(sig), x.name)
+	}
+	if err != nil {
+		return x.waitError(err)
+	}
+
+	lost := h.Done() // starts the watch before the command does
+	o, err := runChild(x.argv, commandEnv(x.name, h.Key(), h.Token()), sigs, lost, nil, x.grace)
+	if err != nil {
+		releaseBounded(h)
+		return fail(startExitCode(err), "%s: %v", x.argv[0], err)
+	}
+	if o.lost {
+		return lostError(c, x.name, h.Key(), h.Token(), o, x.grace)
+	}
+	code := stateExitCode(o.state)
+	if err := releaseBounded(h); err != nil {
+		if errors.Is(err, queue.ErrLost) {
+			return fail(exitFailure, "lost the lock on %s (token %d) before the command ended: %s",
+				x.name, h.Token(), lossReason(lossFacts(c, h.Key(), h.Token())))
+		}
+		fmt.Fprintf(os.Stderr, "fairlock: could not release %s (%s); it goes when the session's lease expires, within %v\n",
+			x.name, libMessage(err), x.cfg.TTL)
+	}
+	return &exitError{code: code}
+}
+
+// waitError maps what went wrong before the command could start.
+func (x *execRun) waitError(err error) error {
+	switch {
+	case errors.Is(err, errBusy):
+		return fail(exitBusy, "%s is busy (--try): ran nothing", x.name)
+	case errors.Is(err, context.DeadlineExceeded) && x.timeout > 0:
+		return fail(exitTimeout, "gave up waiting for %s after --timeout %v: ran nothing", x.name, x.timeout)
+	case errors.Is(err, queue.ErrLimitMismatch):
+		return &exitError{code: exitUsage, err: fmt.Errorf(
+			"fairlock exec: --limit %d differs from the limit in use on %s (see fairlock ls %s)", x.mode.limit, x.name, x.name)}
+	}
+	return waitFailure(x.name, err)
+}
+
+// waitFailure is the error for a wait for a turn that failed.
+func waitFailure(name string, err error) error {
+	if errors.Is(err, queue.ErrLost) || errors.Is(err, queue.ErrSessionExpired) {
+		return fail(exitFailure, "lost the place in line for %s while waiting (%s): ran nothing", name, libMessage(err))
+	}
+	return fail(exitFailure, "%s", libMessage(err))
+}
+
+// commandEnv is fairlock's environment with the hold's name, key and token.
+func commandEnv(name, key string, token int64) []string {
+	return append(os.Environ(),
+		"FAIRLOCK_NAME="+name,
+		"FAIRLOCK_KEY="+key,
+		"FAIRLOCK_TOKEN="+strconv.FormatInt(token, 10),
+	)
+}
+
+// releaseBounded gives the hold back, bounded by releaseTimeout.
+func releaseBounded(h hold) error {
+	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	defer cancel()
+	return h.Release(ctx)
+}
+
+// lostError is the error for a hold lost while the command ran.
+func lostError(c *fairlock.Client, name, key string, token int64, o outcome, grace time.Duration) error {
+	how := "stopped the command with SIGTERM"
+	if o.killed {
+		how = fmt.Sprintf("killed the command with SIGKILL after --grace %v", grace)
+	}
+	return fail(exitFailure, "lost the lock on %s (token %d): %s; %s",
+		name, token, lossReason(lossFacts(c, key, token)), how)
+}
+
+// lossFacts asks etcd why a hold ended: whether the session's lease is
+// gone, and what became of the entry's key.
+func lossFacts(c *fairlock.Client, key string, token int64) (leaseGone bool, state keyState) {
+	select {
+	case <-c.Done():
+		leaseGone = true
+	default:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	defer cancel()
+	cli := c.Etcd()
+	if !leaseGone {
+		ttl, err := cli.TimeToLive(ctx, c.Session().Lease())
+		leaseGone = err == nil && ttl.TTL <= 0
+	}
+	resp, err := cli.Get(ctx, key)
+	switch {
+	case err != nil:
+		state = keyUnknown
+	case len(resp.Kvs) == 0:
+		state = keyGone
+	case resp.Kvs[0].CreateRevision != token:
+		state = keyReplaced
+	default:
+		state = keyPresent
+	}
+	return leaseGone, state
+}
+
+// keyState is what became of a lost hold's key.
+type keyState int
+
+const (
+	keyUnknown  keyState = iota // etcd did not answer
+	keyGone                     // deleted
+	keyReplaced                 // deleted and written again
+	keyPresent                  // still there, as it was
+)
+
+// lossReason says why a hold ended, from what etcd told after the fact.
+func lossReason(leaseGone bool, key keyState) string {
+	switch {
+	case leaseGone:
+		return "its session lease expired (fairlock could not renew it within --ttl: it was stopped, or cut off from etcd)"
+	case key == keyGone, key == keyReplaced:
+		return "its entry was deleted (by fairlock rm, or by hand)"
+	case key == keyPresent:
+		return "its session lease could not be renewed in time"
+	default:
+		return "etcd stopped answering, so the hold could not be kept"
+	}
+}
+
+// libMessage is a library error without its "fairlock: " prefixes, for
+// messages that carry their own.
+func libMessage(err error) string {
+	return strings.ReplaceAll(err.Error(), "fairlock: ", "")
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+)
+
+// Exit codes other than the command's own status. The command's status
+// passes through unchanged, so these overlap with what a command may
+// return; scripts that must tell them apart use --try and --timeout only
+// with commands that avoid 75 and 124, as with timeout(1).
+const (
+	exitFailure  = 1   // a lost hold, an etcd error
+	exitUsage    = 2   // bad flags, names or arguments
+	exitBusy     = 75  // --try found the lock busy (EX_TEMPFAIL)
+	exitTimeout  = 124 // --timeout ended the wait (as timeout(1))
+	exitCannot   = 126 // COMMAND found but not runnable
+	exitNotFound = 127 // COMMAND not found
+	exitSignal   = 128 // plus the signal's number
+)
+
+// exitError ends the program with code, printing err (if any) as one line.
+type exitError struct {
+	code int
+	err  error // nil: exit silently (the command's own status)
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// fail returns an error that exits with code and prints "fairlock: " and
+// the formatted message.
+func fail(code int, format string, args ...any) error {
+	return &exitError{code: code, err: fmt.Errorf("fairlock: "+format, args...)}
+}
+
+// exitCode returns the code to exit with after err, and the line to print
+// ("" for none). Errors not made by this program (cobra's unknown command
+// or argument errors) are usage errors.
+func exitCode(err error) (int, string) {
+	if err == nil {
+		return 0, ""
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err == nil {
+			return ee.code, ""
+		}
+		return ee.code, oneLine(ee.err.Error())
+	}
+	return exitUsage, oneLine("fairlock: " + err.Error() + " (see fairlock -h)")
+}
+
+// oneLine folds a message onto one line: etcd and cobra errors sometimes
+// span several.
+func oneLine(s string) string {
+	fields := strings.FieldsFunc(strings.TrimSpace(s), func(r rune) bool { return r == '\n' || r == '\r' })
+	for i, f := range fields {
+		fields[i] = strings.TrimSpace(f)
+	}
+	return strings.Join(fields, "; ")
+}
+
+// childExitCode maps how the command ended to fairlock's exit code: its
+// own status when it exited, 128+N when signal N killed it (as shells
+// report it).
+func childExitCode(exited bool, status int, signaled bool, sig syscall.Signal) int {
+	switch {
+	case exited:
+		return status
+	case signaled:
+		return exitSignal + int(sig)
+	default:
+		return exitFailure
+	}
+}
+
+// signalExitCode is the code for fairlock interrupted by sig while it
+// waited: 128+N, as if the signal had killed it.
+func signalExitCode(sig syscall.Signal) int { return exitSignal + int(sig) }

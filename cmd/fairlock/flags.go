@@ -1,0 +1,228 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/fairlock/fairlock"
+)
+
+// Where endpoints come from when --endpoints is not given, in order.
+const (
+	envEndpoints        = "FAIRLOCK_ENDPOINTS"
+	envEtcdctlEndpoints = "ETCDCTL_ENDPOINTS"
+	defaultEndpoint     = "127.0.0.1:2379"
+)
+
+// Defaults of the flags shared by exec and elect.
+const (
+	defaultTTL         = fairlock.DefaultTTL
+	defaultGrace       = 10 * time.Second
+	defaultDialTimeout = fairlock.DefaultDialTimeout
+)
+
+// connFlags are the connection flags, spelled as etcdctl spells them.
+type connFlags struct {
+	endpoints   string
+	cacert      string
+	cert        string
+	key         string
+	user        string
+	dialTimeout time.Duration
+}
+
+func (f *connFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.endpoints, "endpoints", "",
+		"comma-separated etcd endpoints (default $"+envEndpoints+", else $"+envEtcdctlEndpoints+", else "+defaultEndpoint+")")
+	fs.StringVar(&f.cacert, "cacert", "", "verify the etcd servers with this CA bundle (PEM file)")
+	fs.StringVar(&f.cert, "cert", "", "client certificate (PEM file), with --key")
+	fs.StringVar(&f.key, "key", "", "client certificate's private key (PEM file), with --cert")
+	fs.StringVar(&f.user, "user", "", "etcd user, as name:password")
+	fs.DurationVar(&f.dialTimeout, "dial-timeout", defaultDialTimeout, "give up reaching etcd after this long")
+}
+
+// config turns the flags into a connection config; the identity and TTL
+// are the caller's. Its errors are usage errors.
+func (f *connFlags) config(cmd *cobra.Command) (fairlock.Config, error) {
+	var cfg fairlock.Config
+	eps, err := selectEndpoints(f.endpoints, cmd.Flags().Changed("endpoints"), os.Getenv)
+	if err != nil {
+		return cfg, usageError(cmd, err.Error())
+	}
+	if f.dialTimeout <= 0 {
+		return cfg, usageError(cmd, "--dial-timeout must be positive")
+	}
+	user, pass, err := parseUser(f.user)
+	if err != nil {
+		return cfg, usageError(cmd, err.Error())
+	}
+	tc, err := tlsConfig(f.cacert, f.cert, f.key)
+	if err != nil {
+		return cfg, usageError(cmd, err.Error())
+	}
+	cfg.Endpoints, cfg.DialTimeout, cfg.TLS = eps, f.dialTimeout, tc
+	cfg.Username, cfg.Password = user, pass
+	return cfg, nil
+}
+
+// selectEndpoints picks the endpoints: --endpoints when given, else the
+// first of $FAIRLOCK_ENDPOINTS and $ETCDCTL_ENDPOINTS that names any, else
+// 127.0.0.1:2379. A given --endpoints that names none is an error.
+func selectEndpoints(flag string, flagSet bool, getenv func(string) string) ([]string, error) {
+	if flagSet {
+		eps := splitList(flag)
+		if len(eps) == 0 {
+			return nil, errors.New("--endpoints names no endpoint")
+		}
+		return eps, nil
+	}
+	for _, env := range []string{envEndpoints, envEtcdctlEndpoints} {
+		if eps := splitList(getenv(env)); len(eps) > 0 {
+			return eps, nil
+		}
+	}
+	return []string{defaultEndpoint}, nil
+}
+
+// splitList splits a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// parseUser splits --user's name:password. No password prompt: fairlock
+// runs from cron and scripts, where nobody could answer one.
+func parseUser(s string) (name, password string, err error) {
+	if s == "" {
+		return "", "", nil
+	}
+	name, password, ok := strings.Cut(s, ":")
+	if !ok {
+		return "", "", errors.New("--user must be name:password")
+	}
+	if name == "" {
+		return "", "", errors.New("--user has an empty name (want name:password)")
+	}
+	return name, password, nil
+}
+
+// tlsConfig builds the TLS config from the PEM files named by --cacert,
+// --cert and --key; nil when none is named (a plain connection).
+func tlsConfig(cacert, cert, key string) (*tls.Config, error) {
+	if cacert == "" && cert == "" && key == "" {
+		return nil, nil
+	}
+	if (cert == "") != (key == "") {
+		return nil, errors.New("--cert and --key go together")
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cacert != "" {
+		pem, err := os.ReadFile(cacert)
+		if err != nil {
+			return nil, fmt.Errorf("--cacert: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--cacert %s: no PEM certificate in it", cacert)
+		}
+		tc.RootCAs = pool
+	}
+	if cert != "" {
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("--cert/--key: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{pair}
+	}
+	return tc, nil
+}
+
+// holdFlags are the flags of the commands that hold something while a
+// command runs (exec, elect).
+type holdFlags struct {
+	ttl   time.Duration
+	grace time.Duration
+}
+
+func (f *holdFlags) register(fs *pflag.FlagSet) {
+	fs.DurationVar(&f.ttl, "ttl", defaultTTL,
+		"session lease TTL: how long the hold outlives a fairlock that stopped answering (whole seconds)")
+	fs.DurationVar(&f.grace, "grace", defaultGrace, "after SIGTERM, how long COMMAND has before SIGKILL")
+}
+
+// validateHold checks the hold flags.
+func validateHold(ttl, grace time.Duration) error {
+	if ttl < time.Second || ttl%time.Second != 0 {
+		return errors.New("--ttl must be a whole number of seconds, at least 1s (etcd leases count seconds)")
+	}
+	if grace < 0 {
+		return errors.New("--grace must not be negative")
+	}
+	return nil
+}
+
+// execMode is how exec takes the lock.
+type execMode struct {
+	shared bool
+	limit  int // > 0: a permit of a semaphore with this limit
+}
+
+func (m execMode) String() string {
+	switch {
+	case m.shared:
+		return "shared"
+	case m.limit > 0:
+		return fmt.Sprintf("permit(%d)", m.limit)
+	default:
+		return "exclusive"
+	}
+}
+
+// validateExec checks exec's own flags and returns the mode they ask for.
+func validateExec(shared bool, limit int, limitSet bool, timeout time.Duration) (execMode, error) {
+	if shared && limitSet {
+		return execMode{}, errors.New("--shared and --limit exclude each other")
+	}
+	if limitSet && limit < 1 {
+		return execMode{}, errors.New("--limit must be at least 1")
+	}
+	if timeout < 0 {
+		return execMode{}, errors.New("--timeout must not be negative")
+	}
+	m := execMode{shared: shared}
+	if limitSet {
+		m.limit = limit
+	}
+	return m, nil
+}
+
+// splitCommand splits "NAME -- COMMAND [ARG...]" given the positional args
+// and the number of them before "--" (-1: no "--").
+func splitCommand(args []string, atDash int) (name string, argv []string, err error) {
+	switch {
+	case len(args) == 0:
+		return "", nil, errors.New("missing NAME and COMMAND (NAME -- COMMAND [ARG...])")
+	case atDash < 0:
+		return "", nil, errors.New(`put "--" between NAME and COMMAND (NAME -- COMMAND [ARG...])`)
+	case atDash == 0:
+		return "", nil, errors.New(`missing NAME before "--"`)
+	case atDash > 1:
+		return "", nil, fmt.Errorf(`one NAME before "--", not %d: %q`, atDash, args[:atDash])
+	case len(args) == 1:
+		return "", nil, errors.New(`missing COMMAND after "--"`)
+	}
+	return args[0], args[1:], nil
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/fairlock/fairlock/fairmutex"
+	"github.com/fairlock/fairlock/queue"
+	"github.com/fairlock/fairlock/semaphore"
+)
+
+// hold is what exec holds while the command runs.
+type hold interface {
+	Key() string
+	Token() int64
+	// Done is closed when the hold ends for any reason: Release, the
+	// session's lease expiring, or the entry deleted by someone else.
+	Done() <-chan struct{}
+	// Release gives the hold back with a fenced delete; it matches
+	// queue.ErrLost when the hold was already gone.
+	Release(ctx context.Context) error
+}
+
+// errBusy is --try finding the lock busy; nothing was written.
+var errBusy = errors.New("busy")
+
+// acquire takes the lock name in mode m through session s, with value
+// stored in the entry: waiting its turn, or only if free when try is set
+// (errBusy otherwise). On error, ctx's end included, nothing is left in
+// the line.
+//
+// Exclusive holds are a fairmutex's, permits a semaphore's. A shared hold
+// is an rwmutex reader's entry, taken on the line itself: RWMutex does not
+// tell a reader its key (FAIRLOCK_KEY), and its RLock is exactly
+// AcquireShared with the Queue's identity.
+func acquire(ctx context.Context, s *concurrency.Session, name string, m execMode, try bool, value string) (hold, error) {
+	opt := queue.WithIdentity(value)
+	switch {
+	case m.limit > 0:
+		sem, err := semaphore.New(s, name, m.limit, opt)
+		if err != nil {
+			return nil, err
+		}
+		var p *semaphore.Permit
+		if try {
+			p, err = sem.TryAcquire(ctx)
+		} else {
+			p, err = sem.Acquire(ctx)
+		}
+		if errors.Is(err, semaphore.ErrNoPermit) {
+			return nil, errBusy
+		}
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
+	case m.shared:
+		q, err := queue.New(s, name, opt)
+		if err != nil {
+			return nil, err
+		}
+		var t *queue.Ticket
+		if try {
+			t, err = q.TryJoinShared(ctx, value)
+		} else {
+			t, err = q.AcquireShared(ctx, value)
+		}
+		if errors.Is(err, queue.ErrBlocked) {
+			return nil, errBusy
+		}
+		if err != nil {
+			return nil, err
+		}
+		return ticketHold{t}, nil
+	default:
+		mu, err := fairmutex.New(s, name, opt)
+		if err != nil {
+			return nil, err
+		}
+		if try {
+			err = mu.TryLock(ctx)
+		} else {
+			err = mu.Lock(ctx)
+		}
+		if errors.Is(err, fairmutex.ErrLocked) {
+			return nil, errBusy
+		}
+		if err != nil {
+			return nil, err
+		}
+		// Key and Token are read now: a Mutex forgets them when the hold ends.
+		return mutexHold{m: mu, key: mu.Key(), token: mu.Token(), done: mu.Done()}, nil
+	}
+}
+
+// ticketHold is a hold on a queue ticket.
+type ticketHold struct{ t *queue.Ticket }
+
+func (h ticketHold) Key() string                       { return h.t.Key() }
+func (h ticketHold) Token() int64                      { return h.t.Rev() }
+func (h ticketHold) Done() <-chan struct{}             { return h.t.Done() }
+func (h ticketHold) Release(ctx context.Context) error { return h.t.Leave(ctx) }
+
+// mutexHold is the hold of a fairmutex.
+type mutexHold struct {
+	m     *fairmutex.Mutex
+	key   string
+	token int64
+	done  <-chan struct{}
+}
+
+func (h mutexHold) Key() string                       { return h.key }
+func (h mutexHold) Token() int64                      { return h.token }
+func (h mutexHold) Done() <-chan struct{}             { return h.done }
+func (h mutexHold) Release(ctx context.Context) error { return h.m.Unlock(ctx) }
