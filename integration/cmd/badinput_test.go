@@ -1,0 +1,82 @@
+package cmd_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// Bad flags, names and arguments exit 2 with one line naming what to fix,
+// before any connection is made, and without a usage dump.
+func TestBadInputExits2WithOneLine(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // in the message
+	}{
+		{[]string{}, "name a command"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"exce", "/a", "--", "true"}, "did you mean exec"},
+		{[]string{"exec"}, "missing NAME"},
+		{[]string{"exec", "/a", "true"}, `put "--" between NAME and COMMAND`},
+		{[]string{"exec", "/a", "--"}, "missing COMMAND"},
+		{[]string{"exec", "/a", "/b", "--", "true"}, "one NAME"},
+		{[]string{"exec", "a", "--", "true"}, "relative"},
+		{[]string{"exec", "/a/", "--", "true"}, "trailing slash"},
+		{[]string{"exec", "/a/.x", "--", "true"}, "reserved"},
+		{[]string{"exec", "--bogus", "/a", "--", "true"}, "unknown flag: --bogus"},
+		{[]string{"exec", "--timeout", "soon", "/a", "--", "true"}, "--timeout"},
+		{[]string{"exec", "--ttl", "1500ms", "/a", "--", "true"}, "--ttl"},
+		{[]string{"exec", "--ttl", "0s", "/a", "--", "true"}, "--ttl"},
+		{[]string{"exec", "--grace", "-1s", "/a", "--", "true"}, "--grace"},
+		{[]string{"exec", "--shared", "--limit", "2", "/a", "--", "true"}, "exclude each other"},
+		{[]string{"exec", "--limit", "0", "/a", "--", "true"}, "--limit"},
+		{[]string{"exec", "--user", "alice", "/a", "--", "true"}, "name:password"},
+		{[]string{"exec", "--cert", "c.pem", "/a", "--", "true"}, "--cert and --key"},
+		{[]string{"exec", "--cacert", "/no/such/ca.pem", "/a", "--", "true"}, "--cacert"},
+		{[]string{"exec", "--endpoints", ",", "/a", "--", "true"}, "--endpoints"},
+		{[]string{"ls"}, "one NAME"},
+		{[]string{"ls", "a"}, "relative"},
+		{[]string{"ls", "--json", "/a", "/b"}, "one NAME"},
+		{[]string{"rm", "/a"}, "NAME and KEY"},
+		{[]string{"rm", "/a", "/b/.x/k"}, "not under /a/"},
+		{[]string{"rm", "/a", "/a/b/.x/k"}, "lock below"},
+		{[]string{"elect", "/a", "true"}, `put "--"`},
+		{[]string{"elect", "--rotate", "-1s", "/a", "--", "true"}, "--rotate"},
+	} {
+		p, code := run(t, nil, tc.args...)
+		stderr := p.Stderr()
+		if code != 2 {
+			t.Errorf("fairlock %q: exit %d, want 2; stderr: %s", tc.args, code, stderr)
+			continue
+		}
+		oneLine(t, strings.Join(tc.args, " "), stderr)
+		if !strings.Contains(stderr, tc.want) {
+			t.Errorf("fairlock %q: stderr %q does not contain %q", tc.args, stderr, tc.want)
+		}
+		if strings.Contains(stderr, "Usage:") || p.Stdout() != "" {
+			t.Errorf("fairlock %q: usage printed for bad input; stdout %q, stderr %q", tc.args, p.Stdout(), stderr)
+		}
+	}
+}
+
+func TestHelpHasExamples(t *testing.T) {
+	for _, cmd := range []string{"exec", "ls", "rm", "elect"} {
+		p, code := run(t, nil, cmd, "-h")
+		if code != 0 || !strings.Contains(p.Stdout(), "Examples:") || !strings.Contains(p.Stdout(), "fairlock "+cmd) {
+			t.Errorf("fairlock %s -h: exit %d, output:\n%s", cmd, code, p.Stdout())
+		}
+	}
+}
+
+func TestUnreachableEtcdExits1NamingTheEndpoint(t *testing.T) {
+	// Port 1 on loopback: nothing listens there.
+	p, code := run(t, nil, "--endpoints", "127.0.0.1:1", "--dial-timeout", "1s", "ls", "/a")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr: %s", code, p.Stderr())
+	}
+	oneLine(t, "stderr", p.Stderr())
+	for _, want := range []string{"127.0.0.1:1", "--endpoints"} {
+		if !strings.Contains(p.Stderr(), want) {
+			t.Errorf("stderr %q does not contain %q", p.Stderr(), want)
+		}
+	}
+}
