@@ -29,7 +29,7 @@ func Example() {
 		}
 		defer c.Close() // revokes the session: the candidate's entry goes at once
 		clients[i] = c
-		if candidates[i], err = election.New(c.Session(), "/examples/election/scheduler"); err != nil {
+		if candidates[i], err = c.Election("/examples/election/scheduler"); err != nil {
 			log.Fatal(err)
 		}
 	}

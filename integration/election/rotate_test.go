@@ -252,6 +252,18 @@ func TestRotateAlone(t *testing.T) {
 	if keys := testcluster.Keys(t, n.cli, name+"/"); len(keys) != 1 {
 		t.Fatalf("line after Rotate: %v, want one entry", keys)
 	}
+	// The new term lasts at least until HeldUntil, which the session's
+	// keep-alives keep within a TTL from now.
+	testcluster.Eventually(t, waitLimit, "HeldUntil to be known", func() bool { return !n.e.HeldUntil().IsZero() })
+	if until := time.Until(n.e.HeldUntil()); until <= 0 || until > 10*time.Second {
+		t.Fatalf("HeldUntil is %v from now, want within the 10s TTL", until)
+	}
+	if err := n.e.Resign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !n.e.HeldUntil().IsZero() {
+		t.Fatal("HeldUntil after Resign is not zero")
+	}
 }
 
 // A Rotate whose ctx ends while it waits for its turn leaves the line with
