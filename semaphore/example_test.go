@@ -2,37 +2,30 @@ package semaphore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
-	"os"
-	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"github.com/fairlock/fairlock"
 	"github.com/fairlock/fairlock/semaphore"
 )
 
+// Two permits: fence a write with one, see TryAcquire fail while both are
+// held, and a waiter take the first permit given back.
 func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   strings.Split(os.Getenv("FAIRLOCK_TEST_ENDPOINTS"), ","),
-		DialTimeout: 5 * time.Second,
-	})
+	c, err := fairlock.Connect(ctx, fairlock.Config{Endpoints: endpoints})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer cli.Close()
-	session, err := concurrency.NewSession(cli, concurrency.WithTTL(10))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer session.Close()
+	defer c.Close()
 
-	// At most two report jobs touch the database at once.
-	sm, err := semaphore.New(session, "/examples/semaphore/db", 2)
+	// At most two report jobs query the database at once.
+	sm, err := c.Semaphore("/examples/semaphore/db", 2)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -45,7 +38,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	// Fence the write: it only happens while the permit is still held.
-	resp, err := cli.Txn(ctx).
+	resp, err := c.Etcd().Txn(ctx).
 		If(first.IsOwner()).
 		Then(clientv3.OpPut("/examples/semaphore/last-token", fmt.Sprint(first.Token()))).
 		Commit()
@@ -55,7 +48,7 @@ func Example() {
 	fmt.Println("fenced write applied:", resp.Succeeded)
 
 	_, err = sm.TryAcquire(ctx)
-	fmt.Println("TryAcquire with both permits held:", err)
+	fmt.Println("TryAcquire with both permits held:", errors.Is(err, semaphore.ErrNoPermit))
 
 	// A waiter gets the first permit given back, whichever it is.
 	granted := make(chan *semaphore.Permit)
@@ -70,20 +63,20 @@ func Example() {
 		log.Fatal(err)
 	}
 	third := <-granted
-	fmt.Println("waiter granted, token above the others:", third.Token() > second.Token())
+	fmt.Println("waiter granted, with a higher token:", third.Token() > second.Token())
 
 	for _, p := range []*semaphore.Permit{first, third} {
 		if err := p.Release(ctx); err != nil {
 			log.Fatal(err)
 		}
 	}
-	fmt.Println("second Release:", first.Release(ctx))
-	if _, err := cli.Delete(ctx, "/examples/semaphore/last-token"); err != nil {
+	fmt.Println("second Release:", errors.Is(first.Release(ctx), semaphore.ErrReleased))
+	if _, err := c.Etcd().Delete(ctx, "/examples/semaphore/last-token"); err != nil {
 		log.Fatal(err)
 	}
 	// Output:
 	// fenced write applied: true
-	// TryAcquire with both permits held: semaphore: no permit free
-	// waiter granted, token above the others: true
-	// second Release: semaphore: permit already released
+	// TryAcquire with both permits held: true
+	// waiter granted, with a higher token: true
+	// second Release: true
 }
