@@ -3,6 +3,7 @@ package election
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -134,8 +135,9 @@ func (e *Election) Resign(ctx context.Context) error {
 // with k of them, each leads once in every k terms, in a fixed order. With
 // nobody else in line the Election leads again at once, under a new token.
 //
-// It returns ErrNotLeader when the Election does not lead, and ErrLost,
-// changing nothing, when the leadership had been lost; the Election no
+// It returns ErrNotLeader when the Election does not lead, and an error
+// matching ErrLost, changing nothing, when the leadership had been lost
+// (matching ErrSessionExpired too when the lease ended); the Election no
 // longer leads after the latter. If ctx ends while Rotate waits, it leaves
 // the line (as Campaign does) and returns ctx.Err(): the lead has passed
 // on and the Election is no longer a candidate. If ctx ends or etcd fails
@@ -152,9 +154,15 @@ func (e *Election) Rotate(ctx context.Context) error {
 	}
 	next, err := t.Requeue(ctx)
 	if err != nil {
-		if errors.Is(err, ErrLost) {
+		switch {
+		case errors.Is(err, ErrLost):
 			e.end(nil)
-		} else {
+		case errors.Is(err, ErrSessionExpired):
+			// The lease is gone and the entry with it: the leadership is
+			// lost, whichever error says so.
+			e.end(nil)
+			err = fmt.Errorf("%w: %w", ErrLost, err)
+		default:
 			e.end(t)
 		}
 		return err

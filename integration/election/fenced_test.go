@@ -83,6 +83,29 @@ func TestFencedAfterLeaseLoss(t *testing.T) {
 		t.Fatalf("keys after a stale Rotate: %v", keys)
 	}
 	errIs(t, "Resign after a stale Rotate", next.e.Resign(ctx), election.ErrNotLeader)
+
+	// And after the lease was lost.
+	third := newNode(t, c, 0, name, 10, "third")
+	if err := third.e.Campaign(ctx, third.who); err != nil {
+		t.Fatal(err)
+	}
+	done = third.e.Done()
+	if _, err := admin.Revoke(ctx, third.s.Lease()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(waitLimit):
+		t.Fatal("Done still open after the lease was revoked")
+	}
+	before = testcluster.Revision(t, admin)
+	errIs(t, "Rotate after the lease was lost", third.e.Rotate(ctx), election.ErrLost)
+	if after := testcluster.Revision(t, admin); after != before {
+		t.Fatalf("a Rotate after the lease was lost moved the store from revision %d to %d", before, after)
+	}
+	if third.e.Token() != 0 {
+		t.Fatal("still leading after Rotate reported the loss")
+	}
 }
 
 // A Resign whose request fails (here its ctx has already ended) leaves the
