@@ -101,10 +101,17 @@ func (p *Permit) Done() <-chan struct{} {
 
 // HeldUntil returns the moment up to which the permit surely still exists:
 // etcd cannot expire its session's lease before then, unless a later
-// keep-alive moves it on. It is the zero time when not known, and for a
-// zero Permit.
+// keep-alive moves it on. It is the zero time when not yet known, after
+// Release, and for a zero Permit.
 func (p *Permit) HeldUntil() time.Time {
 	if p == nil || p.t == nil {
+		return time.Time{}
+	}
+	p.mu.Lock()
+	released := p.released
+	p.mu.Unlock()
+	if released {
+		// The ticket's deadline is its session's, which outlives the permit.
 		return time.Time{}
 	}
 	return p.t.HeldUntil()

@@ -161,10 +161,11 @@ func TestHolderLeaseRevoked(t *testing.T) {
 	if !openChan(done) {
 		t.Fatal("Done closed while held")
 	}
-	// HeldUntil may be unknown (zero); when known, the lease (10 s) cannot
-	// have run out yet, nor last beyond one TTL from now.
-	if until := p.HeldUntil(); !until.IsZero() && (!until.After(time.Now()) || until.After(time.Now().Add(10*time.Second))) {
-		t.Errorf("HeldUntil = %v, want a moment within the next 10s", until)
+	// The permit lasts at least until HeldUntil, which the session's
+	// keep-alives make known: within the 10 s TTL from now.
+	testcluster.Eventually(t, waitLimit, "HeldUntil to be known", func() bool { return !p.HeldUntil().IsZero() })
+	if until := time.Until(p.HeldUntil()); until <= 0 || until > 10*time.Second {
+		t.Errorf("HeldUntil is %v from now, want within the 10s TTL", until)
 	}
 	w := acquiring(bg, admin.sm)
 	testcluster.WaitKeys(t, admin.cli, name+"/", 3)
@@ -476,6 +477,9 @@ func TestPermitAfterRelease(t *testing.T) {
 	case <-done:
 	case <-time.After(promptly):
 		t.Fatal("Done not closed by Release")
+	}
+	if !p.HeldUntil().IsZero() {
+		t.Errorf("HeldUntil after Release = %v, want the zero time", p.HeldUntil())
 	}
 	if fencedPut(t, n.cli, p, name+"-data") {
 		t.Error("a write fenced by a released permit was applied")
