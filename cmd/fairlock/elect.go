@@ -99,7 +99,7 @@ func (r *electRun) run(ctx context.Context) error {
 		if c, err = connect(ctx, r.cfg); err != nil {
 			return
 		}
-		if e, err = election.New(c.Session(), r.name, queue.WithIdentity(r.cfg.Identity)); err != nil {
+		if e, err = c.Election(r.name); err != nil {
 			return
 		}
 		err = e.Campaign(ctx, r.cfg.Identity)

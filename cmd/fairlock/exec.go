@@ -134,7 +134,7 @@ func (x *execRun) run(ctx context.Context) error {
 			actx, cancel = context.WithTimeout(ctx, x.timeout)
 			defer cancel()
 		}
-		h, err = acquire(actx, c.Session(), x.name, x.mode, x.try, x.cfg.Identity)
+		h, err = acquire(actx, c, x.name, x.mode, x.try)
 	})
 	if c != nil {
 		defer c.Close()

@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"go.etcd.io/etcd/client/v3/concurrency"
-
+	"github.com/fairlock/fairlock"
 	"github.com/fairlock/fairlock/fairmutex"
 	"github.com/fairlock/fairlock/queue"
 	"github.com/fairlock/fairlock/semaphore"
@@ -26,20 +25,18 @@ type hold interface {
 // errBusy is --try finding the lock busy; nothing was written.
 var errBusy = errors.New("busy")
 
-// acquire takes the lock name in mode m through session s, with value
-// stored in the entry: waiting its turn, or only if free when try is set
-// (errBusy otherwise). On error, ctx's end included, nothing is left in
-// the line.
+// acquire takes the lock name in mode m through c, whose identity goes in
+// the entry: waiting its turn, or only if free when try is set (errBusy
+// otherwise). On error, ctx's end included, nothing is left in the line.
 //
 // Exclusive holds are a fairmutex's, permits a semaphore's. A shared hold
 // is an rwmutex reader's entry, taken on the line itself: RWMutex does not
 // tell a reader its key (FAIRLOCK_KEY), and its RLock is exactly
 // AcquireShared with the Queue's identity.
-func acquire(ctx context.Context, s *concurrency.Session, name string, m execMode, try bool, value string) (hold, error) {
-	opt := queue.WithIdentity(value)
+func acquire(ctx context.Context, c *fairlock.Client, name string, m execMode, try bool) (hold, error) {
 	switch {
 	case m.limit > 0:
-		sem, err := semaphore.New(s, name, m.limit, opt)
+		sem, err := c.Semaphore(name, m.limit)
 		if err != nil {
 			return nil, err
 		}
@@ -57,15 +54,15 @@ func acquire(ctx context.Context, s *concurrency.Session, name string, m execMod
 		}
 		return p, nil
 	case m.shared:
-		q, err := queue.New(s, name, opt)
+		q, err := c.Queue(name)
 		if err != nil {
 			return nil, err
 		}
 		var t *queue.Ticket
 		if try {
-			t, err = q.TryJoinShared(ctx, value)
+			t, err = q.TryJoinShared(ctx, q.Identity())
 		} else {
-			t, err = q.AcquireShared(ctx, value)
+			t, err = q.AcquireShared(ctx, q.Identity())
 		}
 		if errors.Is(err, queue.ErrBlocked) {
 			return nil, errBusy
@@ -75,7 +72,7 @@ func acquire(ctx context.Context, s *concurrency.Session, name string, m execMod
 		}
 		return ticketHold{t}, nil
 	default:
-		mu, err := fairmutex.New(s, name, opt)
+		mu, err := c.Mutex(name)
 		if err != nil {
 			return nil, err
 		}
