@@ -3,7 +3,7 @@
 # (in-process etcd clusters, the embedded etcd, the command, adapters).
 GO ?= go
 # Every module, the library first. make test runs the tests of each.
-MODULES := . etcdtest integration examples bench prometheus cmd/fairlock
+MODULES := . etcdtest integration examples bench prometheus otel cmd/fairlock
 # -p 1 inside a module is not needed; modules run one after another so that
 # a 2-core machine is not asked to run several etcd clusters per core.
 TESTFLAGS ?= -race -count=1 -timeout 15m
