@@ -80,7 +80,8 @@ func (sm *Semaphore) Acquire(ctx context.Context) (*Permit, error) {
 
 // TryAcquire takes a permit only if one is free and nobody waits for one.
 // Otherwise it returns ErrNoPermit and writes nothing at all: the store's
-// revision does not move. It returns ErrLimitMismatch, writing nothing,
+// revision does not move. It takes one transaction when no permit or every
+// permit is taken, two when some are (a read, then a write guarded by it). It returns ErrLimitMismatch, writing nothing,
 // while the name is held or awaited with another limit. If ctx ends before
 // the outcome is known, TryAcquire removes whatever it may have written and
 // returns the error.
