@@ -138,12 +138,14 @@ func (e *Election) Resign(ctx context.Context) error {
 // It returns ErrNotLeader when the Election does not lead, and an error
 // matching ErrLost, changing nothing, when the leadership had been lost
 // (matching ErrSessionExpired too when the lease ended); the Election no
-// longer leads after the latter. If ctx ends while Rotate waits, it leaves
-// the line (as Campaign does) and returns ctx.Err(): the lead has passed
-// on and the Election is no longer a candidate. If ctx ends or etcd fails
-// before the hand-off's outcome is known, Rotate returns that error and
-// the Election still counts itself leader; its Done closes if the hand-off
-// did happen.
+// longer leads after the latter. If ctx ends before the Election leads
+// again, Rotate leaves the line (with a fresh context bounded by
+// queue.CleanupTimeout, as Campaign does) and returns ctx.Err(): the lead
+// has passed on, or is given up by a fenced delete if ctx ended before the
+// hand-off, and the Election is no longer a candidate. If etcd fails for
+// good before the hand-off's outcome is known, Rotate returns that error
+// and the Election still counts itself leader; its Done closes if the
+// hand-off did happen.
 func (e *Election) Rotate(ctx context.Context) error {
 	if e == nil || e.q == nil {
 		return ErrUninitialized
@@ -162,6 +164,14 @@ func (e *Election) Rotate(ctx context.Context) error {
 			// lost, whichever error says so.
 			e.end(nil)
 			err = fmt.Errorf("%w: %w", ErrLost, err)
+		case ctx.Err() != nil:
+			// The hand-off may or may not have happened (Requeue removed
+			// the new entry if it wrote one). Finish it without the
+			// rejoin, as when ctx ends while Rotate waits: the Election
+			// ends up out of the line either way, never leading with an
+			// entry that may be gone.
+			e.abandon(ctx, t)
+			e.end(nil)
 		default:
 			e.end(t)
 		}

@@ -304,4 +304,17 @@ func TestRotateCancel(t *testing.T) {
 	}
 	errIs(t, "Resign after a cancelled Rotate", a.e.Resign(ctx), election.ErrNotLeader)
 	mustLead(t, ctx, b)
+
+	// A Rotate whose ctx has ended before the hand-off gives up the lead
+	// all the same, with a fenced delete, rather than leave the Election
+	// unsure whether it leads.
+	dead, kill := context.WithCancel(ctx)
+	kill()
+	errIs(t, "Rotate with an ended ctx", b.e.Rotate(dead), context.Canceled)
+	if b.e.Token() != 0 || !isClosed(b.e.Done()) {
+		t.Fatal("b counts itself leader after a Rotate with an ended ctx")
+	}
+	if keys := testcluster.Keys(t, b.cli, name+"/"); len(keys) != 0 {
+		t.Fatalf("line after a Rotate with an ended ctx: %v, want empty", keys)
+	}
 }
