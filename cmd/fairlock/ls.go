@@ -69,6 +69,7 @@ left; null without a lease, -1 once expired), value and wedges.`,
 			if asJSON {
 				enc := json.NewEncoder(os.Stdout)
 				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false) // values are command lines: keep their < > & readable
 				return enc.Encode(out)
 			}
 			printLine(os.Stdout, out)
