@@ -15,7 +15,8 @@
 //	prometheus.MustRegister(c)
 //	m, err := fairmutex.New(session, "/jobs/nightly", queue.WithHooks(c.Hooks()))
 //
-// A program without an HTTP server of its own can call Serve, which serves
+// A program without an HTTP server of its own can call Serve (or
+// ServeListener, to report a bad address before it starts), which serves
 // /metrics until its context ends.
 //
 // # Metrics

@@ -22,13 +22,33 @@ const shutdownTimeout = 5 * time.Second
 // Serve serves c's metrics, with the Go runtime's and the process's, at
 // http://addr/metrics until ctx ends; addr is host:port as net.Listen
 // takes it (":9090" for every interface). It returns at once with an error
-// when c is nil or addr cannot be listened on. When ctx ends, Serve stops
-// accepting scrapes, lets those in flight finish (at most 5 s, then they
-// are cut), frees addr and returns nil; it returns nil at once, listening
-// to nothing, if ctx has already ended. Any other failure of the server is
-// returned as it happens.
+// when c is nil or addr cannot be listened on, and returns nil at once,
+// listening to nothing, if ctx has already ended. Otherwise it is
+// ServeListener on a listener at addr.
 func Serve(ctx context.Context, addr string, c *Collector) error {
 	if c == nil {
+		return ErrNilCollector
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	return ServeListener(ctx, ln, c)
+}
+
+// ServeListener is Serve on a listener the caller opened, so that a
+// command can report a bad address before it starts its work and serve in
+// the background. It closes ln in every case. When ctx ends it stops
+// accepting scrapes, lets those in flight finish (at most 5 s, then they
+// are cut) and returns nil; any other failure of the server is returned as
+// it happens.
+func ServeListener(ctx context.Context, ln net.Listener, c *Collector) error {
+	if c == nil {
+		ln.Close()
 		return ErrNilCollector
 	}
 	reg := prometheus.NewRegistry()
@@ -38,20 +58,13 @@ func Serve(ctx context.Context, addr string, c *Collector) error {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
 		if err := reg.Register(m); err != nil {
+			ln.Close()
 			return err
 		}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
-	if ctx.Err() != nil {
-		return nil
-	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

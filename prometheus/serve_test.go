@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +79,69 @@ func TestServeErrors(t *testing.T) {
 	if err := fairlockprom.Serve(done, "127.0.0.1:0", fairlockprom.New()); err != nil {
 		t.Errorf("Serve with an ended context = %v, want nil", err)
 	}
+}
+
+// TestServeListener serves on a listener opened first, as a command does
+// to report a bad address before it starts: no wait for the server to
+// come up.
+func TestServeListener(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := fairlockprom.New()
+	cycle(c, "/jobs/nightly", queue.Shared, 0, time.Millisecond, time.Second)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- fairlockprom.ServeListener(sctx, ln, c) }()
+
+	body := scrape(t, ctx, "http://"+ln.Addr().String()+"/metrics", served)
+	if want := `fairlock_releases_total{kind="shared",lock="/jobs/nightly"} 1`; !strings.Contains(body, want) {
+		t.Errorf("/metrics lacks %q", want)
+	}
+	stop()
+	if err := <-served; err != nil {
+		t.Errorf("ServeListener after its context ended = %v, want nil", err)
+	}
+	if !closed(ln) {
+		t.Error("listener still open after ServeListener returned")
+	}
+}
+
+// TestServeListenerErrors checks that a Collector Serve cannot register
+// is an error, not a panic, and that the listener is closed either way.
+func TestServeListenerErrors(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for name, c := range map[string]*fairlockprom.Collector{
+		"nil collector": nil,
+		"bad namespace": fairlockprom.New(fairlockprom.WithNamespace("\xff")),
+	} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fairlockprom.ServeListener(ctx, ln, c); err == nil {
+			t.Errorf("%s: ServeListener returned nil", name)
+		}
+		if !closed(ln) {
+			t.Errorf("%s: listener left open", name)
+		}
+	}
+}
+
+// closed reports whether ln has been closed; an open one would make Accept
+// wait, so it is given a deadline.
+func closed(ln net.Listener) bool {
+	tl := ln.(*net.TCPListener)
+	if err := tl.SetDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
+		return true
+	}
+	_, err := tl.Accept()
+	tl.Close()
+	return !errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // freeAddr returns a loopback address with a port nobody listens on now.
