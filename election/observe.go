@@ -22,9 +22,11 @@ import (
 // then watches on from there: the terms that began and ended in the
 // compacted gap are gone from etcd and cannot be reported, but the leader
 // reported is always the one at some revision, never a stale or wrong one.
-// After such a re-read the new watch may start a little in the past, and
-// etcd serves those from a loop that runs every 100 ms: an observer may
-// catch up up to 100 ms late, once; the candidates' own hand-offs never
+// A watch that starts after a read starts in the past if the line changed
+// in between, and etcd serves such watches from a loop that runs every
+// 100 ms: after its first read, and after each re-read, an observer may
+// catch up up to 100 ms late, once. That is the price of seeing every
+// change from a known revision on; the candidates' own hand-offs never
 // wait on that loop.
 //
 // The channel is closed when ctx ends or the session's client is closed.
