@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,11 +21,20 @@ func TestRun(t *testing.T) {
 		contenders: []int{1, 2},
 		reads:      []int{90},
 		history:    []int{200},
+		semLimit:   2,
+		semCounts:  []int{5},
+		elections:  []int{3},
+		multiN:     []int{4},
+		multiK:     []int{2},
+		multiLines: 4,
+		kaTTL:      2,
+		kaTTLs:     1,
 		noFsync:    true,
 		out:        dir,
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	granted0 := hookCounts.granted.Load()
 	res, err := run(ctx, cfg, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -33,21 +43,29 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if got, want := len(res.Mutex), 3*len(cfg.contenders); got != want {
+	// fairmutex, fairmutex+hooks (n=1 only), etcd-mutex and herd.
+	if got, want := len(res.Mutex), 3*len(cfg.contenders)+1; got != want {
 		t.Errorf("%d mutex cells, want %d", got, want)
 	}
 	if got, want := len(res.RW), 2*len(cfg.contenders); got != want {
 		t.Errorf("%d read-write cells, want %d", got, want)
 	}
-	for _, r := range append(append([]cellResult{}, res.Mutex...), res.RW...) {
+	for name, cells := range map[string][]cellResult{"semaphore": res.Semaphore, "election": res.Election, "multi-lock": res.Multi} {
+		if len(cells) != 2 {
+			t.Errorf("%d %s cells, want 2", len(cells), name)
+		}
+	}
+	all := slices.Concat(res.Mutex, res.RW, res.Semaphore, res.Election, res.Multi)
+	for _, r := range all {
 		if r.Err != "" || r.Grants == 0 || r.PerSec <= 0 || r.Calls <= 0 || r.Violations != 0 {
-			t.Errorf("%s n=%d reads=%d%%: err %q, %d grants, %.1f/s, %.2f calls/acq, %d violations",
-				r.Contender, r.N, r.ReadPct, r.Err, r.Grants, r.PerSec, r.Calls, r.Violations)
+			t.Errorf("%s n=%d: err %q, %d grants, %.1f/s, %.2f calls/acq, %d violations",
+				r.Contender, r.N, r.Err, r.Grants, r.PerSec, r.Calls, r.Violations)
+		}
+		c, _ := contenderNamed(r.Contender)
+		if c.anchor != "" && r.Contender != nameHerd && r.Joined != 0 {
+			t.Errorf("%s n=%d: %d overtakes of callers in line", r.Contender, r.N, r.Joined)
 		}
 		if r.Contender == nameFair {
-			if r.Joined != 0 {
-				t.Errorf("fairmutex n=%d: %d overtakes of callers in line", r.N, r.Joined)
-			}
 			if r.N == 1 && (r.Calls < 1.5 || r.Calls > 2.5) {
 				t.Errorf("fairmutex alone: %.2f calls per Lock+Unlock, want about 2", r.Calls)
 			}
@@ -56,11 +74,22 @@ func TestRun(t *testing.T) {
 			}
 		}
 	}
-	if len(res.History) != 2 || res.History[1].History != 200 || res.History[1].Grants == 0 || res.History[1].Err != "" {
-		t.Errorf("history cells: %+v", res.History)
+	if len(res.Uncontended) != 3 {
+		t.Errorf("%d uncontended results, want 3", len(res.Uncontended))
 	}
-	if len(res.Uncontended) != 2 {
-		t.Errorf("%d uncontended results, want 2", len(res.Uncontended))
+	if got := hookCounts.granted.Load() - granted0; got == 0 {
+		t.Errorf("the hooked contender's Granted hook was never called")
+	}
+	if len(res.History) != 3 {
+		t.Errorf("%d history rows, want 3 (long-lived, short-lived, compacted)", len(res.History))
+	}
+	for _, h := range res.History {
+		if h.Past < 200 || h.Aged.Grants == 0 || h.Fresh.Grants == 0 || h.Aged.Err != "" || h.Fresh.Err != "" || h.ratio() == 0 {
+			t.Errorf("history %s: %+v", h.Kind, h)
+		}
+	}
+	if ka := res.KeepAlive; ka == nil || ka.Err != "" || ka.Idle <= 0 || ka.Holding <= 0 || ka.TTL <= 0 {
+		t.Errorf("keep-alive probe: %+v", ka)
 	}
 	want := map[string][2]float64{nameFair: {1, 0}, nameEtcdMutex: {2, 2}} // calls, revisions per TryLock
 	for _, r := range res.TryLock {
@@ -74,7 +103,8 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"fairmutex", "etcd-rwmutex", "fsync off", "### Targets"} {
+	for _, s := range []string{"fairmutex", "etcd-rwmutex", "fsync off", "### Targets", "curator-sem", "etcd-election",
+		"etcd-sorted", "fairmutex+hooks", "long-lived sessions", "compacted", "keep-alive"} {
 		if !strings.Contains(string(md), s) {
 			t.Errorf("results.md lacks %q", s)
 		}
@@ -90,26 +120,26 @@ func TestRun(t *testing.T) {
 
 // TestRecorder checks the book-keeping rules on a scripted history.
 func TestRecorder(t *testing.T) {
-	r := newRecorder()
+	r := newRecorder(1)
 	r.begin()
-	a := r.arrive(false)
+	a := r.arrive(false, 0)
 	r.grant(a) // uncontended
-	b := r.arrive(false)
+	b := r.arrive(false, 0)
 	r.called(b, true) // b is in line before c starts
-	c := r.arrive(false)
-	d := r.arrive(false) // d starts before c is known to the server
-	r.called(c, false)   // a failed call tells nothing
+	c := r.arrive(false, 0)
+	d := r.arrive(false, 0) // d starts before c is known to the server
+	r.called(c, false)      // a failed call tells nothing
 	r.called(c, true)
-	r.release(false)
+	r.release(a)
 	r.grant(c) // overtakes b (in line) and nobody else
-	r.release(false)
+	r.release(c)
 	r.grant(d) // overtakes b again
-	r.release(false)
+	r.release(d)
 	r.grant(b)
-	r.release(false)
+	r.release(b)
 	r.stop()
-	if r.grants != 4 || r.violations != 0 {
-		t.Errorf("%d grants, %d violations; want 4, 0", r.grants, r.violations)
+	if r.grants != 4 || r.violations != 0 || len(r.waits) != 4 {
+		t.Errorf("%d grants, %d violations, %d waits; want 4, 0, 4", r.grants, r.violations, len(r.waits))
 	}
 	if r.overtakesTotal != 2 || r.overtakesMax != 2 {
 		t.Errorf("overtakes by call start: total %d max %d, want 2 2", r.overtakesTotal, r.overtakesMax)
@@ -125,13 +155,13 @@ func TestRecorder(t *testing.T) {
 	}
 
 	// Reader past reader is no overtake; two holders at once must be a reader pair.
-	r = newRecorder()
+	r = newRecorder(1)
 	r.begin()
-	r1, r2 := r.arrive(true), r.arrive(true)
+	r1, r2 := r.arrive(true, 0), r.arrive(true, 0)
 	r.called(r1, true)
 	r.grant(r2)
 	r.grant(r1)
-	w := r.arrive(false)
+	w := r.arrive(false, 0)
 	r.grant(w) // while both readers hold
 	r.stop()
 	if r.overtakesTotal != 0 || r.violations != 1 {
@@ -140,17 +170,17 @@ func TestRecorder(t *testing.T) {
 
 	// A reader waits for the writer only: a reader leaving after the writer
 	// does not restart its handoff.
-	r = newRecorder()
+	r = newRecorder(1)
 	r.begin()
-	r1 = r.arrive(true)
+	r1 = r.arrive(true, 0)
 	r.grant(r1)
-	w = r.arrive(false) // blocked by r1
-	r.release(true)
+	w = r.arrive(false, 0) // blocked by r1
+	r.release(r1)
 	r.grant(w)
-	r2, r3 := r.arrive(true), r.arrive(true) // blocked by w
-	r.release(false)
+	r2, r3 := r.arrive(true, 0), r.arrive(true, 0) // blocked by w
+	r.release(w)
 	r.grant(r3)
-	r.release(true)
+	r.release(r3)
 	r.grant(r2)
 	r.stop()
 	if len(r.handoffs) != 3 || r.handoffs[2] < r.handoffs[1] {
@@ -158,6 +188,66 @@ func TestRecorder(t *testing.T) {
 	}
 	if r.violations != 0 {
 		t.Errorf("%d violations, want 0", r.violations)
+	}
+}
+
+// TestRecorderLimit checks a semaphore's book: limit holders at once.
+func TestRecorderLimit(t *testing.T) {
+	r := newRecorder(2)
+	r.begin()
+	a, b := r.arrive(false, 0), r.arrive(false, 0)
+	r.grant(a)
+	r.grant(b) // two permits: no violation
+	c := r.arrive(false, 0)
+	r.called(c, true)
+	if !c.blocked {
+		t.Errorf("a third caller with both permits held is not counted as blocked")
+	}
+	d := r.arrive(false, 0)
+	r.release(a)
+	r.grant(d) // overtakes c, in line: no permit left for it
+	r.grant(c) // a third holder
+	r.release(b)
+	r.release(c)
+	r.release(d)
+	e, f := r.arrive(false, 0), r.arrive(false, 0)
+	r.called(e, true)
+	r.grant(f) // a permit left for e: let in together, no overtake
+	r.grant(e)
+	r.stop()
+	if r.violations != 1 || r.joinedTotal != 1 || len(r.handoffs) != 2 {
+		t.Errorf("%d violations, %d overtakes in line, %d handoffs; want 1, 1, 2", r.violations, r.joinedTotal, len(r.handoffs))
+	}
+}
+
+// TestRecorderLines checks a multi-lock book: calls on disjoint lines
+// neither conflict nor overtake; calls sharing a line do.
+func TestRecorderLines(t *testing.T) {
+	r := newRecorder(1)
+	r.begin()
+	ab, cd := r.arrive(false, 0b0011), r.arrive(false, 0b1100)
+	r.grant(cd)
+	r.grant(ab)
+	bc := r.arrive(false, 0b0110) // waits for both
+	r.called(bc, true)
+	if !bc.blocked {
+		t.Errorf("a call on held lines is not counted as blocked")
+	}
+	a := r.arrive(false, 0b0001)
+	r.release(ab)
+	r.grant(a) // shares no line with bc: no overtake
+	r.release(cd)
+	r.grant(bc)
+	d := r.arrive(false, 0b1000)
+	r.grant(d)
+	c := r.arrive(false, 0b0100)
+	r.grant(c) // line 2 is bc's: a violation
+	r.stop()
+	if r.violations != 1 || r.overtakesTotal != 0 {
+		t.Errorf("%d violations, %d overtakes; want 1, 0", r.violations, r.overtakesTotal)
+	}
+	if got := lineIndexes(0b1010_0101); !slices.Equal(got, []int{0, 2, 5, 7}) {
+		t.Errorf("lineIndexes = %v", got)
 	}
 }
 

@@ -29,8 +29,25 @@ type cellSpec struct {
 	c        contender
 	n        int
 	readPct  int // share of RLock calls, in percent; 0 for mutexes
+	limit    int // semaphores: permits at once; 0 for the others
+	lines    int // multi-lock cells: locks to choose from
+	k        int // multi-lock cells: locks per call
 	duration time.Duration
 	hold     time.Duration // time each hold is kept before Unlock
+}
+
+// label names the cell in the progress log.
+func (spec cellSpec) label() string {
+	label := fmt.Sprintf("%s n=%d", spec.c.name, spec.n)
+	switch {
+	case spec.c.kind == kindRW:
+		label += fmt.Sprintf(" reads=%d%%", spec.readPct)
+	case spec.limit > 0:
+		label += fmt.Sprintf(" limit=%d", spec.limit)
+	case spec.k > 0:
+		label += fmt.Sprintf(" k=%d/%d", spec.k, spec.lines)
+	}
+	return label
 }
 
 // cellResult is what a cell measured. Per-acquisition figures divide the
@@ -39,7 +56,8 @@ type cellResult struct {
 	Contender string
 	N         int
 	ReadPct   int
-	History   int // past entries under the lock not yet compacted, at the start
+	Limit     int // semaphores
+	Lines, K  int // multi-lock cells
 
 	Window      time.Duration
 	Grants      int
@@ -48,6 +66,8 @@ type cellResult struct {
 	Handoffs    int
 	HandoffP50  time.Duration
 	HandoffP99  time.Duration
+	WaitP50     time.Duration // Lock start to grant
+	WaitP99     time.Duration
 	CycleP50    time.Duration // Lock start to Unlock return
 	CycleP99    time.Duration
 	Calls       float64 // unary server calls per acquisition
@@ -72,25 +92,24 @@ type member struct {
 	l     locker
 }
 
-func newClient(endpoints []string, p *probe) (*clientv3.Client, error) {
+func newClient(endpoints []string, p *probe, opts ...grpc.DialOption) (*clientv3.Client, error) {
 	return clientv3.New(clientv3.Config{
 		Endpoints:   endpoints,
 		DialTimeout: 5 * time.Second,
 		Logger:      zap.NewNop(),
-		DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(p.unary)},
+		DialOptions: append([]grpc.DialOption{grpc.WithChainUnaryInterceptor(p.unary)}, opts...),
 	})
 }
 
-// openMembers opens n contenders of c on the lock called name, in parallel,
-// their probes reporting to rec (which may be nil). On error it closes what
-// it opened.
-func openMembers(ctx context.Context, endpoints []string, c contender, name string, n int, rec *recorder) ([]*member, error) {
-	members := make([]*member, n)
-	errs := make([]error, n)
+// openMembers opens spec.n contenders of spec.c on the lock called name,
+// in parallel. On error it closes what it opened.
+func openMembers(ctx context.Context, endpoints []string, spec cellSpec, name string) ([]*member, error) {
+	members := make([]*member, spec.n)
+	errs := make([]error, spec.n)
 	var wg sync.WaitGroup
-	for i := range n {
+	for i := range spec.n {
 		wg.Go(func() {
-			p := &probe{rec: rec}
+			p := &probe{}
 			cli, err := newClient(endpoints, p)
 			if err != nil {
 				errs[i] = err
@@ -102,7 +121,7 @@ func openMembers(ctx context.Context, endpoints []string, c contender, name stri
 				errs[i] = err
 				return
 			}
-			l, err := c.open(s, name)
+			l, err := spec.c.open(s, name, spec)
 			if err != nil {
 				s.Close()
 				cli.Close()
@@ -148,53 +167,101 @@ type slice struct {
 	err    string    // first contender error in the window
 }
 
-// runCell runs a cell as a single slice on a fresh lock.
-func runCell(ctx context.Context, endpoints []string, spec cellSpec) (cellResult, error) {
-	return runCellNamed(ctx, endpoints, spec, freshName(spec.c))
-}
-
-// runCellNamed runs a cell as a single slice on the lock called name.
-func runCellNamed(ctx context.Context, endpoints []string, spec cellSpec, name string) (cellResult, error) {
-	sl, err := runSlice(ctx, endpoints, spec, name)
-	if err != nil {
-		return cellResult{Contender: spec.c.name, N: spec.n, ReadPct: spec.readPct}, err
-	}
-	return summarize(spec, []slice{sl}), nil
-}
-
 func freshName(c contender) string {
 	return fmt.Sprintf("/bench/%s/c%d", c.name, cellSeq.Add(1))
 }
 
-// runSlice opens the contenders, lets them loop Lock, hold, Unlock on the
-// lock called name for spec.duration, and reads the book and etcd's
-// counters.
+// runSlice opens the contenders on the lock called name, lets them loop
+// Lock, hold, Unlock for spec.duration, and closes them.
 func runSlice(ctx context.Context, endpoints []string, spec cellSpec, name string) (slice, error) {
-	rec := newRecorder()
-	members, err := openMembers(ctx, endpoints, spec.c, name, spec.n, rec)
+	members, err := openMembers(ctx, endpoints, spec, name)
 	if err != nil {
 		return slice{}, fmt.Errorf("open %d contenders: %w", spec.n, err)
 	}
+	defer closeMembers(members)
+	return measure(ctx, members, spec)
+}
 
+// measure lets members loop Lock, hold, Unlock for spec.duration and reads
+// the book and etcd's counters. The members stay open unless they could
+// not be stopped otherwise (recipes.RWMutex's calls end only when the
+// sessions they wait for are gone): then it closes them and says so.
+func measure(ctx context.Context, members []*member, spec cellSpec) (slice, error) {
+	rec := newRecorder(spec.limit)
+	before, err := readCounters()
+	if err != nil {
+		return slice{}, err
+	}
+	rec.begin()
+	d := drive(ctx, members, spec, rec)
+	timer := time.NewTimer(spec.duration)
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+		timer.Stop()
+	}
+	window := rec.stop()
+	after, err := readCounters()
+	if !d.stop() {
+		closeMembers(members)
+		if !waitTimeout(&d.wg, drainTimeout) {
+			return slice{}, fmt.Errorf("contenders still running %v after the window", 2*drainTimeout)
+		}
+		err = errors.Join(err, errClosed)
+	}
+	if err != nil {
+		return slice{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return slice{}, err
+	}
+	sl := slice{window: window, delta: after.sub(before), rec: rec}
+	if err := d.err(); err != nil {
+		sl.err = err.Error()
+	}
+	return sl, nil
+}
+
+// errClosed says measure had to close the members to stop them.
+var errClosed = errors.New("contenders closed to stop them")
+
+// driver runs a cell's contenders.
+type driver struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	firstErr error
+}
+
+var driveSeq atomic.Uint64
+
+// drive starts every member looping Lock, hold, Unlock, booked in rec,
+// until stop.
+func drive(ctx context.Context, members []*member, spec cellSpec, rec *recorder) *driver {
 	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	start := make(chan struct{})
-	var firstErr error
-	var errOnce sync.Once
+	d := &driver{cancel: cancel}
 	fail := func(err error) {
 		if runCtx.Err() == nil { // errors after the window are the teardown's
-			errOnce.Do(func() { firstErr = err })
+			d.mu.Lock()
+			if d.firstErr == nil {
+				d.firstErr = err
+			}
+			d.mu.Unlock()
 		}
 	}
-	var wg sync.WaitGroup
+	seed := driveSeq.Add(1)
 	for i, m := range members {
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(i), uint64(spec.readPct)))
-			<-start
+		d.wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(i), seed))
 			for runCtx.Err() == nil {
 				read := rng.IntN(100) < spec.readPct
-				a := rec.arrive(read)
-				m.probe.arm(a)
+				var lines uint64
+				if p, ok := m.l.(picker); ok {
+					lines = p.pick(rng)
+				}
+				a := rec.arrive(read, lines)
+				m.probe.arm(rec, a)
 				err := m.l.lock(runCtx, read)
 				m.probe.disarm()
 				if err != nil {
@@ -206,7 +273,7 @@ func runSlice(ctx context.Context, endpoints []string, spec cellSpec, name strin
 				if spec.hold > 0 {
 					time.Sleep(spec.hold)
 				}
-				rec.release(read)
+				rec.release(a)
 				// Unlock must outlive the window: a hold is never left behind.
 				uctx, ucancel := context.WithTimeout(context.WithoutCancel(runCtx), drainTimeout)
 				err = m.l.unlock(uctx, read)
@@ -219,51 +286,28 @@ func runSlice(ctx context.Context, endpoints []string, spec cellSpec, name strin
 			}
 		})
 	}
+	return d
+}
 
-	before, err := readCounters()
-	if err != nil {
-		cancel()
-		closeMembers(members)
-		wg.Wait()
-		return slice{}, err
-	}
-	rec.begin()
-	close(start)
-	timer := time.NewTimer(spec.duration)
-	select {
-	case <-timer.C:
-	case <-ctx.Done():
-		timer.Stop()
-	}
-	window := rec.stop()
-	after, err := readCounters()
-	cancel()
+// stop ends the loops and waits for them, at most drainTimeout; it reports
+// whether they all returned.
+func (d *driver) stop() bool {
+	d.cancel()
+	return waitTimeout(&d.wg, drainTimeout)
+}
 
-	// Cancellable contenders return by themselves; recipes.RWMutex needs its
-	// blockers' sessions gone.
-	drained := waitTimeout(&wg, drainTimeout)
-	closeMembers(members)
-	if !drained && !waitTimeout(&wg, drainTimeout) {
-		return slice{}, fmt.Errorf("contenders still running %v after the window", 2*drainTimeout)
-	}
-	if err != nil {
-		return slice{}, err
-	}
-	if err := ctx.Err(); err != nil {
-		return slice{}, err
-	}
-	sl := slice{window: window, delta: after.sub(before), rec: rec}
-	if firstErr != nil {
-		sl.err = firstErr.Error()
-	}
-	return sl, nil
+// err returns the first error a contender met before stop.
+func (d *driver) err() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.firstErr
 }
 
 // summarize merges a cell's slices: counts and counters add up, latency
 // samples pool, the worst overtaken caller is the worst of any slice.
 func summarize(spec cellSpec, slices []slice) cellResult {
-	res := cellResult{Contender: spec.c.name, N: spec.n, ReadPct: spec.readPct}
-	var handoffs, cycles []time.Duration
+	res := cellResult{Contender: spec.c.name, N: spec.n, ReadPct: spec.readPct, Limit: spec.limit, Lines: spec.lines, K: spec.k}
+	var handoffs, waits, cycles []time.Duration
 	var delta counters
 	var lockCalls [2]int
 	for _, sl := range slices {
@@ -275,6 +319,7 @@ func summarize(spec cellSpec, slices []slice) cellResult {
 		lockCalls[0] += r.lockCalls[0]
 		lockCalls[1] += r.lockCalls[1]
 		handoffs = append(handoffs, r.handoffs...)
+		waits = append(waits, r.waits...)
 		cycles = append(cycles, r.cycles...)
 		res.Overtakes += r.overtakesTotal
 		res.OvertakeMax = max(res.OvertakeMax, r.overtakesMax)
@@ -292,6 +337,7 @@ func summarize(spec cellSpec, slices []slice) cellResult {
 	}
 	res.Handoffs = len(handoffs)
 	res.HandoffP50, res.HandoffP99 = percentile(handoffs, 50), percentile(handoffs, 99)
+	res.WaitP50, res.WaitP99 = percentile(waits, 50), percentile(waits, 99)
 	res.CycleP50, res.CycleP99 = percentile(cycles, 50), percentile(cycles, 99)
 	if res.Grants > 0 {
 		g := float64(res.Grants)

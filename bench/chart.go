@@ -22,12 +22,15 @@ type series struct {
 }
 
 var familyColor = map[string]string{
-	nameFair: "#1b7837", nameRW: "#1b7837", // this module: green
-	nameEtcdMutex: "#d95f02", nameEtcdRW: "#d95f02", // etcd: orange
-	nameHerd: "#7570b3",
+	nameFair: "#1b7837", nameRW: "#1b7837", nameSem: "#1b7837", nameElection: "#1b7837", // this module: green
+	nameEtcdMutex: "#d95f02", nameEtcdRW: "#d95f02", nameEtcdElect: "#d95f02", // etcd: orange
+	nameHerd: "#7570b3", nameCurator: "#7570b3", // herd baselines: purple
 }
 
 var dashPatterns = []string{"7,4", "2,3", "10,3,2,3"}
+
+// Dash patterns of the semaphores and elections, apart from the read shares'.
+const semDashes, electionDashes = "12,4,2,4,2,4", "1,4"
 
 func chartSeries(res *results) []series {
 	var out []series
@@ -41,12 +44,20 @@ func chartSeries(res *results) []series {
 		out = append(out, series{label: label, color: color, dashes: dashes, points: []cellResult{r}})
 	}
 	for _, r := range res.Mutex {
-		add(r.Contender, familyColor[r.Contender], "", r)
+		if r.Contender != nameFairHooks { // one contender only: no line
+			add(r.Contender, familyColor[r.Contender], "", r)
+		}
 	}
 	shares := readShares(res.RW)
 	for _, r := range res.RW {
 		dashes := dashPatterns[slices.Index(shares, r.ReadPct)%len(dashPatterns)]
 		add(fmt.Sprintf("%s, %d%% reads", r.Contender, r.ReadPct), familyColor[r.Contender], dashes, r)
+	}
+	for _, r := range res.Semaphore {
+		add(fmt.Sprintf("%s, limit %d", r.Contender, r.Limit), familyColor[r.Contender], semDashes, r)
+	}
+	for _, r := range res.Election {
+		add(r.Contender+" (terms/s)", familyColor[r.Contender], electionDashes, r)
 	}
 	return out
 }

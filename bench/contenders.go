@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 
 	"go.etcd.io/etcd/client/v3/concurrency"
 	recipe "go.etcd.io/etcd/client/v3/experimental/recipes"
@@ -18,47 +19,91 @@ type locker interface {
 	unlock(ctx context.Context, read bool) error
 }
 
+// picker is a locker that takes several locks per call: before each lock
+// it picks which, as a bit set of line numbers, for the book.
+type picker interface {
+	pick(rng *rand.Rand) uint64
+}
+
+// kind is the row group a contender is measured and shown in.
+type kind int
+
+const (
+	kindMutex     kind = iota
+	kindRW             // read-write locks: run the read mixes
+	kindSemaphore      // counting semaphores: run at -sem-contenders with -sem-limit
+	kindElection       // elections: a term is an acquisition
+	kindMulti          // several locks per call: run at -multi-callers, -multi-locks
+)
+
 // contender is one lock implementation under test.
 type contender struct {
 	name   string
-	rw     bool   // a read-write lock: runs the read mixes
-	anchor string // the etcd lock its figures are divided by; "" for an anchor
-	about  string
-	open   func(s *concurrency.Session, name string) (locker, error)
+	kind   kind
+	anchor string // the contender its figures are divided by; "" for an anchor
+	// uncontended: run only with one contender (the hook overhead).
+	uncontended bool
+	about       string
+	open        func(s *concurrency.Session, name string, spec cellSpec) (locker, error)
 }
 
 // Names used by -only and in the tables.
 const (
 	nameFair      = "fairmutex"
+	nameFairHooks = "fairmutex+hooks"
 	nameEtcdMutex = "etcd-mutex"
 	nameHerd      = "herd"
 	nameRW        = "rwmutex"
 	nameEtcdRW    = "etcd-rwmutex"
+	nameSem       = "semaphore"
+	nameCurator   = "curator-sem"
+	nameElection  = "election"
+	nameEtcdElect = "etcd-election"
+	nameLockAll   = "lockall"
+	nameSorted    = "etcd-sorted"
 )
 
 var contenders = []contender{
 	{name: nameFair, anchor: nameEtcdMutex, about: "fairlock fairmutex.Mutex",
-		open: func(s *concurrency.Session, name string) (locker, error) {
+		open: func(s *concurrency.Session, name string, _ cellSpec) (locker, error) {
 			m, err := fairmutex.New(s, name)
 			return fairMutex{m}, err
 		}},
+	{name: nameFairHooks, anchor: nameFair, uncontended: true, about: "fairmutex.Mutex with queue.WithHooks, every hook a counter",
+		open: openHooked},
 	{name: nameEtcdMutex, about: "etcd client/v3/concurrency.Mutex (FIFO anchor)",
-		open: func(s *concurrency.Session, name string) (locker, error) {
+		open: func(s *concurrency.Session, name string, _ cellSpec) (locker, error) {
 			return etcdMutex{concurrency.NewMutex(s, name)}, nil
 		}},
 	{name: nameHerd, anchor: nameEtcdMutex, about: "v2-style exclusive mode on v3: put-if-absent, watch, race on delete",
-		open: func(s *concurrency.Session, name string) (locker, error) {
+		open: func(s *concurrency.Session, name string, _ cellSpec) (locker, error) {
 			return newHerdMutex(s, name), nil
 		}},
-	{name: nameRW, rw: true, anchor: nameEtcdRW, about: "fairlock rwmutex.RWMutex",
-		open: func(s *concurrency.Session, name string) (locker, error) {
+	{name: nameRW, kind: kindRW, anchor: nameEtcdRW, about: "fairlock rwmutex.RWMutex",
+		open: func(s *concurrency.Session, name string, _ cellSpec) (locker, error) {
 			m, err := rwmutex.New(s, name)
 			return rwMutex{m}, err
 		}},
-	{name: nameEtcdRW, rw: true, about: "etcd client/v3/experimental/recipes.RWMutex (RW anchor)",
-		open: func(s *concurrency.Session, name string) (locker, error) {
+	{name: nameEtcdRW, kind: kindRW, about: "etcd client/v3/experimental/recipes.RWMutex (RW anchor)",
+		open: func(s *concurrency.Session, name string, _ cellSpec) (locker, error) {
 			return etcdRWMutex{recipe.NewRWMutex(s, name)}, nil
 		}},
+	{name: nameSem, kind: kindSemaphore, anchor: nameCurator, about: "fairlock semaphore.Semaphore",
+		open: openSemaphore},
+	{name: nameCurator, kind: kindSemaphore, about: "Curator-style semaphore: every waiter watches the whole line and re-reads it on every event",
+		open: func(s *concurrency.Session, name string, spec cellSpec) (locker, error) {
+			return newCuratorSem(s, name, spec.limit), nil
+		}},
+	{name: nameElection, kind: kindElection, anchor: nameEtcdElect, about: "fairlock election.Election: Campaign once, then Rotate",
+		open: openRotator},
+	{name: nameEtcdElect, kind: kindElection, about: "etcd client/v3/concurrency.Election: Campaign, Resign, Campaign again",
+		open: func(s *concurrency.Session, name string, _ cellSpec) (locker, error) {
+			return etcdElection{concurrency.NewElection(s, name)}, nil
+		}},
+	{name: nameLockAll, kind: kindMulti, anchor: nameSorted, about: "fairmutex.LockAll over k of the locks, then Unlock each",
+		open: openLockAll},
+	{name: nameSorted, kind: kindMulti, about: "concurrency.Mutex on k of the locks one by one, in sorted order, then Unlock each",
+		open: openSorted},
 }
 
 func contenderNamed(name string) (contender, error) {

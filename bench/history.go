@@ -3,48 +3,213 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/fairlock/fairlock/internal/keys"
 )
 
+// History cells: fairmutex on a lock whose line has seen many acquisitions
+// that etcd has not compacted away yet (etcd compacts nothing by default).
+// A range read visits every key written under a prefix since the last
+// compaction, so what matters is how many distinct keys the past left:
+//
+//   - long-lived sessions reuse their entry keys (a slot per session), so
+//     their past is a few keys with many revisions: made here by the
+//     cell's own two sessions, Locking and Unlocking for real;
+//   - one session per acquisition leaves a key per acquisition: written
+//     here directly, as such sessions would have left them (one put and
+//     one delete of a key of a lease of its own), because opening tens of
+//     thousands of sessions would take minutes;
+//   - the same after a compaction, which removes those keys from the index.
+//
+// Every history cell runs in slices interleaved with slices of the same
+// cell on a fresh lock, and is shown as a ratio to them.
+
+// History kinds.
+const (
+	historyLong      = "long-lived sessions"
+	historyShort     = "a session per acquisition"
+	historyCompacted = "a session per acquisition, then compacted"
+)
+
+// historyRow is one history cell and its fresh-lock counterpart.
+type historyRow struct {
+	Kind  string
+	Past  int // acquisitions under the lock before the measurement
+	Aged  cellResult
+	Fresh cellResult
+}
+
+// ratio is the aged lock's throughput over the fresh lock's; 0 when unknown.
+func (h historyRow) ratio() float64 {
+	if h.Aged.Err != "" || h.Fresh.Err != "" || h.Fresh.PerSec == 0 {
+		return 0
+	}
+	return h.Aged.PerSec / h.Fresh.PerSec
+}
+
 // seedBatch is how many puts one seeding transaction carries; etcd's
 // default limit is 128 operations per transaction.
 const seedBatch = 100
 
-// runHistory runs spec on a lock whose line already saw past entries come
-// and go, none compacted away yet: what a busy lock looks like on an etcd
-// without auto-compaction (etcd's default). A range read over the line
-// visits every key written under it since the last compaction, and every
-// fairlock Lock writes a key of its own, so these reads grow with the
-// lock's history. The past entries are written under the line's exclusive
-// prefix and deleted, as finished Locks would have left them.
-func runHistory(ctx context.Context, endpoints []string, spec cellSpec, past int) (cellResult, error) {
+// historyContenders is how many contenders the history cells run.
+const historyContenders = 2
+
+// runHistories measures every history kind at every count of past
+// acquisitions in pasts (ascending), calling report for each row.
+func runHistories(ctx context.Context, endpoints []string, cfg config, report func(historyRow)) ([]historyRow, error) {
+	fair, _ := contenderNamed(nameFair)
+	spec := cellSpec{c: fair, n: historyContenders, duration: cfg.duration / time.Duration(cfg.rounds), hold: cfg.hold}
+	var rows []historyRow
+	add := func(r historyRow) {
+		rows = append(rows, r)
+		report(r)
+	}
+	if err := longLivedHistory(ctx, endpoints, cfg, spec, add); err != nil {
+		return rows, err
+	}
+	return rows, shortLivedHistory(ctx, endpoints, cfg, spec, add)
+}
+
+// longLivedHistory has two sessions lock and unlock one lock until it has
+// each count of past acquisitions, and measures them there.
+func longLivedHistory(ctx context.Context, endpoints []string, cfg config, spec cellSpec, add func(historyRow)) error {
+	members, err := openMembers(ctx, endpoints, spec, freshName(spec.c))
+	if err != nil {
+		return err
+	}
+	defer closeMembers(members)
+	past := 0
+	for _, target := range cfg.history {
+		if target > past {
+			n, err := advance(ctx, members, spec, target-past)
+			past += n
+			if err != nil {
+				return fmt.Errorf("%d past acquisitions: %w", target, err)
+			}
+		}
+		row := historyRow{Kind: historyLong, Past: past}
+		aged, err := interleaved(ctx, endpoints, cfg, spec, &row, func() (slice, error) {
+			sl, err := measure(ctx, members, spec)
+			if err == nil {
+				past += sl.rec.grants
+			}
+			return sl, err
+		})
+		row.Aged = aged
+		add(row)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// advance has members lock and unlock until they made n acquisitions
+// (a few more, as the last calls finish), and returns how many they made.
+func advance(ctx context.Context, members []*member, spec cellSpec, n int) (int, error) {
+	rec := newRecorder(1)
+	d := drive(ctx, members, spec, rec)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for rec.granted() < n && d.err() == nil && ctx.Err() == nil {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+		}
+	}
+	if !d.stop() {
+		return rec.granted(), fmt.Errorf("contenders still running %v after the window", drainTimeout)
+	}
+	if err := d.err(); err != nil {
+		return rec.granted(), err
+	}
+	return rec.granted(), ctx.Err()
+}
+
+// shortLivedHistory writes what many one-acquisition sessions leave behind
+// under one lock, measures it at each count, then compacts and measures
+// again.
+func shortLivedHistory(ctx context.Context, endpoints []string, cfg config, spec cellSpec, add func(historyRow)) error {
 	name := freshName(spec.c)
 	layout, err := keys.New(name)
 	if err != nil {
-		return cellResult{}, err
+		return err
 	}
 	cli, err := newClient(endpoints, &probe{})
 	if err != nil {
-		return cellResult{}, err
+		return err
 	}
 	defer cli.Close()
-	old := layout.ExclusivePrefix() + "0000000000000000-past-"
-	for i := 0; i < past; i += seedBatch {
-		var ops []clientv3.Op
-		for j := i; j < min(i+seedBatch, past); j++ {
-			ops = append(ops, clientv3.OpPut(fmt.Sprintf("%s%08x", old, j), ""))
+	// Each past session's one entry key: slot 0 of a lease of its own.
+	// Made-up leases share a prefix, so one range delete removes them.
+	const fakeLeases = 0x7fb0 << 48
+	past := 0
+	agedSlice := func() (slice, error) { return runSlice(ctx, endpoints, spec, name) }
+	for _, target := range cfg.history {
+		for i := past; i < target; i += seedBatch {
+			var ops []clientv3.Op
+			for j := i; j < min(i+seedBatch, target); j++ {
+				ops = append(ops, clientv3.OpPut(layout.Entry(keys.SlotID(fakeLeases+int64(j), 0), false), ""))
+			}
+			if _, err := cli.Txn(ctx).Then(ops...).Commit(); err != nil {
+				return fmt.Errorf("seed history: %w", err)
+			}
 		}
-		if _, err := cli.Txn(ctx).Then(ops...).Commit(); err != nil {
-			return cellResult{}, fmt.Errorf("seed history: %w", err)
+		if _, err := cli.Delete(ctx, layout.ExclusivePrefix()+"7fb0", clientv3.WithPrefix()); err != nil {
+			return fmt.Errorf("seed history: %w", err)
+		}
+		past = target
+		row := historyRow{Kind: historyShort, Past: past}
+		aged, err := interleaved(ctx, endpoints, cfg, spec, &row, agedSlice)
+		row.Aged = aged
+		add(row)
+		if err != nil {
+			return err
 		}
 	}
-	if _, err := cli.Delete(ctx, old, clientv3.WithPrefix()); err != nil {
-		return cellResult{}, fmt.Errorf("seed history: %w", err)
+	if past == 0 {
+		return nil
 	}
-	r, err := runCellNamed(ctx, endpoints, spec, name)
-	r.History = past
-	return r, err
+	resp, err := cli.Get(ctx, "compact")
+	if err == nil {
+		_, err = cli.Compact(ctx, resp.Header.Revision, clientv3.WithCompactPhysical())
+	}
+	if err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	row := historyRow{Kind: historyCompacted, Past: past}
+	aged, err := interleaved(ctx, endpoints, cfg, spec, &row, agedSlice)
+	row.Aged = aged
+	add(row)
+	return err
+}
+
+// interleaved takes cfg.rounds slices of the aged lock, each after a slice
+// of spec on a fresh lock, which it puts in row.Fresh, and returns the aged
+// lock's figures.
+func interleaved(ctx context.Context, endpoints []string, cfg config, spec cellSpec, row *historyRow, aged func() (slice, error)) (cellResult, error) {
+	var fresh, old []slice
+	var firstErr error
+	for range cfg.rounds {
+		sl, err := runSlice(ctx, endpoints, spec, freshName(spec.c))
+		if err == nil {
+			fresh = append(fresh, sl)
+		} else if firstErr == nil {
+			firstErr = err
+		}
+		if sl, err = aged(); err == nil {
+			old = append(old, sl)
+		} else if firstErr == nil {
+			firstErr = err
+		}
+	}
+	row.Fresh = summarize(spec, fresh)
+	r := summarize(spec, old)
+	if firstErr != nil && r.Err == "" {
+		r.Err = firstErr.Error()
+	}
+	return r, firstErr
 }

@@ -12,29 +12,27 @@ import (
 // returns, the moment the server first knows of the caller. It sees every
 // contender the same way, whatever its lock does inside.
 type probe struct {
-	rec *recorder // nil: record nothing
-
 	mu    sync.Mutex
+	rec   *recorder
 	armed *arrival
 }
 
-func (p *probe) arm(a *arrival) {
+// arm books the server calls that follow in rec, for a.
+func (p *probe) arm(rec *recorder, a *arrival) {
 	p.mu.Lock()
-	p.armed = a
+	p.rec, p.armed = rec, a
 	p.mu.Unlock()
 }
 
-func (p *probe) disarm() { p.arm(nil) }
+func (p *probe) disarm() { p.arm(nil, nil) }
 
 func (p *probe) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	err := invoker(ctx, method, req, reply, cc, opts...)
-	if p.rec != nil {
-		p.mu.Lock()
-		a := p.armed
-		p.mu.Unlock()
-		if a != nil {
-			p.rec.called(a, err == nil)
-		}
+	p.mu.Lock()
+	rec, a := p.rec, p.armed
+	p.mu.Unlock()
+	if a != nil {
+		rec.called(a, err == nil)
 	}
 	return err
 }

@@ -9,8 +9,13 @@ import (
 // granted when, and when each hold was released. One mutex orders every
 // event, so "earlier" and "later" are the order the contenders' goroutines
 // reported them in, on the monotonic clock.
+//
+// A cell has one line (a lock), or several for multi-lock cells, each call
+// taking a set of them; a line admits limit exclusive holders at once
+// (1 but for semaphores), or any number of readers (line 0 only).
 type recorder struct {
 	mu      sync.Mutex
+	limit   int
 	start   time.Time
 	stopped bool
 
@@ -20,11 +25,12 @@ type recorder struct {
 	lastRelease    time.Time // of any hold
 	lastWriterEnd  time.Time // of a write hold
 	readers        int
-	writers        int
+	writers        [64]int // exclusive holders per line
 
 	grants, reads  int
 	lockCalls      [2]int // server calls inside granted Lock calls: [0] writers, [1] readers
 	handoffs       []time.Duration
+	waits          []time.Duration // Lock call start to grant, of every grant
 	cycles         []time.Duration // Lock call start to Unlock return
 	overtakesTotal int
 	overtakesMax   int
@@ -35,9 +41,10 @@ type recorder struct {
 
 // arrival is one Lock or RLock call in flight.
 type arrival struct {
-	seq  int64
-	at   time.Time
-	read bool
+	seq   int64
+	at    time.Time
+	read  bool
+	lines uint64 // the lines the call takes, a bit set
 	// blocked: when the call started, it could not be granted at once in
 	// a fair lock: a conflicting hold, or a conflicting caller before it.
 	blocked bool
@@ -50,8 +57,10 @@ type arrival struct {
 	overtakenJoined int // of those, ones that arrived after joined
 }
 
-func newRecorder() *recorder {
-	return &recorder{pending: make(map[int64]*arrival)}
+// newRecorder returns the book of a cell whose lines admit limit holders
+// at once.
+func newRecorder(limit int) *recorder {
+	return &recorder{limit: max(limit, 1), pending: make(map[int64]*arrival)}
 }
 
 // begin opens the measurement window.
@@ -76,20 +85,46 @@ func (r *recorder) stop() time.Duration {
 	return time.Since(r.start)
 }
 
-// arrive records the start of a Lock (read false) or RLock (read true) call.
-func (r *recorder) arrive(read bool) *arrival {
+// arrive records the start of a Lock (read false) or RLock (read true)
+// call on the given lines (a bit set; 0 means line 0 alone).
+func (r *recorder) arrive(read bool, lines uint64) *arrival {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if lines == 0 {
+		lines = 1
+	}
 	r.seq++
-	a := &arrival{seq: r.seq, at: time.Now(), read: read}
+	a := &arrival{seq: r.seq, at: time.Now(), read: read, lines: lines}
 	if read {
-		a.blocked = r.writers > 0 || r.pendingWriters > 0
+		a.blocked = r.writers[0] > 0 || r.pendingWriters > 0
 	} else {
-		a.blocked = r.writers > 0 || r.readers > 0 || len(r.pending) > 0
+		a.blocked = r.full(lines) || r.readers > 0
+		for _, p := range r.pending {
+			a.blocked = a.blocked || p.lines&lines != 0
+		}
 		r.pendingWriters++
 	}
 	r.pending[a.seq] = a
 	return a
+}
+
+// full reports whether any of lines has limit exclusive holders.
+func (r *recorder) full(lines uint64) bool {
+	for i := range r.writers {
+		if lines&(1<<i) != 0 && r.writers[i] >= r.limit {
+			return true
+		}
+	}
+	return false
+}
+
+// addWriters adds d exclusive holders to each of lines.
+func (r *recorder) addWriters(lines uint64, d int) {
+	for i := range r.writers {
+		if lines&(1<<i) != 0 {
+			r.writers[i] += d
+		}
+	}
 }
 
 // called records that one of a's server calls returned, ok if it
@@ -125,11 +160,13 @@ func (r *recorder) grant(a *arrival) {
 	r.unpend(a)
 	// After stop, sessions are closed under waiters that cannot be
 	// cancelled, and their "grants" prove nothing.
-	conflict := r.writers > 0 || (!a.read && r.readers > 0)
+	var conflict bool
 	if a.read {
+		conflict = r.writers[0] > 0
 		r.readers++
 	} else {
-		r.writers++
+		conflict = r.full(a.lines) || r.readers > 0
+		r.addWriters(a.lines, 1)
 	}
 	if r.stopped {
 		return
@@ -138,21 +175,28 @@ func (r *recorder) grant(a *arrival) {
 		r.violations++
 	}
 	r.grants++
+	r.waits = append(r.waits, now.Sub(a.at))
 	if a.read {
 		r.reads++
 		r.lockCalls[1] += a.calls
 	} else {
 		r.lockCalls[0] += a.calls
 	}
-	// Every earlier caller still waiting has just been overtaken, except a
-	// reader by a reader: readers released together may return in any order.
+	// Every earlier caller still waiting for a line this one took has just
+	// been overtaken, except a reader by a reader: readers released together
+	// may return in any order. With limit > 1, only if this grant left no
+	// room for the earlier caller: in a fair line the earlier caller's turn
+	// came with this one's or before, and the book counts every holder etcd
+	// has, but for the earlier caller itself, so it stays below limit;
+	// then the two were let in together and merely returned in this order.
 	// Two calls that started close together reach the server in either
 	// order (one goroutine is descheduled, one request waits for the
 	// other's batch), so the second count only takes callers the server
 	// already knew of when this one started: those overtakes are the lock's
 	// doing, not the client's scheduling.
+	room := r.limit > 1 && !r.full(a.lines)
 	for _, p := range r.pending {
-		if p.seq < a.seq && !(p.read && a.read) {
+		if p.seq < a.seq && p.lines&a.lines != 0 && !(p.read && a.read) && !room {
 			p.overtaken++
 			r.overtakesTotal++
 			if !p.joined.IsZero() && p.joined.Before(a.at) {
@@ -175,17 +219,24 @@ func (r *recorder) grant(a *arrival) {
 	}
 }
 
-// release records the start of an Unlock (read false) or RUnlock call.
-func (r *recorder) release(read bool) {
+// release records the start of the Unlock (or RUnlock) of a's hold.
+func (r *recorder) release(a *arrival) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.lastRelease = time.Now()
-	if read {
+	if a.read {
 		r.readers--
 	} else {
-		r.writers--
+		r.addWriters(a.lines, -1)
 		r.lastWriterEnd = r.lastRelease
 	}
+}
+
+// granted returns the grants counted so far.
+func (r *recorder) granted() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.grants
 }
 
 // cycle records how long one Lock plus Unlock took, from a's arrival.

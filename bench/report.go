@@ -60,7 +60,7 @@ func (t table) markdown(w io.Writer) {
 func tables(res *results) []table {
 	var out []table
 	if len(res.Mutex) > 0 {
-		out = append(out, cellTable("Mutexes: contenders looping Lock, Unlock on one lock", res.Mutex, res.Mutex))
+		out = append(out, cellTable("Mutexes: contenders looping Lock, Unlock on one lock", "acq/s", res.Mutex))
 	}
 	for _, pct := range readShares(res.RW) {
 		var cells []cellResult
@@ -69,41 +69,37 @@ func tables(res *results) []table {
 				cells = append(cells, r)
 			}
 		}
-		out = append(out, cellTable(fmt.Sprintf("Read-write locks, %d %% reads (RLock, RUnlock) and %d %% writes", pct, 100-pct), cells, res.RW))
+		out = append(out, cellTable(fmt.Sprintf("Read-write locks, %d %% reads (RLock, RUnlock) and %d %% writes", pct, 100-pct), "acq/s", cells))
+	}
+	if len(res.Semaphore) > 0 {
+		out = append(out, cellTable(fmt.Sprintf("Semaphores, limit %d: contenders looping Acquire, Release", res.Semaphore[0].Limit), "acq/s", res.Semaphore))
+	}
+	if len(res.Election) > 0 {
+		t := cellTable("Elections: candidates taking turns (fairlock: Rotate; etcd: Resign, then Campaign)", "terms/s", res.Election)
+		t.notes = append(t.notes, "A term is an acquisition: handoff is from the start of the leader's Rotate (Resign) to the next "+
+			"leader's Campaign or Rotate returning; overtakes are terms out of arrival order.")
+		out = append(out, t)
+	}
+	if len(res.Multi) > 0 {
+		out = append(out, multiTable(res.Multi))
 	}
 	if len(res.Uncontended) > 0 {
 		t := table{title: "Uncontended Lock + Unlock (one contender)",
 			header: []string{"lock", "", "p50", "p99", "cycles/s"}}
 		for _, r := range res.Uncontended {
 			a, ok := findAnchor(r, res.Uncontended)
+			ok = ok && r.Err == "" && a.Err == ""
 			t.rows = append(t.rows, []string{r.Contender, "",
 				withRatio(fmtMs(r.CycleP50, r.Grants), ok, ratioDur(r.CycleP50, a.CycleP50)),
 				withRatio(fmtMs(r.CycleP99, r.Grants), ok, ratioDur(r.CycleP99, a.CycleP99)),
 				withRatio(fmtRate(r.PerSec), ok, r.PerSec/a.PerSec)})
 		}
+		t.notes = append(t.notes, "(×) is the ratio to concurrency.Mutex for fairmutex, and to fairmutex for "+nameFairHooks+
+			" (a queue.WithHooks whose every field is an atomic counter), in slices taken in turns.")
 		out = append(out, t)
 	}
 	if len(res.History) > 0 {
-		t := table{title: fmt.Sprintf("fairmutex, %d contenders, on a lock with past entries not yet compacted", historyContenders),
-			header: []string{"past entries", "lock", "acq/s", "handoff p50", "handoff p99", "calls/acq"}}
-		base := res.History[0]
-		for _, r := range res.History {
-			if r.Err != "" {
-				t.rows = append(t.rows, []string{fmt.Sprint(r.History), r.Contender, "error", "", "", ""})
-				t.notes = append(t.notes, fmt.Sprintf("past=%d: %s", r.History, r.Err))
-				continue
-			}
-			ok := r.History > 0 && base.Err == "" && base.History == 0
-			t.rows = append(t.rows, []string{fmt.Sprint(r.History), r.Contender,
-				withRatio(fmtRate(r.PerSec), ok, r.PerSec/base.PerSec),
-				withRatio(fmtMs(r.HandoffP50, r.Handoffs), ok && r.Handoffs > 0, ratioDur(r.HandoffP50, base.HandoffP50)),
-				withRatio(fmtMs(r.HandoffP99, r.Handoffs), ok && r.Handoffs > 0, ratioDur(r.HandoffP99, base.HandoffP99)),
-				fmt.Sprintf("%.2f", r.Calls)})
-		}
-		t.notes = append(t.notes, "(×) here is the ratio to the same cell on a fresh lock (first row). Every Lock writes a key of its "+
-			"own and every read of the line visits each key written under it since the last compaction; etcd compacts "+
-			"nothing unless --auto-compaction-retention is set.")
-		out = append(out, t)
+		out = append(out, historyTable(res.History))
 	}
 	if len(res.TryLock) > 0 {
 		t := table{title: "TryLock on a held lock",
@@ -119,14 +115,17 @@ func tables(res *results) []table {
 		}
 		out = append(out, t)
 	}
+	if res.KeepAlive != nil {
+		out = append(out, keepAliveTable(*res.KeepAlive))
+	}
 	if tg := targetTable(res); len(tg.rows) > 0 {
 		out = append(out, tg)
 	}
 	return out
 }
 
-func cellTable(title string, cells, all []cellResult) table {
-	t := table{title: title, header: []string{"n", "lock", "acq/s", "handoff p50", "handoff p99",
+func cellTable(title, unit string, cells []cellResult) table {
+	t := table{title: title, header: []string{"n", "lock", unit, "handoff p50", "handoff p99",
 		"calls/acq", "calls in Lock (RLock / Lock)", "events/acq", "watch reqs/acq", "fsyncs/acq", "overtakes, in line: max/total", "overtakes, by call start: max/total"}}
 	for _, r := range cells {
 		if r.Err != "" {
@@ -134,7 +133,7 @@ func cellTable(title string, cells, all []cellResult) table {
 			t.notes = append(t.notes, fmt.Sprintf("%s n=%d: %s", r.Contender, r.N, r.Err))
 			continue
 		}
-		a, ok := findAnchor(r, all)
+		a, ok := findAnchor(r, cells)
 		ok = ok && a.Err == ""
 		t.rows = append(t.rows, []string{fmt.Sprint(r.N), r.Contender,
 			withRatio(fmtRate(r.PerSec), ok, r.PerSec/a.PerSec),
@@ -158,14 +157,87 @@ func cellTable(title string, cells, all []cellResult) table {
 	return t
 }
 
+// multiTable shows the multi-lock cells: a call waits for several lines,
+// so its wait, not a handoff, is the latency that matters.
+func multiTable(cells []cellResult) table {
+	t := table{title: fmt.Sprintf("Several locks at once: callers each taking k of %d locks, chosen at random", cells[0].Lines),
+		header: []string{"callers", "k, lock", "acq/s", "wait p50", "wait p99", "calls/acq", "events/acq", "overtakes, in line: max/total"}}
+	for _, r := range cells {
+		label := fmt.Sprintf("%d, %s", r.K, r.Contender)
+		if r.Err != "" {
+			t.rows = append(t.rows, []string{fmt.Sprint(r.N), label, "error", "", "", "", "", ""})
+			t.notes = append(t.notes, fmt.Sprintf("%s n=%d k=%d: %s", r.Contender, r.N, r.K, r.Err))
+			continue
+		}
+		a, ok := findAnchor(r, cells)
+		ok = ok && a.Err == ""
+		t.rows = append(t.rows, []string{fmt.Sprint(r.N), label,
+			withRatio(fmtRate(r.PerSec), ok, r.PerSec/a.PerSec),
+			withRatio(fmtMs(r.WaitP50, r.Grants), ok, ratioDur(r.WaitP50, a.WaitP50)),
+			withRatio(fmtMs(r.WaitP99, r.Grants), ok, ratioDur(r.WaitP99, a.WaitP99)),
+			fmt.Sprintf("%.2f", r.Calls), fmt.Sprintf("%.2f", r.Events),
+			fmt.Sprintf("%d/%d", r.JoinedMax, r.Joined)})
+		if r.Violations > 0 {
+			t.notes = append(t.notes, fmt.Sprintf("%s n=%d k=%d: %d grants broke mutual exclusion", r.Contender, r.N, r.K, r.Violations))
+		}
+	}
+	t.notes = append(t.notes, "An acquisition is one call taking all k locks; wait is from its start to holding all of them. "+
+		nameLockAll+": fairmutex.LockAll, one transaction joining every line; "+nameSorted+": concurrency.Mutex.Lock on each, in name order. "+
+		"Both release with an Unlock per lock. Overtakes count later callers granted first that share a lock with the earlier one.")
+	return t
+}
+
+func historyTable(rows []historyRow) table {
+	t := table{title: fmt.Sprintf("fairmutex, %d contenders, on a lock with past acquisitions not yet compacted", historyContenders),
+		header: []string{"past acquisitions", "made by", "fresh lock acq/s", "acq/s", "handoff p99", "calls/acq"}}
+	for _, h := range rows {
+		r := h.Aged
+		if r.Err != "" || h.Fresh.Err != "" {
+			t.rows = append(t.rows, []string{fmt.Sprint(h.Past), h.Kind, fmtRate(h.Fresh.PerSec), "error", "", ""})
+			t.notes = append(t.notes, fmt.Sprintf("past=%d, %s: %s%s", h.Past, h.Kind, r.Err, h.Fresh.Err))
+			continue
+		}
+		ok := h.Fresh.PerSec > 0
+		t.rows = append(t.rows, []string{fmt.Sprint(h.Past), h.Kind, fmtRate(h.Fresh.PerSec),
+			withRatio(fmtRate(r.PerSec), ok, h.ratio()),
+			withRatio(fmtMs(r.HandoffP99, r.Handoffs), ok && r.Handoffs > 0 && h.Fresh.Handoffs > 0, ratioDur(r.HandoffP99, h.Fresh.HandoffP99)),
+			fmt.Sprintf("%.2f", r.Calls)})
+	}
+	t.notes = append(t.notes, "(×) here is the ratio to the same cell on a fresh lock, measured in slices taken in turns with it. "+
+		"A read of the line visits every key written under the lock since the last compaction, and etcd compacts nothing "+
+		"unless --auto-compaction-retention is set. Long-lived sessions reuse their entry keys, so their past is a few keys "+
+		"(made here by the cell's own two sessions, locking for real); a session per acquisition leaves a key each "+
+		"(written here directly, as such sessions leave them); compaction removes those.")
+	return t
+}
+
+func keepAliveTable(r keepAliveResult) table {
+	t := table{title: "Lease keep-alives per session, counted on the client",
+		header: []string{"sessions", "", "keep-alive requests / TTL", "keep-alive streams opened / TTL"}}
+	if r.Err != "" {
+		t.notes = append(t.notes, "error: "+r.Err)
+	}
+	t.rows = append(t.rows,
+		[]string{fmt.Sprintf("%d holding a fairmutex", r.Sessions), "", fmt.Sprintf("%.2f", r.Holding), fmt.Sprintf("%.2f", r.HoldingStreams)},
+		[]string{fmt.Sprintf("%d holding nothing", r.Sessions), "", fmt.Sprintf("%.2f", r.Idle), fmt.Sprintf("%.2f", r.IdleStreams)})
+	t.notes = append(t.notes, fmt.Sprintf("Lease TTL %v, counted over %.1f TTLs while the history cells ran. etcd's client sends a "+
+		"keep-alive about every TTL/3 on one stream per client; the lease guard adds rounds of its own (one stream each) for "+
+		"sessions with a hold.", r.TTL, float64(r.Window)/float64(max(r.TTL, 1))))
+	if !r.Guarded {
+		t.notes = append(t.notes, "The lease guard is not wired into queue in this build (a hold's HeldUntil is zero): "+
+			"both rows are etcd's client alone, and the guard's cost is still to be measured.")
+	}
+	return t
+}
+
 // lockCalls shows the server calls made inside Lock (and RLock), per
 // acquisition of that kind: the price of waiting, the Unlock's call apart.
 func lockCalls(r cellResult) string {
 	c, err := contenderNamed(r.Contender)
 	switch {
-	case err == nil && c.rw && r.Reads > 0 && r.Reads < r.Grants:
+	case err == nil && c.kind == kindRW && r.Reads > 0 && r.Reads < r.Grants:
 		return fmt.Sprintf("%.2f / %.2f", r.RLockCalls, r.LockCalls)
-	case err == nil && c.rw && r.Reads > 0:
+	case err == nil && c.kind == kindRW && r.Reads > 0:
 		return fmt.Sprintf("%.2f / -", r.RLockCalls)
 	default:
 		return fmt.Sprintf("%.2f", r.LockCalls)
@@ -179,7 +251,7 @@ func findAnchor(r cellResult, all []cellResult) (cellResult, bool) {
 		return cellResult{}, false
 	}
 	for _, a := range all {
-		if a.Contender == c.anchor && a.N == r.N && a.ReadPct == r.ReadPct {
+		if a.Contender == c.anchor && a.N == r.N && a.ReadPct == r.ReadPct && a.Limit == r.Limit && a.K == r.K {
 			return a, true
 		}
 	}

@@ -41,7 +41,7 @@ type tryResult struct {
 // call) around the tries.
 func runTryLock(ctx context.Context, endpoints []string, srv *embed.Etcd, c contender, d time.Duration) (tryResult, error) {
 	res := tryResult{Contender: c.name}
-	members, err := openMembers(ctx, endpoints, c, freshName(c), 2, nil)
+	members, err := openMembers(ctx, endpoints, cellSpec{c: c, n: 2}, freshName(c))
 	if err != nil {
 		return res, err
 	}
