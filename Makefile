@@ -17,8 +17,13 @@ INSTALLABLE := cmd/fairlock
 
 all: lint test
 
+# The library module's godoc Examples need an etcd:
+# scripts/with-etcd.sh starts one for them (FAIRLOCK_TEST_ENDPOINTS) and stops
+# it after. The other modules start their own.
 test:
-	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) test $(TESTFLAGS) ./...); done
+	@set -e; for m in $(MODULES); do echo "== $$m"; \
+		if [ "$$m" = . ]; then GO=$(GO) scripts/with-etcd.sh $(GO) test $(TESTFLAGS) ./...; \
+		else (cd $$m && $(GO) test $(TESTFLAGS) ./...); fi; done
 
 lint:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

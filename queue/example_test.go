@@ -4,35 +4,24 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
-
-	"github.com/fairlock/fairlock/etcdtest"
+	"github.com/fairlock/fairlock"
 	"github.com/fairlock/fairlock/queue"
 )
 
 // Jobs joined to one line run one at a time, in the order they joined, on
 // whichever nodes they were submitted.
 func Example() {
-	ctx := context.Background()
-	etcd, err := etcdtest.Start(ctx, etcdtest.Options{NoFsync: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := fairlock.Connect(ctx, fairlock.Config{Endpoints: endpoints})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer etcd.Close()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.Endpoints()})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer cli.Close()
-	session, err := concurrency.NewSession(cli)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer session.Close()
+	defer c.Close()
 
-	line, err := queue.New(session, "/jobs")
+	line, err := c.Queue("/examples/queue/jobs")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -42,7 +31,10 @@ func Example() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		pos, _ := t.Position(ctx)
+		pos, err := t.Position(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
 		fmt.Printf("%s joined at position %d\n", job, pos)
 		tickets = append(tickets, t)
 	}

@@ -5,40 +5,31 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
 
-	"github.com/fairlock/fairlock/etcdtest"
+	"github.com/fairlock/fairlock"
 	"github.com/fairlock/fairlock/rwmutex"
 )
 
 // Readers share the lock, a writer waits for them and then holds it alone,
 // and writes fenced with IsOwner stop applying once the write hold ends.
 func Example() {
-	ctx := context.Background()
-	e, err := etcdtest.Start(ctx, etcdtest.Options{NoFsync: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// In real use each process has its own Client.
+	c, err := fairlock.Connect(ctx, fairlock.Config{Endpoints: endpoints})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer e.Close()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: e.Endpoints()})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer cli.Close()
-	// In real use each process has its own client and session.
-	s, err := concurrency.NewSession(cli)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer s.Close()
+	defer c.Close()
 
-	readers, err := rwmutex.New(s, "/config")
+	readers, err := c.RWMutex("/examples/rwmutex/config")
 	if err != nil {
 		log.Fatal(err)
 	}
-	writer, err := rwmutex.New(s, "/config")
+	writer, err := c.RWMutex("/examples/rwmutex/config")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -69,7 +60,10 @@ func Example() {
 	fmt.Println("writer holds the lock")
 
 	fencedPut := func(value string) bool {
-		resp, err := cli.Txn(ctx).If(writer.IsOwner()).Then(clientv3.OpPut("/config-data", value)).Commit()
+		resp, err := c.Etcd().Txn(ctx).
+			If(writer.IsOwner()).
+			Then(clientv3.OpPut("/examples/rwmutex/config-data", value)).
+			Commit()
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -80,7 +74,6 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Println("after Unlock, fenced write applied:", fencedPut("v3"))
-
 	// Output:
 	// two readers hold the lock
 	// writer must wait: true
