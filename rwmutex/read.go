@@ -109,3 +109,12 @@ func (rw *RWMutex) RDone() <-chan struct{} {
 	}
 	return closed
 }
+
+// RKey returns the etcd key of the oldest read hold's entry; "" when no
+// read lock is held.
+func (rw *RWMutex) RKey() string {
+	if t := rw.oldestReader(); t != nil {
+		return t.Key()
+	}
+	return ""
+}
