@@ -328,6 +328,9 @@ func header(res *results) []string {
 	lines = append(lines,
 		fmt.Sprintf("each cell: %v in %d slices, the contenders of one count taking turns; hold %v; load average at start %s",
 			res.Duration, res.Rounds, res.Hold, m.LoadAvg))
+	if res.Elapsed > 0 {
+		lines = append(lines, fmt.Sprintf("the whole run took %v", res.Elapsed.Round(time.Second)))
+	}
 	if res.OthersCPU >= 0 {
 		lines = append(lines, fmt.Sprintf("other processes used %.0f %% of the machine's CPU during the run", 100*res.OthersCPU))
 	}
@@ -351,7 +354,10 @@ const definitions = `acq/s: acquisitions granted in the window per second. Hando
 	`server in either order (a descheduled goroutine, a request waiting for a batch), so that count is not zero ` +
 	`even for a strict FIFO lock; overtakes in line count only callers whose first server call had already ` +
 	`returned when the later caller started, so the server knew of them first: those are the lock's doing. ` +
-	`(×) is the ratio to the anchor in the same row group: concurrency.Mutex for the mutexes, recipes.RWMutex for rwmutex.`
+	`Wait: from the start of a Lock call to its grant. For semaphores, a later caller granted while an earlier one waits ` +
+	`counts as an overtake only if no permit was left for the earlier one (callers let in together may return in either order). ` +
+	`(×) is the ratio to the anchor in the same row group: concurrency.Mutex for the mutexes, recipes.RWMutex for rwmutex, ` +
+	`the Curator-style semaphore for semaphore, concurrency.Election for election, concurrency.Mutex in name order for LockAll.`
 
 func writeText(w io.Writer, res *results) {
 	fmt.Fprintln(w)
