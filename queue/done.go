@@ -42,7 +42,7 @@ func (t *Ticket) watchUntilGone(ctx context.Context) {
 	events := make(chan watchEvent)
 	for ctx.Err() == nil {
 		wctx, cancel := context.WithCancel(ctx)
-		go watchKey(wctx, cli, t.key, events)
+		go watchKey(wctx, cli, t.key, events, clientv3.WithFilterPut())
 		gone := t.untilGone(wctx, cli, events)
 		cancel()
 		if gone {
@@ -126,6 +126,13 @@ func (t *Ticket) untilDeadline(ctx context.Context) {
 	}
 }
 
+// ended reports whether the ticket has left the line or Done has closed.
+func (t *Ticket) ended() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.left || t.closed
+}
+
 // HeldUntil returns the moment up to which the entry surely still exists
 // unless someone deletes it: etcd cannot expire the session's lease before
 // it, unless a later keep-alive succeeds, which moves it on. It is the send
@@ -136,9 +143,9 @@ func (t *Ticket) untilDeadline(ctx context.Context) {
 // by it, as context.WithDeadline(ctx, t.HeldUntil()); a process can still
 // be paused between checking and acting, which is what fencing tokens are
 // for. It is the zero time when not yet known (the guard's first keep-alive
-// has not been answered).
+// has not been answered) and once Done has closed.
 func (t *Ticket) HeldUntil() time.Time {
-	if t == nil || t.q == nil || t.q.st == nil {
+	if t == nil || t.q == nil || t.q.st == nil || t.ended() {
 		return time.Time{}
 	}
 	until := t.q.st.guard.Until()

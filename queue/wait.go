@@ -116,7 +116,15 @@ func (w *waiter) follow(wctx context.Context) {
 
 func (w *waiter) start(wctx context.Context, key string) *keyWatchState {
 	ctx, cancel := context.WithCancel(wctx)
-	go watchKey(ctx, w.cli, key, w.events)
+	var opts []clientv3.OpOption
+	if key == w.t.key || !w.decision.WatchPuts {
+		// Only a delete matters: not this entry's own touch, nor a put on
+		// an entry ahead whose grant does not concern this one. (A key's
+		// watch outlives decisions, but puts only come to matter for a key
+		// watched from further back, never the other way round.)
+		opts = append(opts, clientv3.WithFilterPut())
+	}
+	go watchKey(ctx, w.cli, key, w.events, opts...)
 	return &keyWatchState{cancel: cancel, pending: true}
 }
 

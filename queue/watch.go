@@ -22,8 +22,10 @@ type watchEvent struct {
 // would wait for it. Such a watch covers only what happens after its
 // created revision, which it reports first, so the caller can read once to
 // cover the gap. It sends what happens to key to out until ctx ends, and a
-// broken event if the watch ends before.
-func watchKey(ctx context.Context, cli *clientv3.Client, key string, out chan<- watchEvent) {
+// broken event if the watch ends before. opts may filter events out:
+// watchers that only care about a delete say so, so that etcd does not send
+// them every put (a permit's touch, an election's Proclaim).
+func watchKey(ctx context.Context, cli *clientv3.Client, key string, out chan<- watchEvent, opts ...clientv3.OpOption) {
 	send := func(ev watchEvent) bool {
 		select {
 		case out <- ev:
@@ -32,7 +34,7 @@ func watchKey(ctx context.Context, cli *clientv3.Client, key string, out chan<- 
 			return false
 		}
 	}
-	for resp := range cli.Watch(clientv3.WithRequireLeader(ctx), key, clientv3.WithCreatedNotify()) {
+	for resp := range cli.Watch(clientv3.WithRequireLeader(ctx), key, append([]clientv3.OpOption{clientv3.WithCreatedNotify()}, opts...)...) {
 		if resp.Canceled || resp.Err() != nil {
 			break
 		}

@@ -109,7 +109,7 @@ func olderThan(cli *clientv3.Client, name string, p *semaphore.Permit, limit int
 // The engine currently delivers a granted waiter's own touch back to its
 // own-key watch (about 0.7 more per acquisition with limit 3); with that
 // fixed this can come down to 3.
-const maxEventsPerAcq = 3.5
+const maxEventsPerAcq = 3.0
 
 // A release wakes only the waiter it lets in, and that grant wakes only the
 // next waiter: the watch events per acquisition stay flat, about two,
