@@ -3,6 +3,7 @@ package rwmutex
 import (
 	"context"
 	"errors"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -117,4 +118,14 @@ func (rw *RWMutex) RKey() string {
 		return t.Key()
 	}
 	return ""
+}
+
+// RHeldUntil returns the moment up to which the oldest read hold surely
+// lasts (see queue.Ticket.HeldUntil); the zero time when no read lock is
+// held.
+func (rw *RWMutex) RHeldUntil() time.Time {
+	if t := rw.oldestReader(); t != nil {
+		return t.HeldUntil()
+	}
+	return time.Time{}
 }
