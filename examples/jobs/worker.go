@@ -12,6 +12,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/fairlock/fairlock"
 	"github.com/fairlock/fairlock/examples/internal/cluster"
 	"github.com/fairlock/fairlock/queue"
 )
@@ -58,14 +59,15 @@ func (s *shared) add(r record) {
 // runWorkers starts cfg.workers workers, each on its own node, and returns
 // the records of every job once all have run.
 func runWorkers(ctx context.Context, c *cluster.Cluster, cfg config, out io.Writer) ([]record, error) {
-	nodes := make([]*cluster.Node, 0, cfg.workers)
+	nodes := make([]*fairlock.Client, 0, cfg.workers)
 	defer func() {
 		for _, n := range nodes {
 			n.Close()
 		}
 	}()
-	for range cfg.workers {
-		n, err := c.NewNode(ctx, cfg.ttl)
+	for i := range cfg.workers {
+		// Every entry of the node's line says which node it is.
+		n, err := c.Connect(ctx, cfg.ttl, fairlock.Config{Identity: nodeName(i), Hooks: cfg.metrics.Hooks()})
 		if err != nil {
 			return nil, err
 		}
@@ -76,17 +78,17 @@ func runWorkers(ctx context.Context, c *cluster.Cluster, cfg config, out io.Writ
 		// The results only serve the check; leave no litter on a real cluster.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_, _ = nodes[0].Client.Delete(cctx, results, clientv3.WithPrefix())
+		_, _ = nodes[0].Etcd().Delete(cctx, results, clientv3.WithPrefix())
 	}()
 
 	s := &shared{cfg: cfg, start: time.Now(), out: out}
 	g, gctx := errgroup.WithContext(ctx)
 	for i, n := range nodes {
-		q, err := queue.New(n.Session, cfg.name, queue.WithHooks(cfg.metrics.Hooks()))
+		q, err := n.Queue(cfg.name)
 		if err != nil {
 			return nil, err
 		}
-		w := &worker{name: fmt.Sprintf("node-%d", i+1), q: q, cli: n.Client, results: results, s: s}
+		w := &worker{name: nodeName(i), q: q, cli: n.Etcd(), results: results, s: s}
 		g.Go(func() error { return w.run(gctx) })
 	}
 	if err := g.Wait(); err != nil {
@@ -94,6 +96,8 @@ func runWorkers(ctx context.Context, c *cluster.Cluster, cfg config, out io.Writ
 	}
 	return s.records, nil
 }
+
+func nodeName(i int) string { return fmt.Sprintf("node-%d", i+1) }
 
 // worker is one node submitting jobs.
 type worker struct {

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/fairlock/fairlock"
 	"github.com/fairlock/fairlock/election"
 	"github.com/fairlock/fairlock/examples/internal/cluster"
 	"github.com/fairlock/fairlock/queue"
@@ -84,14 +85,14 @@ func (r *rotation) crash(name string, term int) {
 // rotate runs cfg.candidates candidates, each on its own node, until
 // cfg.terms terms have been led, and returns the record of them.
 func rotate(ctx context.Context, c *cluster.Cluster, cfg config, out io.Writer) (history, error) {
-	nodes := make([]*cluster.Node, 0, cfg.candidates)
+	nodes := make([]*fairlock.Client, 0, cfg.candidates)
 	defer func() {
 		for _, n := range nodes {
 			n.Close()
 		}
 	}()
 	for range cfg.candidates {
-		n, err := c.NewNode(ctx, cfg.ttl)
+		n, err := c.Connect(ctx, cfg.ttl, fairlock.Config{})
 		if err != nil {
 			return history{}, err
 		}
@@ -103,12 +104,12 @@ func rotate(ctx context.Context, c *cluster.Cluster, cfg config, out io.Writer) 
 	r := &rotation{cfg: cfg, out: out, start: time.Now(), stop: stop, ready: make(chan struct{})}
 
 	// An observer on a node of its own records every leader it is told of.
-	obsNode, err := c.NewNode(ctx, cfg.ttl)
+	obsNode, err := c.Connect(ctx, cfg.ttl, fairlock.Config{})
 	if err != nil {
 		return history{}, err
 	}
 	nodes = append(nodes, obsNode)
-	obs, err := election.New(obsNode.Session, cfg.name)
+	obs, err := election.New(obsNode.Session(), cfg.name)
 	if err != nil {
 		return history{}, err
 	}
@@ -133,7 +134,7 @@ func rotate(ctx context.Context, c *cluster.Cluster, cfg config, out io.Writer) 
 		// The first join of each candidate counts towards ready; its later
 		// ones are Rotate's.
 		joined := &queue.Hooks{Joined: func(queue.JoinInfo) { once.Do(r.join) }}
-		e, err := election.New(n.Session, cfg.name, queue.WithHooks(joined))
+		e, err := election.New(n.Session(), cfg.name, queue.WithHooks(joined))
 		if err != nil {
 			return history{}, err
 		}
@@ -213,7 +214,7 @@ func (o *observer) leaders() []string {
 // candidate is one node taking its turns as leader.
 type candidate struct {
 	name string
-	node *cluster.Node
+	node *fairlock.Client
 	e    *election.Election
 	r    *rotation
 }
@@ -288,10 +289,10 @@ func (c *candidate) crashMidTerm(ctx context.Context, term int) {
 	}
 	c.r.crash(c.name, term)
 	if c.r.cfg.crash == crashExpire {
-		c.node.Session.Orphan() // stops the keepalives; the lease runs out
+		c.node.Session().Orphan() // stops the keepalives; the lease runs out
 		return
 	}
-	_ = c.node.Session.Close() // revokes the lease; if that fails, it expires
+	_ = c.node.Session().Close() // revokes the lease; if that fails, it expires
 }
 
 // resign gives up the lead with a fresh, bounded context: the run's may be

@@ -13,6 +13,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/fairlock/fairlock"
 	"github.com/fairlock/fairlock/examples/internal/cluster"
 	"github.com/fairlock/fairlock/rwmutex"
 )
@@ -83,25 +84,25 @@ func (s *shared) sawRead(version int, err error) {
 // readWrite runs cfg.readers readers and one writer, each on its own node,
 // until the writer has made cfg.updates updates.
 func readWrite(ctx context.Context, c *cluster.Cluster, cfg config, out io.Writer) (stats, error) {
-	nodes := make([]*cluster.Node, 0, cfg.readers+1)
+	nodes := make([]*fairlock.Client, 0, cfg.readers+1)
 	defer func() {
 		for _, n := range nodes {
 			n.Close()
 		}
 	}()
 	for range cfg.readers + 1 {
-		n, err := c.NewNode(ctx, cfg.ttl)
+		n, err := c.Connect(ctx, cfg.ttl, fairlock.Config{})
 		if err != nil {
 			return stats{}, err
 		}
 		nodes = append(nodes, n)
 	}
 	s := &shared{cfg: cfg, out: out, start: time.Now()}
-	rw, err := rwmutex.New(nodes[0].Session, cfg.name)
+	rw, err := nodes[0].RWMutex(cfg.name)
 	if err != nil {
 		return stats{}, err
 	}
-	w := &writer{rw: rw, cli: nodes[0].Client, s: s}
+	w := &writer{rw: rw, cli: nodes[0].Etcd(), s: s}
 
 	// A first version before anyone reads: readers of a missing
 	// configuration would only see it incomplete.
@@ -113,11 +114,11 @@ func readWrite(ctx context.Context, c *cluster.Cluster, cfg config, out io.Write
 	defer stopReaders()
 	g, gctx := errgroup.WithContext(rctx)
 	for _, n := range nodes[1:] {
-		rw, err := rwmutex.New(n.Session, cfg.name)
+		rw, err := n.RWMutex(cfg.name)
 		if err != nil {
 			return stats{}, err
 		}
-		r := &reader{rw: rw, cli: n.Client, s: s}
+		r := &reader{rw: rw, cli: n.Etcd(), s: s}
 		g.Go(func() error { return r.run(gctx) })
 	}
 	g.Go(func() error {

@@ -12,10 +12,7 @@ import (
 	"strings"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
-	"go.uber.org/zap"
-
+	"github.com/fairlock/fairlock"
 	"github.com/fairlock/fairlock/etcdtest"
 )
 
@@ -26,10 +23,6 @@ const EnvEndpoints = "ETCD_ENDPOINTS"
 // EndpointsUsage is the help text of the -endpoints flag.
 const EndpointsUsage = "comma-separated etcd client URLs (default $" + EnvEndpoints +
 	`; when both are empty, an embedded single-member etcd is started and removed on exit)`
-
-// connectTimeout bounds the first round trip to a cluster, so that a wrong
-// endpoint fails the run instead of hanging it.
-const connectTimeout = 5 * time.Second
 
 // DefaultEndpoints returns $ETCD_ENDPOINTS, the -endpoints flag's default.
 func DefaultEndpoints() string { return os.Getenv(EnvEndpoints) }
@@ -68,7 +61,7 @@ func Open(ctx context.Context, endpoints string, opts etcdtest.Options, out io.W
 func (c *Cluster) Endpoints() []string { return c.endpoints }
 
 // Close stops the embedded member, if Open started one, and removes its data.
-// Close any Node first.
+// Close any client first.
 func (c *Cluster) Close() error {
 	if c.embedded == nil {
 		return nil
@@ -76,50 +69,13 @@ func (c *Cluster) Close() error {
 	return c.embedded.Close()
 }
 
-// Node is one participant with its own client connection and session
-// lease, as a separate machine would have.
-type Node struct {
-	Client  *clientv3.Client
-	Session *concurrency.Session
-}
-
-// NewNode connects a new client and opens a session whose lease lives ttl
-// seconds after the node stops refreshing it. It fails if the cluster
-// cannot be reached within a few seconds or ctx ends first.
-func (c *Cluster) NewNode(ctx context.Context, ttl int) (*Node, error) {
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   c.endpoints,
-		DialTimeout: connectTimeout,
-		// The client logs a warning for every failed call, a cancelled
-		// one included; the examples report errors themselves.
-		Logger: zap.NewNop(),
-	})
-	if err != nil {
-		return nil, err
-	}
-	// Grant here, bounded, rather than in NewSession: its grant would wait
-	// forever on an unreachable endpoint.
-	gctx, cancel := context.WithTimeout(ctx, connectTimeout)
-	lease, err := cli.Grant(gctx, int64(ttl))
-	cancel()
-	if err != nil {
-		cli.Close()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("cannot reach etcd at %s: %w", strings.Join(c.endpoints, ","), err)
-	}
-	s, err := concurrency.NewSession(cli, concurrency.WithLease(lease.ID), concurrency.WithTTL(ttl))
-	if err != nil {
-		cli.Close()
-		return nil, err
-	}
-	return &Node{Client: cli, Session: s}, nil
-}
-
-// Close ends the node's session, revoking its lease so that its entries
-// vanish at once, and closes its client.
-func (n *Node) Close() {
-	n.Session.Close()
-	n.Client.Close()
+// Connect connects a new client with its own session, as a separate
+// machine would have, via fairlock.Connect with cfg and the cluster's
+// endpoints. A session's lease lives ttl seconds after its node stops
+// refreshing it. It fails, naming the endpoints, if the cluster cannot be
+// reached within a few seconds or ctx ends first.
+func (c *Cluster) Connect(ctx context.Context, ttl int, cfg fairlock.Config) (*fairlock.Client, error) {
+	cfg.Endpoints = c.endpoints
+	cfg.TTL = time.Duration(ttl) * time.Second
+	return fairlock.Connect(ctx, cfg)
 }
