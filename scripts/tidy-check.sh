@@ -34,14 +34,23 @@ if [ -f "$dir/go.sum" ]; then cp "$dir/go.sum" "$tmp/go.sum"; else : >"$tmp/go.s
 
 cd "$dir"
 export GOWORK=off
-# Every module of this repository that go.mod requires at the placeholder.
-mods="$("$GO" mod edit -json "$tmp/go.mod" |
-	sed -n 's/^[[:space:]]*"Path": "\('"${repo//\//\\/}"'[^"]*\)",*$/\1/p' | sort -u)"
+# placeholder_requires GOMOD prints the modules of this repository that
+# GOMOD requires at the placeholder, one a line.
+placeholder_requires() {
+	"$GO" mod edit -json "$1" | tr -d ' \t\n' |
+		grep -oE '\{"Path":"'"${repo//./\\.}"'(/[^"]*)?","Version":"'"${placeholder//./\\.}"'"' |
+		sed 's/^{"Path":"\([^"]*\)".*/\1/' | sort -u || true
+}
+# Every module of this repository that go.mod requires at the placeholder,
+# and those that they require in turn: tidy loads the tests of the packages
+# the command imports (to record their sums), so a module such as the
+# prometheus adapter brings in the modules its tests import (etcdtest).
+pending=($(placeholder_requires "$tmp/go.mod"))
 replaced=()
-for m in $mods; do
-	if ! grep -Eq "^[[:space:]]*(require[[:space:]]+)?${m//./\\.}[[:space:]]+${placeholder}" "$tmp/go.mod"; then
-		continue
-	fi
+while [ ${#pending[@]} -gt 0 ]; do
+	m="${pending[0]}"
+	pending=("${pending[@]:1}")
+	case " ${replaced[*]} " in *" $m "*) continue ;; esac
 	local_dir="$root${m#"$repo"}"
 	if [ ! -f "$local_dir/go.mod" ]; then
 		echo "$0: $m is required at $placeholder but $local_dir has no go.mod" >&2
@@ -49,6 +58,7 @@ for m in $mods; do
 	fi
 	"$GO" mod edit -modfile="$tmp/go.mod" -replace "$m=$local_dir"
 	replaced+=("$m")
+	pending+=($(placeholder_requires "$local_dir/go.mod"))
 done
 "$GO" mod tidy -modfile="$tmp/go.mod"
 for m in "${replaced[@]}"; do
