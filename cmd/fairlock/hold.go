@@ -6,7 +6,7 @@ import (
 
 	"github.com/fairlock/fairlock"
 	"github.com/fairlock/fairlock/fairmutex"
-	"github.com/fairlock/fairlock/queue"
+	"github.com/fairlock/fairlock/rwmutex"
 	"github.com/fairlock/fairlock/semaphore"
 )
 
@@ -29,10 +29,8 @@ var errBusy = errors.New("busy")
 // the entry: waiting its turn, or only if free when try is set (errBusy
 // otherwise). On error, ctx's end included, nothing is left in the line.
 //
-// Exclusive holds are a fairmutex's, permits a semaphore's. A shared hold
-// is an rwmutex reader's entry, taken on the line itself: RWMutex does not
-// tell a reader its key (FAIRLOCK_KEY), and its RLock is exactly
-// AcquireShared with the Queue's identity.
+// Exclusive holds are a fairmutex's, permits a semaphore's, shared holds an
+// rwmutex reader's.
 func acquire(ctx context.Context, c *fairlock.Client, name string, m execMode, try bool) (hold, error) {
 	switch {
 	case m.limit > 0:
@@ -54,23 +52,24 @@ func acquire(ctx context.Context, c *fairlock.Client, name string, m execMode, t
 		}
 		return p, nil
 	case m.shared:
-		q, err := c.Queue(name)
+		rw, err := c.RWMutex(name)
 		if err != nil {
 			return nil, err
 		}
-		var t *queue.Ticket
 		if try {
-			t, err = q.TryJoinShared(ctx, q.Identity())
+			err = rw.TryRLock(ctx)
 		} else {
-			t, err = q.AcquireShared(ctx, q.Identity())
+			err = rw.RLock(ctx)
 		}
-		if errors.Is(err, queue.ErrBlocked) {
+		if errors.Is(err, rwmutex.ErrLocked) {
 			return nil, errBusy
 		}
 		if err != nil {
 			return nil, err
 		}
-		return ticketHold{t}, nil
+		// Read now, as for a Mutex: RKey and RToken are "" and 0 once the
+		// read hold ends. This RWMutex has this one read hold only.
+		return readHold{rw: rw, key: rw.RKey(), token: rw.RToken(), done: rw.RDone()}, nil
 	default:
 		mu, err := c.Mutex(name)
 		if err != nil {
@@ -92,13 +91,18 @@ func acquire(ctx context.Context, c *fairlock.Client, name string, m execMode, t
 	}
 }
 
-// ticketHold is a hold on a queue ticket.
-type ticketHold struct{ t *queue.Ticket }
+// readHold is the read hold of an rwmutex, its only one.
+type readHold struct {
+	rw    *rwmutex.RWMutex
+	key   string
+	token int64
+	done  <-chan struct{}
+}
 
-func (h ticketHold) Key() string                       { return h.t.Key() }
-func (h ticketHold) Token() int64                      { return h.t.Rev() }
-func (h ticketHold) Done() <-chan struct{}             { return h.t.Done() }
-func (h ticketHold) Release(ctx context.Context) error { return h.t.Leave(ctx) }
+func (h readHold) Key() string                       { return h.key }
+func (h readHold) Token() int64                      { return h.token }
+func (h readHold) Done() <-chan struct{}             { return h.done }
+func (h readHold) Release(ctx context.Context) error { return h.rw.RUnlock(ctx) }
 
 // mutexHold is the hold of a fairmutex.
 type mutexHold struct {
