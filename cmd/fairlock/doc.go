@@ -1,10 +1,10 @@
 // Command fairlock runs a command under a fair lock held in etcd, shows a
 // lock's line, and removes a stray entry that wedges one.
 //
-//	fairlock exec [--shared | --limit N] [--try] [--timeout D] [--ttl D] [--grace D] NAME -- COMMAND [ARG...]
+//	fairlock exec [--shared | --limit N] [--try] [--timeout D] [--ttl D] [--grace D] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]
 //	fairlock ls [--json] NAME
 //	fairlock rm NAME KEY
-//	fairlock elect [--rotate D] NAME -- COMMAND [ARG...]
+//	fairlock elect [--rotate D] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]
 //
 // exec waits its turn in NAME's line (first come, first served), runs
 // COMMAND with FAIRLOCK_NAME, FAIRLOCK_KEY and FAIRLOCK_TOKEN in its
@@ -23,10 +23,17 @@
 // fairlock itself dies without a chance to stop it (SIGKILL), since its
 // hold then ends within the session TTL.
 //
+// With --metrics-addr ADDR, exec and elect serve Prometheus metrics of
+// the hold (package fairlockprom: wait and hold times, grants, releases,
+// losses, labelled with NAME) at http://ADDR/metrics while fairlock runs.
+// The address is listened on before fairlock connects to etcd, so one
+// that cannot be used is reported at once, as bad input.
+//
 // Exit codes: COMMAND's own status; 1 for a lost hold or an etcd error; 2
-// for bad flags or names; 75 when --try finds the lock busy; 124 when
-// --timeout ends the wait; 126 and 127 when COMMAND cannot be run or is not
-// found; 128+N when signal N interrupted the wait.
+// for bad flags or names, or a --metrics-addr that cannot be listened on;
+// 75 when --try finds the lock busy; 124 when --timeout ends the wait; 126
+// and 127 when COMMAND cannot be run or is not found; 128+N when signal N
+// interrupted the wait.
 //
 // The connection flags are etcdctl's: --endpoints (else
 // $FAIRLOCK_ENDPOINTS, else $ETCDCTL_ENDPOINTS, else 127.0.0.1:2379),

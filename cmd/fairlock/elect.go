@@ -21,9 +21,10 @@ func newElect(conn *connFlags) *cobra.Command {
 	var (
 		rotate time.Duration
 		hf     holdFlags
+		mf     metricsFlag
 	)
 	cmd := &cobra.Command{
-		Use:   "elect [--rotate D] [--ttl D] [--grace D] NAME -- COMMAND [ARG...]",
+		Use:   "elect [--rotate D] [--ttl D] [--grace D] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]",
 		Short: "Run COMMAND while leader of the election NAME",
 		Long: `elect campaigns in the election NAME (candidates lead in arrival order) and
 runs COMMAND while it leads, with FAIRLOCK_NAME, FAIRLOCK_KEY and
@@ -36,8 +37,9 @@ SIGKILL after --grace), the lead passes to the next candidate and this one
 rejoins at the tail; COMMAND starts again, under a new token, when this
 candidate leads again. So candidates take turns, round-robin.
 
-Signals and a lost lead are handled as by exec: signals are passed on to
-COMMAND; a lost lead stops COMMAND and exits 1. Give an election a name of
+Signals, a lost lead and --metrics-addr are handled as by exec: signals are
+passed on to COMMAND; a lost lead stops COMMAND and exits 1; the metrics
+of every term are served at http://ADDR/metrics. Give an election a name of
 its own: a fairlock exec on the same name would be one more candidate.`,
 		Example: `  # one scheduler at a time; the others stand by
   fairlock elect /svc/scheduler -- ./scheduler
@@ -68,6 +70,12 @@ its own: a fairlock exec on the same name would be one more candidate.`,
 			if _, err := exec.LookPath(argv[0]); err != nil {
 				return fail(startExitCode(err), "%s", strings.TrimPrefix(err.Error(), "exec: "))
 			}
+			m, err := mf.start(cmd.Context(), cmd)
+			if err != nil {
+				return err
+			}
+			defer m.close()
+			m.hook(&cfg)
 			r := &electRun{cfg: cfg, name: name, argv: argv, rotate: rotate, grace: hf.grace}
 			return r.run(cmd.Context())
 		},
@@ -76,6 +84,7 @@ its own: a fairlock exec on the same name would be one more candidate.`,
 	fs.SortFlags = false
 	fs.DurationVar(&rotate, "rotate", 0, "hand the lead on after D, stopping COMMAND first (0: lead until COMMAND exits)")
 	hf.register(fs)
+	mf.register(fs)
 	return cmd
 }
 

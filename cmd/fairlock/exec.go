@@ -28,9 +28,10 @@ func newExec(conn *connFlags) *cobra.Command {
 		try     bool
 		timeout time.Duration
 		hf      holdFlags
+		mf      metricsFlag
 	)
 	cmd := &cobra.Command{
-		Use:   "exec [--shared | --limit N] [--try] [--timeout D] [--ttl D] [--grace D] NAME -- COMMAND [ARG...]",
+		Use:   "exec [--shared | --limit N] [--try] [--timeout D] [--ttl D] [--grace D] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]",
 		Short: "Run COMMAND while holding the lock NAME",
 		Long: `exec waits its turn in the line of the lock NAME (first come, first served,
 across machines), runs COMMAND with FAIRLOCK_NAME, FAIRLOCK_KEY and
@@ -50,9 +51,15 @@ so these signals reach every process it started; it cannot read from the
 terminal. Interrupted while waiting, fairlock leaves the line at once and
 exits 128+N.
 
+With --metrics-addr, fairlock serves Prometheus metrics of its hold at
+http://ADDR/metrics from before it joins the line until it exits: the wait
+and hold times, grants, releases and losses (fairlock_wait_seconds,
+fairlock_grants_total, ...), labelled with NAME.
+
 Exit codes: COMMAND's status; 1 lost hold or etcd error; 2 bad flags or
-name; 75 --try found NAME busy; 124 --timeout ended the wait; 126 COMMAND not
-runnable; 127 COMMAND not found; 128+N interrupted by signal N while waiting.`,
+name, or a --metrics-addr that cannot be listened on; 75 --try found NAME
+busy; 124 --timeout ended the wait; 126 COMMAND not runnable; 127 COMMAND
+not found; 128+N interrupted by signal N while waiting.`,
 		Example: `  # one backup at a time across all machines, in arrival order
   fairlock exec /jobs/backup -- /usr/local/bin/backup --full
 
@@ -64,7 +71,10 @@ runnable; 127 COMMAND not found; 128+N interrupted by signal N while waiting.`,
   fairlock exec /db/schema -- ./migrate.sh
 
   # at most 3 at once
-  fairlock exec --limit 3 /pool/gpu -- ./train.sh`,
+  fairlock exec --limit 3 /pool/gpu -- ./train.sh
+
+  # let Prometheus scrape the wait and hold times on port 9464
+  fairlock exec --metrics-addr :9464 /jobs/backup -- /usr/local/bin/backup`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name, argv, err := splitCommand(args, cmd.ArgsLenAtDash())
@@ -91,6 +101,12 @@ runnable; 127 COMMAND not found; 128+N interrupted by signal N while waiting.`,
 			if _, err := exec.LookPath(argv[0]); err != nil {
 				return fail(startExitCode(err), "%s", strings.TrimPrefix(err.Error(), "exec: "))
 			}
+			m, err := mf.start(cmd.Context(), cmd)
+			if err != nil {
+				return err
+			}
+			defer m.close()
+			m.hook(&cfg)
 			x := &execRun{cfg: cfg, name: name, argv: argv, mode: mode, try: try, timeout: timeout, grace: hf.grace}
 			return x.run(cmd.Context())
 		},
@@ -102,6 +118,7 @@ runnable; 127 COMMAND not found; 128+N interrupted by signal N while waiting.`,
 	fs.BoolVar(&try, "try", false, "if NAME is busy, run nothing and exit 75")
 	fs.DurationVar(&timeout, "timeout", 0, "give up waiting after D and exit 124 (0: wait as long as it takes)")
 	hf.register(fs)
+	mf.register(fs)
 	return cmd
 }
 
