@@ -63,16 +63,16 @@ func TestFIFOAcrossMembersWithRisingTokens(t *testing.T) {
 	var g errgroup.Group
 	for i, nd := range nodes {
 		g.Go(func() error {
-			if err := nd.m.Lock(context.Background()); err != nil {
+			if err := nd.m.Lock(within(t)); err != nil {
 				return fmt.Errorf("node %d: %w", i, err)
 			}
 			tokens[i] = nd.m.Token()
 			grants <- i
-			return nd.m.Unlock(context.Background())
+			return nd.m.Unlock(within(t))
 		})
 		testcluster.WaitKeys(t, first.cli, "/fifo/", i+2)
 	}
-	if err := first.m.Unlock(context.Background()); err != nil {
+	if err := first.m.Unlock(within(t)); err != nil {
 		t.Fatal(err)
 	}
 	if err := g.Wait(); err != nil {
@@ -124,7 +124,7 @@ func TestMutualExclusionUnderCancellation(t *testing.T) {
 				granted.Add(1)
 				time.Sleep(time.Millisecond) // hold briefly, so overlaps would show
 				inside.Add(-1)
-				if err := nd.m.Unlock(context.Background()); err != nil {
+				if err := nd.m.Unlock(within(t)); err != nil {
 					return err
 				}
 			}
@@ -146,7 +146,7 @@ func TestMutualExclusionUnderCancellation(t *testing.T) {
 func TestTryLockOnHeldLockWritesNothing(t *testing.T) {
 	c := cluster(t)
 	a, b := newNode(t, c, 0, "/try", 10), newNode(t, c, 1, "/try", 10)
-	ctx := context.Background()
+	ctx := within(t)
 	if err := a.m.TryLock(ctx); err != nil {
 		t.Fatalf("TryLock on a free lock: %v", err)
 	}
@@ -182,21 +182,21 @@ func TestNestedNamesAreIndependent(t *testing.T) {
 			// Lock, not TryLock: a waiter that saw the other lock's entry
 			// would block here.
 			mustLock(t, inner.m)
-			if err := inner.m.Unlock(context.Background()); err != nil {
+			if err := inner.m.Unlock(within(t)); err != nil {
 				t.Fatal(err)
 			}
-			if err := outer.m.Unlock(context.Background()); err != nil {
+			if err := outer.m.Unlock(within(t)); err != nil {
 				t.Fatal(err)
 			}
 			// And the fast path sees only its own line.
-			if err := outer.m.TryLock(context.Background()); err != nil {
+			if err := outer.m.TryLock(within(t)); err != nil {
 				t.Fatal(err)
 			}
-			if err := inner.m.TryLock(context.Background()); err != nil {
+			if err := inner.m.TryLock(within(t)); err != nil {
 				t.Fatalf("TryLock %s while %s is held: %v", names[1], names[0], err)
 			}
 			for _, m := range []*fairmutex.Mutex{outer.m, inner.m} {
-				if err := m.Unlock(context.Background()); err != nil {
+				if err := m.Unlock(within(t)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -217,10 +217,10 @@ func TestHolderLeaseRevoked(t *testing.T) {
 	fence := holder.m.IsOwner()
 
 	granted := make(chan error, 1)
-	go func() { granted <- next.m.Lock(context.Background()) }()
+	go func() { granted <- next.m.Lock(within(t)) }()
 	testcluster.WaitKeys(t, admin, "/revoke/", 2)
 
-	if _, err := admin.Revoke(context.Background(), holder.s.Lease()); err != nil {
+	if _, err := admin.Revoke(within(t), holder.s.Lease()); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -235,17 +235,17 @@ func TestHolderLeaseRevoked(t *testing.T) {
 		t.Errorf("new token %d not above the lost one %d", next.m.Token(), lostToken)
 	}
 	// The old holder's fence and Unlock must not touch the new hold.
-	resp, err := holder.cli.Txn(context.Background()).If(fence).Then(clientv3.OpPut("/revoke-data", "stale")).Commit()
+	resp, err := holder.cli.Txn(within(t)).If(fence).Then(clientv3.OpPut("/revoke-data", "stale")).Commit()
 	if err != nil || resp.Succeeded {
 		t.Errorf("write fenced by the lost hold: succeeded=%v err=%v", resp != nil && resp.Succeeded, err)
 	}
-	if err := holder.m.Unlock(context.Background()); !errors.Is(err, fairmutex.ErrLost) {
+	if err := holder.m.Unlock(within(t)); !errors.Is(err, fairmutex.ErrLost) {
 		t.Errorf("Unlock of a lost hold = %v, want ErrLost", err)
 	}
 	if got := testcluster.Keys(t, admin, "/revoke/"); !cmp.Equal(got, []string{next.m.Key()}) || got[0] == lostKey {
 		t.Errorf("line after the stale Unlock = %v, want just the new holder %s", got, next.m.Key())
 	}
-	if err := next.m.Unlock(context.Background()); err != nil {
+	if err := next.m.Unlock(within(t)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -256,11 +256,11 @@ func TestWaiterLeaseRevoked(t *testing.T) {
 	admin := testcluster.Client(t, c.Cluster, 2)
 	mustLock(t, holder.m)
 	result := make(chan error, 1)
-	go func() { result <- waiter.m.Lock(context.Background()) }()
+	go func() { result <- waiter.m.Lock(within(t)) }()
 	testcluster.WaitKeys(t, admin, "/wrevoke/", 2)
 
 	revoked := time.Now()
-	if _, err := admin.Revoke(context.Background(), waiter.s.Lease()); err != nil {
+	if _, err := admin.Revoke(within(t), waiter.s.Lease()); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -279,7 +279,7 @@ func TestWaiterLeaseRevoked(t *testing.T) {
 	if waiter.m.Token() != 0 {
 		t.Error("waiter holds a token after failing")
 	}
-	if err := holder.m.Unlock(context.Background()); err != nil {
+	if err := holder.m.Unlock(within(t)); err != nil {
 		t.Fatalf("holder Unlock: %v", err)
 	}
 	testcluster.WaitKeys(t, admin, "/wrevoke/", 0)
@@ -298,24 +298,24 @@ func TestTwoMutexesOnOneSessionExclude(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustLock(t, m1)
-	if err := m2.TryLock(context.Background()); !errors.Is(err, fairmutex.ErrLocked) {
+	if err := m2.TryLock(within(t)); !errors.Is(err, fairmutex.ErrLocked) {
 		t.Fatalf("second Mutex on the same session: TryLock = %v, want ErrLocked", err)
 	}
 	got := make(chan error, 1)
-	go func() { got <- m2.Lock(context.Background()) }()
+	go func() { got <- m2.Lock(within(t)) }()
 	testcluster.WaitKeys(t, cli, "/same/", 2) // two values, two keys (etcd #10756)
 	select {
 	case err := <-got:
 		t.Fatalf("second Mutex granted while the first holds (err %v)", err)
 	default:
 	}
-	if err := m1.Unlock(context.Background()); err != nil {
+	if err := m1.Unlock(within(t)); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-got; err != nil {
 		t.Fatal(err)
 	}
-	if err := m2.Unlock(context.Background()); err != nil {
+	if err := m2.Unlock(within(t)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -328,14 +328,14 @@ func TestOneMutexManyGoroutines(t *testing.T) {
 	for range 4 {
 		g.Go(func() error {
 			for range 5 {
-				if err := nd.m.Lock(context.Background()); err != nil {
+				if err := nd.m.Lock(within(t)); err != nil {
 					return err
 				}
 				if inside.Add(1) != 1 {
 					return errors.New("two goroutines hold one Mutex's lock at once")
 				}
 				inside.Add(-1)
-				if err := nd.m.Unlock(context.Background()); err != nil {
+				if err := nd.m.Unlock(within(t)); err != nil {
 					return err
 				}
 			}
@@ -362,7 +362,7 @@ func TestLockCancelledLeavesNothing(t *testing.T) {
 	if got := testcluster.Keys(t, holder.cli, "/cancel/"); !cmp.Equal(got, []string{holder.m.Key()}) {
 		t.Errorf("line after a cancelled Lock = %v, want only the holder's key", got)
 	}
-	if err := waiter.m.Unlock(context.Background()); !errors.Is(err, fairmutex.ErrNotLocked) {
+	if err := waiter.m.Unlock(within(t)); !errors.Is(err, fairmutex.ErrNotLocked) {
 		t.Errorf("Unlock after a cancelled Lock = %v, want ErrNotLocked", err)
 	}
 }
@@ -370,7 +370,7 @@ func TestLockCancelledLeavesNothing(t *testing.T) {
 func TestStateWhenNotHeld(t *testing.T) {
 	c := cluster(t)
 	nd := newNode(t, c, 0, "/idle", 10)
-	ctx := context.Background()
+	ctx := within(t)
 	check := func(when string) {
 		t.Helper()
 		if nd.m.Token() != 0 || nd.m.Key() != "" || openChan(nd.m.Done()) {
@@ -423,17 +423,23 @@ func TestContendedPathCost(t *testing.T) {
 	for i, cm := range all {
 		start[i] = cm.calls.Unary()
 	}
-	var g errgroup.Group
+	// Every call has a deadline, and the first failure cancels the rest:
+	// an Unlock that fails (say during a leader election) must fail the
+	// test at once, not leave the others waiting behind its entry until
+	// go test's own timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
 	var contended atomic.Int64
-	for _, cm := range all {
+	for i, cm := range all {
 		g.Go(func() error {
-			for range rounds {
-				if err := cm.m.Lock(context.Background()); err != nil {
-					return err
+			for r := range rounds {
+				if err := callWithin(gctx, cm.m.Lock); err != nil {
+					return fmt.Errorf("contender %d, round %d: Lock: %w", i, r, err)
 				}
 				time.Sleep(2 * time.Millisecond) // hold long enough for others to queue
-				if err := cm.m.Unlock(context.Background()); err != nil {
-					return err
+				if err := callWithin(gctx, cm.m.Unlock); err != nil {
+					return fmt.Errorf("contender %d, round %d: Unlock: %w", i, r, err)
 				}
 			}
 			return nil
@@ -471,4 +477,21 @@ func openChan(c <-chan struct{}) bool {
 	default:
 		return true
 	}
+}
+
+// callWithin runs a blocking call of the lock with a deadline of its own,
+// within ctx.
+func callWithin(ctx context.Context, call func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	return call(ctx)
+}
+
+// within returns a context that ends after 20 s, or with the test: every
+// blocking call of these tests has a deadline, so that a hang fails the
+// test within seconds instead of at go test's own timeout.
+func within(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }
