@@ -45,6 +45,9 @@ func (t *Ticket) Requeue(ctx context.Context) (*Ticket, error) {
 	}, func(resp *clientv3.TxnResponse) bool {
 		return resp.Succeeded || len(resp.Responses[0].GetResponseRange().GetKvs()) > 0
 	})
+	if err == ErrSessionExpired {
+		err = &lostError{name: q.Name(), token: t.rev, expired: true} // the entry went with the lease
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -150,6 +150,19 @@ func (t *Ticket) Leave(ctx context.Context) error {
 	return nil
 }
 
+// Abandon gives the ticket up after a Wait that failed or whose ctx ended,
+// as Acquire does: it removes the entry with a fresh context bounded by
+// CleanupTimeout and, if etcd cannot be reached in that time, hands the
+// removal to the session's cleanup worker, which retries until it succeeds
+// or the session ends. The ticket has left the line afterwards (ErrLeft);
+// the entry is gone once etcd is reachable. Use Leave instead to learn
+// whether the entry was lost.
+func (t *Ticket) Abandon(ctx context.Context) {
+	if t.usable() == nil {
+		t.abandon(ctx)
+	}
+}
+
 // abandon removes the entry of a call that failed or was cancelled.
 func (t *Ticket) abandon(ctx context.Context) {
 	if t.settle() {
