@@ -13,7 +13,7 @@ TESTFLAGS ?= -race -count=1 -timeout 15m
 # tidies a temporary copy that adds the replaces and compares.
 INSTALLABLE := cmd/fairlock
 
-.PHONY: all test lint tidy bench demo fuzz
+.PHONY: all test lint tidy bench demo fuzz lean compat
 
 all: lint test
 
@@ -44,3 +44,14 @@ demo:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzValidate -fuzztime 30s ./internal/keys
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/keys
+
+# A fresh consumer module that imports only fairmutex must stay under
+# LEAN_LIMIT (40) modules in its go.sum.
+lean:
+	GO=$(GO) scripts/lean.sh
+
+# Real etcd servers 3.4 (Debian's) to 3.7 (built from the module proxy,
+# cached in ~/.cache/fairlock-compat): the smoke suite and examples/jobs
+# against each. Not in CI: a cold cache builds three etcd servers.
+compat:
+	GO=$(GO) scripts/compat.sh
