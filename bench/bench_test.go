@@ -16,7 +16,7 @@ import (
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config{
-		duration:   400 * time.Millisecond,
+		duration:   300 * time.Millisecond,
 		rounds:     2,
 		contenders: []int{1, 2},
 		reads:      []int{90},
