@@ -207,11 +207,11 @@ func TestHooks(t *testing.T) {
 			var lostRec recorder
 			ls := testcluster.Session(t, cli, 30)
 			lh := hk.make(t, ls, name, queue.WithHooks(lostRec.hooks()))
+			locking := time.Now() // before the grant, so Held is at most the time since
 			if err := lh.lock(ctx); err != nil {
 				t.Fatal(err)
 			}
 			token := lh.token()
-			granted := time.Now()
 			if _, err := admin.Revoke(ctx, ls.Lease()); err != nil {
 				t.Fatal(err)
 			}
@@ -222,10 +222,10 @@ func TestHooks(t *testing.T) {
 				t.Fatalf("lost hold: told %d joins, %d grants, %d releases, %d losses; want 1, 1, 0, 1", got[0], got[1], got[2], got[3])
 			}
 			l := lostRec.lost[0]
-			if l.Token != token || !l.Granted || l.Kind != hk.kind || l.Held <= 0 || l.Held > time.Since(granted) ||
+			if l.Token != token || !l.Granted || l.Kind != hk.kind || l.Held <= 0 || l.Held > time.Since(locking) ||
 				!errors.Is(l.Reason, queue.ErrLost) || !errors.Is(l.Reason, queue.ErrSessionExpired) {
 				t.Errorf("lost %+v; want token %d, granted, kind %s, Held in (0, %v], a Reason matching ErrLost and ErrSessionExpired",
-					l, token, hk.kind, time.Since(granted))
+					l, token, hk.kind, time.Since(locking))
 			}
 		})
 	}
