@@ -125,7 +125,7 @@ smoke() {
 		echo "$out" >&2
 		return 1
 	}
-	echo "$out" | tail -n 1 >&2
+	echo "$out" | grep -E '^(OK|FAIL): ' >&2 || true
 	echo "$out" | grep -q '^OK: ' || return 1
 }
 
