@@ -116,7 +116,8 @@ func librarySource() string {
 		return ""
 	}
 	src := "commit " + strings.TrimSpace(string(rev))
-	dirty, err := exec.Command("git", "status", "--porcelain", "--", ":/queue", ":/fairmutex", ":/rwmutex", ":/internal/keys").Output()
+	dirty, err := exec.Command("git", "status", "--porcelain", "--", ":/queue", ":/fairmutex", ":/rwmutex",
+		":/semaphore", ":/election", ":/internal").Output()
 	if err == nil && len(strings.TrimSpace(string(dirty))) > 0 {
 		src += " with uncommitted changes to the library"
 	}
