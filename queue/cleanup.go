@@ -80,7 +80,7 @@ func (st *sessionState) cleanup() {
 		}
 		st.mu.Unlock()
 		for key, e := range pending {
-			ctx, cancel := context.WithTimeout(st.s.Ctx(), cleanupAttempt)
+			ctx, cancel := context.WithTimeout(st.ctx, cleanupAttempt)
 			_, err := st.s.Client().Delete(ctx, key)
 			cancel()
 			if err != nil {

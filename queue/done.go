@@ -26,7 +26,7 @@ func (t *Ticket) Done() <-chan struct{} {
 			t.closeDoneLocked()
 		} else {
 			// The session's context ends with the session: so does the watch.
-			ctx, cancel := context.WithCancel(t.q.s.Ctx())
+			ctx, cancel := context.WithCancel(t.q.st.ctx)
 			t.stop = cancel
 			go t.watchUntilGone(ctx)
 			go t.untilDeadline(ctx)

@@ -22,7 +22,7 @@ import (
 func (q *Queue) retry(ctx context.Context, op func(context.Context) error) error {
 	opCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	defer context.AfterFunc(q.s.Ctx(), cancel)()
+	defer context.AfterFunc(q.st.ctx, cancel)()
 	backoff := 10 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := op(opCtx)
@@ -33,7 +33,7 @@ func (q *Queue) retry(ctx context.Context, op func(context.Context) error) error
 			return ErrSessionExpired
 		case ctx.Err() != nil:
 			return ctx.Err()
-		case q.s.Ctx().Err() != nil:
+		case q.st.ctx.Err() != nil:
 			return ErrSessionExpired
 		case !transient(err):
 			return err

@@ -19,6 +19,9 @@ import (
 type sessionState struct {
 	s     *concurrency.Session
 	lease clientv3.LeaseID
+	// ctx ends when the session does. (concurrency.Session.Ctx would do,
+	// but etcd's client has it only from v3.6 on.)
+	ctx context.Context
 	// guard times the lease from its own keep-alives, for Done and
 	// HeldUntil (see package internal/leaseguard).
 	guard *leaseguard.Guard
@@ -46,15 +49,18 @@ func stateOf(s *concurrency.Session) *sessionState {
 	if st := states[lease]; st != nil {
 		return st
 	}
-	st := &sessionState{s: s, lease: lease, guard: leaseguard.For(s), abandoned: map[string]abandonedEntry{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	st := &sessionState{s: s, lease: lease, ctx: ctx, guard: leaseguard.For(s), abandoned: map[string]abandonedEntry{}}
 	states[lease] = st
-	context.AfterFunc(s.Ctx(), func() {
+	go func() {
+		<-s.Done()
+		cancel()
 		statesMu.Lock()
 		if states[lease] == st {
 			delete(states, lease)
 		}
 		statesMu.Unlock()
-	})
+	}()
 	return st
 }
 

@@ -28,18 +28,22 @@ func LockAll(ctx context.Context, holds ...Hold) error {
 	claimed := 0
 	defer func() {
 		for _, h := range holds[:claimed] {
-			h.RW.mu.Lock()
-			h.RW.joining = false
-			h.RW.mu.Unlock()
+			if !h.Read {
+				h.RW.mu.Lock()
+				h.RW.joining = false
+				h.RW.mu.Unlock()
+			}
 		}
 	}()
 	for i, h := range holds {
 		if err := h.RW.usable(); err != nil {
 			return err
 		}
+		// Read holds of one value may pile up, as RLock's do; a write hold
+		// is one at a time.
 		h.RW.mu.Lock()
-		busy := h.RW.joining || (!h.Read && h.RW.writer != nil)
-		if !busy {
+		busy := !h.Read && (h.RW.joining || h.RW.writer != nil)
+		if !busy && !h.Read {
 			h.RW.joining = true
 		}
 		h.RW.mu.Unlock()

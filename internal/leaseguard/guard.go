@@ -48,7 +48,7 @@ var registry = struct {
 
 // For returns the guard of s's lease in this process, starting it on first
 // use: one guard per session, shared by every caller. The guard stops when
-// the session ends (s.Ctx() or s.Done() closes) or its lease is known gone;
+// the session ends (s.Done() closes) or its lease is known gone;
 // none of its goroutines outlives that. For on a session that has already
 // ended returns a stopped guard. Sessions that share one lease
 // (concurrency.WithLease) get a guard each. A nil s is a programmer error
@@ -76,7 +76,18 @@ func For(s *concurrency.Session) *Guard {
 		return g
 	}
 	registry.m[s] = g
-	go g.run(s.Ctx(), s.Done(), func() {
+	// The rounds' context ends with the session. (concurrency.Session.Ctx
+	// would do, but etcd's client has it only from v3.6 on.)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-s.Done():
+			cancel()
+		case <-g.stopped:
+		}
+	}()
+	go g.run(ctx, s.Done(), func() {
+		cancel()
 		registry.Lock()
 		delete(registry.m, s)
 		registry.Unlock()
@@ -87,8 +98,6 @@ func For(s *concurrency.Session) *Guard {
 func ended(s *concurrency.Session) bool {
 	select {
 	case <-s.Done():
-		return true
-	case <-s.Ctx().Done():
 		return true
 	default:
 		return false
