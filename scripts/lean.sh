@@ -23,20 +23,69 @@ require github.com/fairlock/fairlock v0.0.0-00010101000000-000000000000
 replace github.com/fairlock/fairlock => $root
 MOD
 cat >"$tmp/main.go" <<'GO'
+// A consumer at the library's minimum versions: with FAIRLOCK_TEST_ENDPOINTS
+// set it also locks for real, so those versions are run, not only built.
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"os"
+	"strings"
+	"time"
 
+	"github.com/fairlock/fairlock"
 	"github.com/fairlock/fairlock/fairmutex"
 )
 
-func main() { fmt.Println(fairmutex.ErrLocked) }
+func main() {
+	eps := os.Getenv("FAIRLOCK_TEST_ENDPOINTS")
+	if eps == "" {
+		fmt.Println("built; FAIRLOCK_TEST_ENDPOINTS unset, not run")
+		return
+	}
+	if err := run(strings.Split(eps, ",")); err != nil {
+		fmt.Fprintln(os.Stderr, "lean consumer:", err)
+		os.Exit(1)
+	}
+	fmt.Println("ran: Lock, TryLock refused, Unlock, TryLock, Unlock")
+}
+
+func run(eps []string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, err := fairlock.Connect(ctx, fairlock.Config{Endpoints: eps, TTL: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	b, err := fairlock.Connect(ctx, fairlock.Config{Endpoints: eps, TTL: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	ma, _ := a.Mutex("/lean/smoke")
+	mb, _ := b.Mutex("/lean/smoke")
+	if err := ma.Lock(ctx); err != nil {
+		return err
+	}
+	if err := mb.TryLock(ctx); !errors.Is(err, fairmutex.ErrLocked) {
+		return fmt.Errorf("TryLock while held = %v, want ErrLocked", err)
+	}
+	if err := ma.Unlock(ctx); err != nil {
+		return err
+	}
+	if err := mb.TryLock(ctx); err != nil {
+		return fmt.Errorf("TryLock after Unlock: %w", err)
+	}
+	return mb.Unlock(ctx)
+}
 GO
 cd "$tmp"
 export GOWORK=off GOFLAGS=-mod=mod
 "$GO" mod tidy
-"$GO" build -o /dev/null .
+"$GO" build -o "$tmp/consumer" .
 count="$(awk '{print $1}' go.sum | sort -u | wc -l | tr -d ' ')"
 etcd="$(awk '$1 == "go.etcd.io/etcd/client/v3" && $2 !~ /go.mod/ {print $2}' go.sum)"
 echo "lean: a consumer of fairmutex has $count modules in go.sum (limit $limit; etcd client $etcd)"
@@ -45,3 +94,4 @@ if [ "$count" -gt "$limit" ]; then
 	awk '{print $1}' go.sum | sort -u | sed 's/^/  /' >&2
 	exit 1
 fi
+"$tmp/consumer"
