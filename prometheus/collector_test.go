@@ -255,14 +255,18 @@ func TestConcurrentHooks(t *testing.T) {
 	c := fairlockprom.New()
 	const goroutines, cycles = 8, 200
 	var wg sync.WaitGroup
+	// wg.Add and Done rather than wg.Go: the module supports Go 1.23.
 	for g := range goroutines {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			for i := range cycles {
 				cycle(c, fmt.Sprintf("/lock/%d", (g+i)%4), queue.Exclusive, 0, time.Millisecond, time.Millisecond)
 			}
-		})
+		}()
 	}
-	wg.Go(func() { _ = testutil.CollectAndCount(c) }) // a scrape in the middle
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = testutil.CollectAndCount(c) }() // a scrape in the middle
 	wg.Wait()
 	var total float64
 	for l := range 4 {
