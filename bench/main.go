@@ -39,7 +39,7 @@ func main() {
 	var contenders, reads, only, history, semCounts, elections, multiN, multiK string
 	quick := flag.Bool("quick", false, "a short run for checking the harness: shorter cells, fewer counts (figures not for publishing)")
 	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "how long each cell runs, in all")
-	flag.IntVar(&cfg.rounds, "rounds", 3, "slices each cell is cut into; the contenders of one count take turns slice by slice")
+	flag.IntVar(&cfg.rounds, "rounds", 5, "slices each cell is cut into; the contenders of one count take turns slice by slice")
 	flag.StringVar(&contenders, "contenders", "1,2,8,32,64", "numbers of contenders of the mutexes and read-write locks, comma-separated")
 	flag.StringVar(&reads, "reads", "90,50", "read shares in percent for the read-write locks, comma-separated")
 	flag.StringVar(&only, "only", "", "run only these contenders, comma-separated: "+strings.Join(contenderNames(), ","))
