@@ -57,11 +57,18 @@ const seedBatch = 100
 // historyContenders is how many contenders the history cells run.
 const historyContenders = 2
 
+// historyRounds is how many slices of a history cell, and of its fresh
+// counterpart, share the cell's duration.
+const historyRounds = 10
+
+// minHistorySlice keeps a short run's history slices long enough to grant.
+const minHistorySlice = 100 * time.Millisecond
+
 // runHistories measures every history kind at every count of past
 // acquisitions in pasts (ascending), calling report for each row.
 func runHistories(ctx context.Context, endpoints []string, cfg config, report func(historyRow)) ([]historyRow, error) {
 	fair, _ := contenderNamed(nameFair)
-	spec := cellSpec{c: fair, n: historyContenders, duration: cfg.duration / time.Duration(cfg.rounds), hold: cfg.hold}
+	spec := cellSpec{c: fair, n: historyContenders, duration: max(cfg.duration/historyRounds, minHistorySlice), hold: cfg.hold}
 	var rows []historyRow
 	add := func(r historyRow) {
 		rows = append(rows, r)
@@ -91,7 +98,7 @@ func longLivedHistory(ctx context.Context, endpoints []string, cfg config, spec 
 			}
 		}
 		row := historyRow{Kind: historyLong, Past: past}
-		aged, err := interleaved(ctx, endpoints, cfg, spec, &row, func() (slice, error) {
+		aged, err := interleaved(ctx, endpoints, spec, &row, func() (slice, error) {
 			sl, err := measure(ctx, members, spec)
 			if err == nil {
 				past += sl.rec.grants
@@ -163,7 +170,7 @@ func shortLivedHistory(ctx context.Context, endpoints []string, cfg config, spec
 		}
 		past = target
 		row := historyRow{Kind: historyShort, Past: past}
-		aged, err := interleaved(ctx, endpoints, cfg, spec, &row, agedSlice)
+		aged, err := interleaved(ctx, endpoints, spec, &row, agedSlice)
 		row.Aged = aged
 		add(row)
 		if err != nil {
@@ -181,29 +188,34 @@ func shortLivedHistory(ctx context.Context, endpoints []string, cfg config, spec
 		return fmt.Errorf("compact: %w", err)
 	}
 	row := historyRow{Kind: historyCompacted, Past: past}
-	aged, err := interleaved(ctx, endpoints, cfg, spec, &row, agedSlice)
+	aged, err := interleaved(ctx, endpoints, spec, &row, agedSlice)
 	row.Aged = aged
 	add(row)
 	return err
 }
 
-// interleaved takes cfg.rounds slices of the aged lock, each after a slice
-// of spec on a fresh lock, which it puts in row.Fresh, and returns the aged
-// lock's figures.
-func interleaved(ctx context.Context, endpoints []string, cfg config, spec cellSpec, row *historyRow, aged func() (slice, error)) (cellResult, error) {
+// interleaved takes historyRounds slices of the aged lock and as many of
+// spec on a fresh lock, in turns (fresh first, then aged first, and so on),
+// puts the fresh lock's figures in row.Fresh and returns the aged lock's.
+// The ratio of the two is the figure that matters, and on a shared machine
+// many short turns keep bursts of other load from landing on one side.
+func interleaved(ctx context.Context, endpoints []string, spec cellSpec, row *historyRow, aged func() (slice, error)) (cellResult, error) {
 	var fresh, old []slice
 	var firstErr error
-	for range cfg.rounds {
-		sl, err := runSlice(ctx, endpoints, spec, freshName(spec.c))
-		if err == nil {
-			fresh = append(fresh, sl)
-		} else if firstErr == nil {
-			firstErr = err
-		}
-		if sl, err = aged(); err == nil {
-			old = append(old, sl)
-		} else if firstErr == nil {
-			firstErr = err
+	for round := range historyRounds {
+		for j := range 2 {
+			var sl slice
+			var err error
+			if turn(round, j, 2) == 0 {
+				if sl, err = runSlice(ctx, endpoints, spec, freshName(spec.c)); err == nil {
+					fresh = append(fresh, sl)
+				}
+			} else if sl, err = aged(); err == nil {
+				old = append(old, sl)
+			}
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
 		}
 	}
 	row.Fresh = summarize(spec, fresh)

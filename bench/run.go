@@ -55,12 +55,16 @@ func (rn *runner) report(label string, r cellResult) cellResult {
 
 // rows measures specs, the contenders of one row group, each in cfg.rounds
 // slices taken in turns, so that figures compared in one row group saw the
-// same spells of a busy disk or CPU (the machine may be shared).
+// same spells of a busy disk or CPU (the machine may be shared). Every other
+// round goes in reverse order (ABC, CBA, ...), so that a load that rises or
+// falls steadily favours none of them.
 func (rn *runner) rows(ctx context.Context, specs []cellSpec) ([]cellResult, error) {
 	pieces := make([][]slice, len(specs))
 	errs := make([]string, len(specs))
-	for range rn.cfg.rounds {
-		for i, spec := range specs {
+	for round := range rn.cfg.rounds {
+		for j := range specs {
+			i := turn(round, j, len(specs))
+			spec := specs[i]
 			spec.duration = rn.cfg.duration / time.Duration(rn.cfg.rounds)
 			sl, err := runSlice(ctx, rn.endpoints, spec, freshName(spec.c))
 			if err != nil {
@@ -82,6 +86,15 @@ func (rn *runner) rows(ctx context.Context, specs []cellSpec) ([]cellResult, err
 		out[i] = rn.report(spec.label(), r)
 	}
 	return out, nil
+}
+
+// turn is the index of the j-th of n contenders to go in round: in order
+// in even rounds, in reverse in odd ones.
+func turn(round, j, n int) int {
+	if round%2 == 1 {
+		return n - 1 - j
+	}
+	return j
 }
 
 // specs returns a spec per selected contender of kind k, like base.
