@@ -159,7 +159,7 @@ func shortLivedHistory(ctx context.Context, endpoints []string, cfg config, spec
 		for i := past; i < target; i += seedBatch {
 			var ops []clientv3.Op
 			for j := i; j < min(i+seedBatch, target); j++ {
-				ops = append(ops, clientv3.OpPut(layout.Entry(keys.SlotID(fakeLeases+int64(j), 0), false), ""))
+				ops = append(ops, clientv3.OpPut(layout.Entry(keys.SlotID(fakeLeases+int64(j), 0, 0), false), ""))
 			}
 			if _, err := cli.Txn(ctx).Then(ops...).Commit(); err != nil {
 				return fmt.Errorf("seed history: %w", err)

@@ -30,6 +30,9 @@ type replyLoser struct {
 	deletes bool
 	armed   atomic.Bool
 	lost    atomic.Int64 // replies lost so far
+	// afterLoss, if set, runs once a reply is lost, before the client sees
+	// the error: something that happens between an attempt and its retry.
+	afterLoss func()
 }
 
 func (r *replyLoser) intercept(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
@@ -37,6 +40,9 @@ func (r *replyLoser) intercept(ctx context.Context, method string, req, reply an
 	err := invoker(ctx, method, req, reply, cc, opts...)
 	if txn, ok := req.(*pb.TxnRequest); ok && err == nil && r.writesUnder(txn) && r.armed.CompareAndSwap(true, false) {
 		r.lost.Add(1)
+		if r.afterLoss != nil {
+			r.afterLoss()
+		}
 		// Not a reason etcd's client retries a write on: the library must.
 		return status.Error(codes.Unavailable, "test: connection lost before the reply")
 	}

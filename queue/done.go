@@ -50,7 +50,7 @@ func (t *Ticket) watchUntilGone(ctx context.Context) {
 		}
 		select { // the watch broke (no leader, compaction): pause, then watch again
 		case <-ctx.Done():
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(brokenWatchPause):
 		}
 	}
 }

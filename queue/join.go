@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -95,12 +96,13 @@ func join(ctx context.Context, specs []entrySpec) ([]*Ticket, error) {
 		sp.key = sp.q.st.key(sp.q.layout, sp.slot, sp.kind, sp.limit)
 		from, to := sp.q.blockRange(sp.kind, sp.limit)
 		guards = append(guards, clientv3.Compare(clientv3.CreateRevision(sp.key), "=", 0))
-		// The new entry is in its own blocking range, where it is the
-		// newest: read one more to see what is ahead of it.
+		// The new entries are the newest in the range (all of this Txn's
+		// may be, where one line's range covers another's): read past them
+		// to see what is ahead.
 		then = append(then,
 			clientv3.OpPut(sp.key, sp.value, clientv3.WithLease(sp.q.s.Lease())),
 			clientv3.OpGet(from, clientv3.WithRange(to), clientv3.WithKeysOnly(),
-				clientv3.WithLimit(int64(turn.AheadLimit(sp.limit)+1)),
+				clientv3.WithLimit(int64(turn.AheadLimit(sp.limit)+len(specs))),
 				clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend)))
 		orElse = append(orElse, clientv3.OpGet(sp.key, clientv3.WithKeysOnly()))
 		if sp.kind == Permit {
@@ -110,8 +112,10 @@ func join(ctx context.Context, specs []entrySpec) ([]*Ticket, error) {
 			}
 		}
 	}
+	attempts := 0
 	resp, err := q.write(ctx, specs, func(ctx context.Context) (resp *clientv3.TxnResponse, err error) {
 		err = q.retry(ctx, func(ctx context.Context) error {
+			attempts++
 			resp, err = q.s.Client().Txn(ctx).If(guards...).Then(then...).Else(orElse...).Commit()
 			return err
 		})
@@ -123,11 +127,20 @@ func join(ctx context.Context, specs []entrySpec) ([]*Ticket, error) {
 	ts := make([]*Ticket, len(specs))
 	if resp.Succeeded {
 		for i, sp := range specs {
-			ahead := keysExcept(resp.Responses[2*i+1], sp.key)
+			// Entries of this same Txn (JoinAll) have its revision and are
+			// not ahead, even where one line's range covers another's.
+			ahead := keysOlder(resp.Responses[2*i+1], resp.Header.Revision)
 			ts[i] = newTicket(sp, resp.Header.Revision, start, len(ahead))
 			ts[i].setRead(ahead, resp.Header.Revision)
 		}
-	} else if err := joinFailed(specs, resp, start, ts); err != nil {
+	} else if err := joinFailed(ctx, specs, resp, start, ts, attempts > 1); err == errStray {
+		// A first attempt found keys of its slots: entries an earlier call
+		// leaked, now being removed. Join again on other slots.
+		for i := range specs {
+			specs[i].key, specs[i].slot = "", 0
+		}
+		return join(ctx, specs)
+	} else if err != nil {
 		return nil, err
 	}
 	for _, t := range ts {
@@ -136,20 +149,27 @@ func join(ctx context.Context, specs []entrySpec) ([]*Ticket, error) {
 	return ts, nil
 }
 
-// joinFailed makes sense of a join whose guard failed: an earlier attempt
-// of this call wrote the entries (its reply was lost), or a permit met
-// permits of another limit. It fills ts, or returns the error; either way
-// the slots of entries not written are given back.
-func joinFailed(specs []entrySpec, resp *clientv3.TxnResponse, start time.Time, ts []*Ticket) error {
-	var mismatch, missing bool
+// errStray: a join's first attempt found keys of its own slots.
+var errStray = errors.New("queue: stray entry on a free slot")
+
+// joinFailed makes sense of a join whose guard failed. After a retry
+// (retried), entries found at the call's keys were written by an earlier
+// attempt whose reply was lost: they are the call's, if all are there. On
+// a first attempt they can only be strays, entries an earlier call leaked
+// (a write applied after the delete that was to remove it): they are
+// removed and errStray says to join again. A permit may also have met
+// permits of another limit. joinFailed fills ts or returns the error; every
+// entry not adopted is removed, and slots go back once their keys are gone.
+func joinFailed(ctx context.Context, specs []entrySpec, resp *clientv3.TxnResponse, start time.Time, ts []*Ticket, retried bool) error {
+	var mismatch, missing, found bool
 	r := 0
 	for i, sp := range specs {
 		kvs := resp.Responses[r].GetResponseRange().GetKvs()
 		r++
 		if len(kvs) == 1 {
-			// Written by an earlier attempt: what is ahead is unknown until
-			// Wait reads it.
+			// What is ahead is unknown until Wait reads it.
 			ts[i] = newTicket(sp, kvs[0].CreateRevision, start, -1)
+			found = true
 		} else {
 			missing = true
 		}
@@ -162,16 +182,24 @@ func joinFailed(specs []entrySpec, resp *clientv3.TxnResponse, start time.Time, 
 			}
 		}
 	}
-	if !missing {
+	if retried && !missing {
 		return nil
 	}
-	// One Txn writes all or nothing, so none was written.
-	for _, sp := range specs {
-		sp.q.st.giveSlot(sp.slot)
+	for i, sp := range specs {
+		if ts[i] != nil {
+			sp.q.abandon(ctx, sp.key, sp.slot)
+			ts[i] = nil
+		} else {
+			sp.q.st.giveSlot(sp.slot)
+		}
 	}
-	if mismatch {
+	switch {
+	case mismatch:
 		return ErrLimitMismatch
+	case !retried && found:
+		return errStray
 	}
+	// Written by an earlier attempt, then some entry of it deleted.
 	return &lostError{name: specs[0].q.Name(), expired: sessionEnded(specs[0].q.s)}
 }
 
@@ -235,6 +263,17 @@ func foundOwn(specs []entrySpec, resp *clientv3.TxnResponse) bool {
 		}
 	}
 	return false
+}
+
+// keysOlder returns the keys of a range response created before rev.
+func keysOlder(r *etcdserverpb.ResponseOp, rev int64) []string {
+	var out []string
+	for _, kv := range r.GetResponseRange().GetKvs() {
+		if kv.CreateRevision < rev {
+			out = append(out, string(kv.Key))
+		}
+	}
+	return out
 }
 
 // keysExcept returns the keys of a range response, without own.

@@ -1,6 +1,10 @@
 package queue
 
-import "context"
+import (
+	"context"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
 
 // Request names one entry of a JoinAll: the line it joins, the value it
 // stores, and whether it is shared.
@@ -53,13 +57,46 @@ func AcquireAll(ctx context.Context, reqs []Request) ([]*Ticket, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range ts {
-		if err := t.Wait(ctx); err != nil {
-			for _, t := range ts {
-				t.abandon(ctx)
-			}
-			return nil, err
+	err = waitAll(ctx, ts)
+	if err != nil {
+		for _, t := range ts {
+			t.abandon(ctx)
 		}
+		return nil, err
 	}
 	return ts, nil
+}
+
+// waitAll waits for every ticket's turn, then, since an entry whose turn
+// came early may have been lost while a later line was awaited, checks in
+// one read that every entry is still there.
+func waitAll(ctx context.Context, ts []*Ticket) error {
+	for _, t := range ts {
+		if err := t.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	if len(ts) < 2 {
+		return nil
+	}
+	ops := make([]clientv3.Op, len(ts))
+	for i, t := range ts {
+		ops[i] = clientv3.OpGet(t.key, clientv3.WithKeysOnly())
+	}
+	var resp *clientv3.TxnResponse
+	err := ts[0].retry(ctx, func(ctx context.Context) (err error) {
+		resp, err = ts[0].q.s.Client().Txn(ctx).Then(ops...).Commit()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for i, t := range ts {
+		if !ownedIn(resp.Responses[i], t.rev) {
+			err := t.lost(ctx)
+			t.reportLoss(err)
+			return err
+		}
+	}
+	return nil
 }

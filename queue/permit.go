@@ -24,7 +24,9 @@ func (q *Queue) JoinPermit(ctx context.Context, value string, limit int) (*Ticke
 // entries are in the line, so that its turn has come; otherwise it returns
 // ErrBlocked and writes nothing (the store revision does not move). It
 // takes one transaction when the line is empty or full, two when some but
-// not all permits are taken (a read, then a write guarded by it). Limit
+// not all permits are taken (a read, then a write guarded by it), and at
+// most three when permits are taken and given back meanwhile: past that it
+// returns ErrBlocked. Limit
 // mismatches are as for JoinPermit.
 func (q *Queue) TryJoinPermit(ctx context.Context, value string, limit int) (*Ticket, error) {
 	if limit < 1 {

@@ -25,45 +25,58 @@ func (t *Ticket) Requeue(ctx context.Context) (*Ticket, error) {
 	q := t.q
 	start := time.Now()
 	sp := entrySpec{q: q, value: t.Value(), kind: t.kind, limit: t.limit}
-	sp.slot = q.st.takeSlot()
-	sp.key = q.st.key(q.layout, sp.slot, sp.kind, sp.limit)
 	from, to := q.blockRange(sp.kind, sp.limit)
-	resp, err := q.write(ctx, []entrySpec{sp}, func(ctx context.Context) (resp *clientv3.TxnResponse, err error) {
-		err = q.retry(ctx, func(ctx context.Context) error {
-			resp, err = q.s.Client().Txn(ctx).
-				If(t.IsOwner(), clientv3.Compare(clientv3.CreateRevision(sp.key), "=", 0)).
-				Then(clientv3.OpDelete(t.key),
-					clientv3.OpPut(sp.key, sp.value, clientv3.WithLease(q.s.Lease())),
-					clientv3.OpGet(from, clientv3.WithRange(to), clientv3.WithKeysOnly(),
-						clientv3.WithLimit(int64(turn.AheadLimit(sp.limit)+1)),
-						clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend))).
-				Else(clientv3.OpGet(sp.key, clientv3.WithKeysOnly())).
-				Commit()
-			return err
-		})
-		return resp, err
-	}, func(resp *clientv3.TxnResponse) bool {
-		return resp.Succeeded || len(resp.Responses[0].GetResponseRange().GetKvs()) > 0
-	})
-	if err == ErrSessionExpired {
-		err = &lostError{name: q.Name(), token: t.rev, expired: true} // the entry went with the lease
-	}
-	if err != nil {
-		return nil, err
-	}
 	var nt *Ticket
-	switch kvs := resp.Responses[0].GetResponseRange().GetKvs(); {
-	case resp.Succeeded:
-		ahead := keysExcept(resp.Responses[2], sp.key)
-		nt = newTicket(sp, resp.Header.Revision, start, len(ahead))
-		nt.setRead(ahead, resp.Header.Revision)
-	case len(kvs) == 1: // an earlier attempt moved it; its reply was lost
-		nt = newTicket(sp, kvs[0].CreateRevision, start, -1)
-	default:
-		q.st.giveSlot(sp.slot)
-		err := t.lost(ctx)
-		t.reportLoss(err)
-		return nil, err
+	for nt == nil {
+		sp.slot = q.st.takeSlot()
+		sp.key = q.st.key(q.layout, sp.slot, sp.kind, sp.limit)
+		attempts := 0
+		resp, err := q.write(ctx, []entrySpec{sp}, func(ctx context.Context) (resp *clientv3.TxnResponse, err error) {
+			err = q.retry(ctx, func(ctx context.Context) error {
+				attempts++
+				resp, err = q.s.Client().Txn(ctx).
+					If(t.IsOwner(), clientv3.Compare(clientv3.CreateRevision(sp.key), "=", 0)).
+					Then(clientv3.OpDelete(t.key),
+						clientv3.OpPut(sp.key, sp.value, clientv3.WithLease(q.s.Lease())),
+						clientv3.OpGet(from, clientv3.WithRange(to), clientv3.WithKeysOnly(),
+							clientv3.WithLimit(int64(turn.AheadLimit(sp.limit)+1)),
+							clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend))).
+					Else(clientv3.OpGet(sp.key, clientv3.WithKeysOnly()), clientv3.OpGet(t.key, clientv3.WithKeysOnly())).
+					Commit()
+				return err
+			})
+			return resp, err
+		}, func(resp *clientv3.TxnResponse) bool {
+			return resp.Succeeded || len(resp.Responses[0].GetResponseRange().GetKvs()) > 0
+		})
+		if err == ErrSessionExpired {
+			err = &lostError{name: q.Name(), token: t.rev, expired: true} // the entry went with the lease
+		}
+		if err != nil {
+			return nil, err
+		}
+		newKV := resp.Responses[0].GetResponseRange().GetKvs()
+		switch {
+		case resp.Succeeded:
+			ahead := keysOlder(resp.Responses[2], resp.Header.Revision)
+			nt = newTicket(sp, resp.Header.Revision, start, len(ahead))
+			nt.setRead(ahead, resp.Header.Revision)
+		case len(newKV) == 1 && attempts > 1 && !ownedIn(resp.Responses[1], t.rev):
+			// An earlier attempt moved it; its reply was lost.
+			nt = newTicket(sp, newKV[0].CreateRevision, start, -1)
+		case len(newKV) == 1:
+			// A stray an earlier call leaked on this slot: remove it and
+			// try again on another slot.
+			q.abandon(ctx, sp.key, sp.slot)
+		default:
+			q.st.giveSlot(sp.slot)
+			err := t.lost(ctx)
+			if t.settle() {
+				q.st.giveSlot(t.slot)
+				t.reportLoss(err)
+			}
+			return nil, err
+		}
 	}
 	if t.settle() {
 		q.st.giveSlot(t.slot)

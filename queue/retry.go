@@ -33,8 +33,8 @@ func (q *Queue) retry(ctx context.Context, op func(context.Context) error) error
 			return ErrSessionExpired
 		case ctx.Err() != nil:
 			return ctx.Err()
-		case q.st.ctx.Err() != nil:
-			return ErrSessionExpired
+		case q.st.ctx.Err() != nil, q.s.Client().Ctx().Err() != nil:
+			return ErrSessionExpired // the session ended, or its client was closed
 		case !transient(err):
 			return err
 		}

@@ -22,6 +22,7 @@ type sessionState struct {
 	// ctx ends when the session does. (concurrency.Session.Ctx would do,
 	// but etcd's client has it only from v3.6 on.)
 	ctx context.Context
+	gen uint64 // this state's generation, part of its keys
 	// guard times the lease from its own keep-alives, for Done and
 	// HeldUntil (see package internal/leaseguard).
 	guard *leaseguard.Guard
@@ -38,6 +39,11 @@ type sessionState struct {
 var (
 	statesMu sync.Mutex
 	states   = map[clientv3.LeaseID]*sessionState{}
+	// stateGen numbers the states made in this process: a state dropped
+	// when its session ended on this side, while etcd may still hold the
+	// lease and entries under its keys, is never made again with the same
+	// keys (another Session on the same lease, say).
+	stateGen uint64
 )
 
 // stateOf returns the state of s's lease, made on first use and dropped
@@ -50,7 +56,8 @@ func stateOf(s *concurrency.Session) *sessionState {
 		return st
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	st := &sessionState{s: s, lease: lease, ctx: ctx, guard: leaseguard.For(s), abandoned: map[string]abandonedEntry{}}
+	stateGen++
+	st := &sessionState{s: s, lease: lease, ctx: ctx, gen: stateGen, guard: leaseguard.For(s), abandoned: map[string]abandonedEntry{}}
 	states[lease] = st
 	go func() {
 		<-s.Done()
@@ -90,7 +97,7 @@ func (st *sessionState) giveSlot(slot int) {
 }
 
 func (st *sessionState) key(layout keys.Layout, slot int, kind Kind, limit int) string {
-	id := keys.SlotID(int64(st.lease), slot)
+	id := keys.SlotID(int64(st.lease), st.gen, slot)
 	switch kind {
 	case Permit:
 		return layout.PermitEntry(id, limit)

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"slices"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -52,6 +53,10 @@ func (t *Ticket) Wait(ctx context.Context) error {
 	}
 	return err
 }
+
+// brokenWatchPause is how long a waiter waits before watching again after
+// a watch broke (no leader, compaction, a reconnection).
+const brokenWatchPause = 50 * time.Millisecond
 
 // waiter is the state of one Wait call.
 type waiter struct {
@@ -148,12 +153,24 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 	}
 	switch {
 	case ev.broken:
-		if err := w.cli.Ctx().Err(); err != nil {
-			return err // the client was closed
+		if w.cli.Ctx().Err() != nil {
+			// The client was closed: the session's keep-alives stopped with it.
+			return &lostError{name: w.t.q.Name(), token: w.t.rev, expired: true}
 		}
 		// Broken (no leader, compaction): watch again, and read again once
-		// it is in place.
+		// it is in place. A member without a leader refuses the watch at
+		// once, so pause first rather than spin.
 		ws.cancel()
+		pause := time.NewTimer(brokenWatchPause)
+		select {
+		case <-ctx.Done():
+			pause.Stop()
+			return ctx.Err()
+		case <-w.t.q.s.Done():
+			pause.Stop()
+			return &lostError{name: w.t.q.Name(), token: w.t.rev, expired: true}
+		case <-pause.C:
+		}
 		if own {
 			w.own = w.start(wctx, ev.key)
 		} else {

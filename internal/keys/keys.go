@@ -206,12 +206,14 @@ func newNonce() string {
 
 // SlotID returns the entry id of a slot of a session: the session's lease
 // (so that etcdctl shows whose entry it is), a random per-process nonce (two
-// processes may share a lease) and the slot, a small number that the
+// processes may share a lease), the generation of this process's state for
+// the lease (a state dropped and made again while the lease lives must not
+// reuse the old state's keys) and the slot, a small number that the
 // session reuses once the slot's entry is known to be gone. Reusing ids
 // keeps the number of distinct keys under a lock bounded by the sessions
 // that used it, and so the cost of reading the line, however long the
 // history etcd has not compacted; the fencing token stays unique because a
 // re-created key gets a new create revision.
-func SlotID(lease int64, slot int) string {
-	return fmt.Sprintf("%016x-%s-%x", lease, processNonce, slot)
+func SlotID(lease int64, gen uint64, slot int) string {
+	return fmt.Sprintf("%016x-%s-%x.%x", lease, processNonce, gen, slot)
 }

@@ -75,7 +75,7 @@ func TestLayoutSeparatesNestedLocks(t *testing.T) {
 func TestParseRoundTrip(t *testing.T) {
 	l, _ := keys.New("/jobs/x")
 	for _, shared := range []bool{false, true} {
-		id := keys.SlotID(0x1234, 3)
+		id := keys.SlotID(0x1234, 1, 3)
 		e, err := keys.Parse(l.Entry(id, shared))
 		if err != nil {
 			t.Fatal(err)
@@ -94,14 +94,16 @@ func TestParseRoundTrip(t *testing.T) {
 func TestSlotIDsDifferBySlotAndLease(t *testing.T) {
 	seen := map[string]bool{}
 	for lease := range int64(3) {
-		for slot := range 100 {
-			id := keys.SlotID(lease, slot)
-			if seen[id] {
-				t.Fatalf("SlotID(%d, %d) = %q repeats an earlier id", lease, slot, id)
-			}
-			seen[id] = true
-			if id != keys.SlotID(lease, slot) {
-				t.Fatalf("SlotID(%d, %d) is not stable", lease, slot)
+		for gen := range uint64(3) {
+			for slot := range 100 {
+				id := keys.SlotID(lease, gen, slot)
+				if seen[id] {
+					t.Fatalf("SlotID(%d, %d, %d) = %q repeats an earlier id", lease, gen, slot, id)
+				}
+				seen[id] = true
+				if id != keys.SlotID(lease, gen, slot) {
+					t.Fatalf("SlotID(%d, %d, %d) is not stable", lease, gen, slot)
+				}
 			}
 		}
 	}
