@@ -43,8 +43,8 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// fairmutex, fairmutex+hooks (n=1 only), etcd-mutex and herd.
-	if got, want := len(res.Mutex), 3*len(cfg.contenders)+1; got != want {
+	// fairmutex, etcd-mutex and herd.
+	if got, want := len(res.Mutex), 3*len(cfg.contenders); got != want {
 		t.Errorf("%d mutex cells, want %d", got, want)
 	}
 	if got, want := len(res.RW), 2*len(cfg.contenders); got != want {
@@ -55,7 +55,7 @@ func TestRun(t *testing.T) {
 			t.Errorf("%d %s cells, want 2", len(cells), name)
 		}
 	}
-	all := slices.Concat(res.Mutex, res.RW, res.Semaphore, res.Election, res.Multi)
+	all := slices.Concat(res.Mutex, res.RW, res.Semaphore, res.Election, res.Multi, res.Uncontended)
 	for _, r := range all {
 		if r.Err != "" || r.Grants == 0 || r.PerSec <= 0 || r.Calls <= 0 || r.Violations != 0 {
 			t.Errorf("%s n=%d: err %q, %d grants, %.1f/s, %.2f calls/acq, %d violations",

@@ -44,9 +44,7 @@ func chartSeries(res *results) []series {
 		out = append(out, series{label: label, color: color, dashes: dashes, points: []cellResult{r}})
 	}
 	for _, r := range res.Mutex {
-		if r.Contender != nameFairHooks { // one contender only: no line
-			add(r.Contender, familyColor[r.Contender], "", r)
-		}
+		add(r.Contender, familyColor[r.Contender], "", r)
 	}
 	shares := readShares(res.RW)
 	for _, r := range res.RW {

@@ -41,7 +41,7 @@ type contender struct {
 	name   string
 	kind   kind
 	anchor string // the contender its figures are divided by; "" for an anchor
-	// uncontended: run only with one contender (the hook overhead).
+	// uncontended: run only in the uncontended cells (the hook overhead).
 	uncontended bool
 	about       string
 	open        func(s *concurrency.Session, name string, spec cellSpec) (locker, error)

@@ -95,7 +95,7 @@ func tables(res *results) []table {
 				withRatio(fmtRate(r.PerSec), ok, r.PerSec/a.PerSec)})
 		}
 		t.notes = append(t.notes, "(×) is the ratio to concurrency.Mutex for fairmutex, and to fairmutex for "+nameFairHooks+
-			" (a queue.WithHooks whose every field is an atomic counter), in slices taken in turns.")
+			fmt.Sprintf(" (a queue.WithHooks whose every field is an atomic counter), each in %d short turns taken in turns with the others.", uncontendedRounds))
 		out = append(out, t)
 	}
 	if len(res.History) > 0 {

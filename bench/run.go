@@ -31,6 +31,9 @@ type results struct {
 	Elapsed     time.Duration
 }
 
+// uncontendedRounds is how many turns the uncontended cells take.
+const uncontendedRounds = 10
+
 func (c config) runs(name string) bool { return c.only == nil || c.only[name] }
 
 // runner measures on one etcd and logs progress.
@@ -59,13 +62,18 @@ func (rn *runner) report(label string, r cellResult) cellResult {
 // round goes in reverse order (ABC, CBA, ...), so that a load that rises or
 // falls steadily favours none of them.
 func (rn *runner) rows(ctx context.Context, specs []cellSpec) ([]cellResult, error) {
+	return rn.rowsIn(ctx, specs, rn.cfg.rounds)
+}
+
+// rowsIn is rows in the given number of rounds.
+func (rn *runner) rowsIn(ctx context.Context, specs []cellSpec, rounds int) ([]cellResult, error) {
 	pieces := make([][]slice, len(specs))
 	errs := make([]string, len(specs))
-	for round := range rn.cfg.rounds {
+	for round := range rounds {
 		for j := range specs {
 			i := turn(round, j, len(specs))
 			spec := specs[i]
-			spec.duration = rn.cfg.duration / time.Duration(rn.cfg.rounds)
+			spec.duration = rn.cfg.duration / time.Duration(rounds)
 			sl, err := runSlice(ctx, rn.endpoints, spec, freshName(spec.c))
 			if err != nil {
 				errs[i] = err.Error()
@@ -101,7 +109,7 @@ func turn(round, j, n int) int {
 func (rn *runner) specs(k kind, base cellSpec) []cellSpec {
 	var out []cellSpec
 	for _, c := range contenders {
-		if c.kind == k && rn.cfg.runs(c.name) && (!c.uncontended || base.n == 1) {
+		if c.kind == k && rn.cfg.runs(c.name) && !c.uncontended {
 			spec := base
 			spec.c = c
 			spec.duration, spec.hold = rn.cfg.duration, rn.cfg.hold
@@ -160,11 +168,22 @@ func run(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 			} else {
 				res.Mutex = append(res.Mutex, r)
 			}
-			if r.N == 1 && c.kind == kindMutex && r.Contender != nameHerd {
-				res.Uncontended = append(res.Uncontended, r)
-			}
 		}
 	}
+	// Uncontended Lock+Unlock, in many short turns: its targets compare
+	// medians a few percent apart.
+	var alone []cellSpec
+	for _, name := range []string{nameFair, nameFairHooks, nameEtcdMutex} {
+		if c, _ := contenderNamed(name); cfg.runs(name) {
+			alone = append(alone, cellSpec{c: c, n: 1, duration: cfg.duration, hold: cfg.hold})
+		}
+	}
+	if len(alone) > 0 {
+		if res.Uncontended, err = rn.rowsIn(ctx, alone, uncontendedRounds); err != nil {
+			return res, err
+		}
+	}
+
 	// Then the other primitives, row group by row group.
 	var sems, elections, multi []cellSpec
 	for _, n := range cfg.semCounts {
