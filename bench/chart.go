@@ -30,7 +30,7 @@ var familyColor = map[string]string{
 var dashPatterns = []string{"7,4", "2,3", "10,3,2,3"}
 
 // Dash patterns of the semaphores and elections, apart from the read shares'.
-const semDashes, electionDashes = "12,4,2,4,2,4", "1,4"
+const semDashes, electionDashes = "12,4,2,4,2,4", "16,3"
 
 func chartSeries(res *results) []series {
 	var out []series
