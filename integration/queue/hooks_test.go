@@ -10,9 +10,11 @@ import (
 
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"github.com/fairlock/fairlock/election"
 	"github.com/fairlock/fairlock/fairmutex"
 	"github.com/fairlock/fairlock/integration/internal/testcluster"
 	"github.com/fairlock/fairlock/queue"
+	"github.com/fairlock/fairlock/semaphore"
 )
 
 // recorder keeps what the hooks were told.
@@ -69,32 +71,71 @@ type holderKind struct {
 	kind queue.Kind
 	try  bool // lock is a Try call: it fails rather than waits
 	make func(t *testing.T, s *concurrency.Session, name string, opts ...queue.Option) holder
+	// block joins the entry of another session that holds the line
+	// against this kind; nil: an exclusive entry.
+	block func(ctx context.Context, q *queue.Queue) (*queue.Ticket, error)
 }
 
 var holderKinds = []holderKind{
-	{"fairmutex", queue.Exclusive, false, func(t *testing.T, s *concurrency.Session, name string, opts ...queue.Option) holder {
+	{name: "fairmutex", kind: queue.Exclusive, try: false, make: func(t *testing.T, s *concurrency.Session, name string, opts ...queue.Option) holder {
 		m, err := fairmutex.New(s, name, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return holder{m.Lock, m.Unlock, m.Token}
 	}},
-	{"fairmutex-TryLock", queue.Exclusive, true, func(t *testing.T, s *concurrency.Session, name string, opts ...queue.Option) holder {
+	{name: "fairmutex-TryLock", kind: queue.Exclusive, try: true, make: func(t *testing.T, s *concurrency.Session, name string, opts ...queue.Option) holder {
 		m, err := fairmutex.New(s, name, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return holder{m.TryLock, m.Unlock, m.Token}
 	}},
-	{"rwmutex-write", queue.Exclusive, false, func(t *testing.T, s *concurrency.Session, name string, opts ...queue.Option) holder {
+	{name: "rwmutex-write", kind: queue.Exclusive, try: false, make: func(t *testing.T, s *concurrency.Session, name string, opts ...queue.Option) holder {
 		rw := mustRW(t, s, name, opts...)
 		return holder{rw.Lock, rw.Unlock, rw.Token}
 	}},
-	{"rwmutex-read", queue.Shared, false, func(t *testing.T, s *concurrency.Session, name string, opts ...queue.Option) holder {
+	{name: "rwmutex-read", kind: queue.Shared, try: false, make: func(t *testing.T, s *concurrency.Session, name string, opts ...queue.Option) holder {
 		rw := mustRW(t, s, name, opts...)
 		return holder{rw.RLock, rw.RUnlock, rw.RToken}
 	}},
-	{"queue-ticket", queue.Exclusive, false, func(t *testing.T, s *concurrency.Session, name string, opts ...queue.Option) holder {
+	{name: "semaphore-permit", kind: queue.Permit, make: func(t *testing.T, s *concurrency.Session, name string, opts ...queue.Option) holder {
+		sm, err := semaphore.New(s, name, 1, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		var p *semaphore.Permit
+		return holder{
+			lock: func(ctx context.Context) error {
+				got, err := sm.Acquire(ctx)
+				if err == nil {
+					mu.Lock()
+					p = got
+					mu.Unlock()
+				}
+				return err
+			},
+			unlock: func(ctx context.Context) error {
+				mu.Lock()
+				defer mu.Unlock()
+				return p.Release(ctx)
+			},
+			token: func() int64 {
+				mu.Lock()
+				defer mu.Unlock()
+				return p.Token()
+			},
+		}
+	}, block: func(ctx context.Context, q *queue.Queue) (*queue.Ticket, error) { return q.JoinPermit(ctx, "x", 1) }},
+	{name: "election-leader", kind: queue.Exclusive, make: func(t *testing.T, s *concurrency.Session, name string, opts ...queue.Option) holder {
+		e, err := election.New(s, name, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return holder{func(ctx context.Context) error { return e.Campaign(ctx, "v") }, e.Resign, e.Token}
+	}},
+	{name: "queue-ticket", kind: queue.Exclusive, try: false, make: func(t *testing.T, s *concurrency.Session, name string, opts ...queue.Option) holder {
 		q := mustQueue(t, s, name, opts...)
 		var mu sync.Mutex
 		var tk *queue.Ticket
@@ -175,7 +216,15 @@ func TestHooks(t *testing.T) {
 			}
 
 			// Contended: an exclusive entry of another session holds the line.
-			head := mustJoin(ctx, t, mustQueue(t, other, name))
+			var head *queue.Ticket
+			if hk.block != nil {
+				var err error
+				if head, err = hk.block(ctx, mustQueue(t, other, name)); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				head = mustJoin(ctx, t, mustQueue(t, other, name))
+			}
 			if hk.try {
 				if err := h.lock(ctx); err == nil {
 					t.Fatal("a Try call behind a holder succeeded")
