@@ -94,7 +94,10 @@ func (w *waiter) run(ctx, wctx context.Context) error {
 				return err
 			}
 			if w.decision.Granted {
-				return w.signal(ctx)
+				if turn.MustSignal(w.t.limit, w.behind) {
+					w.t.signalSuccessor()
+				}
+				return nil
 			}
 		}
 		w.follow(wctx)
@@ -259,27 +262,24 @@ func (w *waiter) readAt(ctx context.Context, serializable bool) (resp *clientv3.
 	return resp, err
 }
 
-// signal wakes the waiter behind a permit just granted, when there is one:
-// it watches this entry for puts, and must now watch the holders instead
-// (see turn.Decide). The put keeps the entry's value, lease and create
-// revision, and is fenced like everything else.
-func (w *waiter) signal(ctx context.Context) error {
-	if !turn.MustSignal(w.t.limit, w.behind) {
-		return nil
-	}
-	var resp *clientv3.TxnResponse
-	err := w.t.retry(ctx, func(ctx context.Context) (err error) {
-		resp, err = w.cli.Txn(ctx).If(w.t.IsOwner()).
-			Then(clientv3.OpPut(w.t.key, "", clientv3.WithIgnoreValue(), clientv3.WithIgnoreLease())).Commit()
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if !resp.Succeeded {
-		return w.t.lost(ctx)
-	}
-	return nil
+// signalSuccessor wakes the waiter behind a permit just granted: it
+// watches this entry for puts, and must now watch the holders instead (see
+// turn.Decide). The put keeps the entry's value, lease and create revision,
+// and is fenced, so a hold already released or lost touches nothing (its
+// delete woke the successor already). It is sent after the grant is
+// returned, off the grant's path: the successor waits for it either way,
+// and the holder need not. It retries transient errors until it succeeds
+// or the session ends, since a successor that is never told would leave a
+// permit idle until this hold ends.
+func (t *Ticket) signalSuccessor() {
+	q := t.q
+	go func() {
+		_ = q.retry(q.st.ctx, func(ctx context.Context) error {
+			_, err := q.s.Client().Txn(ctx).If(t.IsOwner()).
+				Then(clientv3.OpPut(t.key, "", clientv3.WithIgnoreValue(), clientv3.WithIgnoreLease())).Commit()
+			return err
+		})
+	}()
 }
 
 func isLost(err error) bool {
