@@ -56,11 +56,13 @@
 //     when the predecessor leaves or is granted. A predecessor that is
 //     granted says so by "touching" its own key: a put, fenced by its
 //     create revision, that keeps value, lease and create revision, made
-//     only when someone is behind it.
+//     only when someone is behind it, and sent after Acquire has returned
+//     the permit (off the grant's path; it is retried until the session
+//     ends, and a hold that ends first wakes the successor by its delete).
 //
 // So a release wakes one waiter, the oldest, which it lets in; that grant's
 // touch wakes one more, the next waiter, which becomes the oldest waiter
-// and starts watching the holders. About two watch events per acquisition,
+// and starts watching the holders. At most two watch events per acquisition,
 // whatever the number of waiters, and nobody is woken for nothing. (With
 // limit 1 the oldest waiter's one entry ahead is its predecessor, and no
 // touch is needed: this is fairmutex's line.)
