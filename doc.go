@@ -15,10 +15,12 @@
 // process dies, the lease expires after Config.TTL and its holds and places
 // in line vanish; when it calls Close, they vanish at once.
 //
-// The locks themselves live in the packages fairmutex (a FIFO mutex),
-// rwmutex (a fair read-write lock) and queue (the ordered line beneath
-// them); Client only makes them, on its session, with the Config's identity
-// stored in every entry so that Queue.List tells who holds and who waits.
+// The locks themselves live in the packages fairmutex (a FIFO mutex, and
+// LockAll for several at once), rwmutex (a fair read-write lock), semaphore
+// (a fair counting semaphore), election (leader election that rotates) and
+// queue (the ordered line beneath them all); Client only makes them, on its
+// session, with the Config's identity stored in every entry so that
+// Queue.List tells who holds and who waits, and with its hooks and logger.
 // Code that manages its own clientv3.Client and concurrency.Session can use
 // those packages directly.
 package fairlock
