@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // CleanupTimeout bounds how long a call whose context has ended still waits
@@ -29,6 +31,7 @@ const (
 type abandonedEntry struct {
 	q    *Queue
 	slot int
+	rev  int64 // the entry's create revision if known: delete only that one
 }
 
 // abandon removes the entry at key, which a failed or cancelled call may
@@ -36,12 +39,19 @@ type abandonedEntry struct {
 // once at once (bounded by CleanupTimeout) and hands the entry to the
 // session's cleanup worker if that fails.
 func (q *Queue) abandon(ctx context.Context, key string, slot int) {
+	q.abandonRev(ctx, key, slot, 0)
+}
+
+// abandonRev is abandon for an entry whose create revision is known (a
+// stray found on a slot): only that entry is deleted, so a delete applied
+// late can never remove a newer entry on the same key.
+func (q *Queue) abandonRev(ctx context.Context, key string, slot int, rev int64) {
 	st := q.st
 	if sessionEnded(q.s) {
 		return // the lease takes the entry with it, and the slots with it
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
-	_, err := q.s.Client().Delete(dctx, key)
+	err := remove(dctx, q.s.Client(), key, rev)
 	cancel()
 	if err == nil {
 		st.giveSlot(slot)
@@ -49,7 +59,7 @@ func (q *Queue) abandon(ctx context.Context, key string, slot int) {
 	}
 	q.log(slog.LevelWarn, "cleanup failed, retrying in the background", slog.String("key", key), slog.Any("err", err))
 	st.mu.Lock()
-	st.abandoned[key] = abandonedEntry{q: q, slot: slot}
+	st.abandoned[key] = abandonedEntry{q: q, slot: slot, rev: rev}
 	start := !st.working
 	st.working = true
 	st.mu.Unlock()
@@ -81,7 +91,7 @@ func (st *sessionState) cleanup() {
 		st.mu.Unlock()
 		for key, e := range pending {
 			ctx, cancel := context.WithTimeout(st.ctx, cleanupAttempt)
-			_, err := st.s.Client().Delete(ctx, key)
+			err := remove(ctx, st.s.Client(), key, e.rev)
 			cancel()
 			if err != nil {
 				e.q.hooks().cleanupRetried(CleanupInfo{Name: e.q.Name(), Key: key, Attempt: attempt, Err: err})
@@ -101,6 +111,17 @@ func (st *sessionState) cleanup() {
 		st.mu.Unlock()
 		backoff = min(2*backoff, cleanupMaxRetry)
 	}
+}
+
+// remove deletes key: the entry at create revision rev only, when rev is
+// known (not 0), whatever is there otherwise.
+func remove(ctx context.Context, cli *clientv3.Client, key string, rev int64) error {
+	if rev == 0 {
+		_, err := cli.Delete(ctx, key)
+		return err
+	}
+	_, err := cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", rev)).Then(clientv3.OpDelete(key)).Commit()
+	return err
 }
 
 // logLoss logs a lost entry at warning level: someone else may hold what

@@ -187,7 +187,7 @@ func joinFailed(ctx context.Context, specs []entrySpec, resp *clientv3.TxnRespon
 	}
 	for i, sp := range specs {
 		if ts[i] != nil {
-			sp.q.abandon(ctx, sp.key, sp.slot)
+			sp.q.abandonRev(ctx, sp.key, sp.slot, ts[i].rev)
 			ts[i] = nil
 		} else {
 			sp.q.st.giveSlot(sp.slot)

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fairlock/fairlock/internal/turn"
 )
 
 // Request names one entry of a JoinAll: the line it joins, the value it
@@ -71,13 +73,17 @@ func AcquireAll(ctx context.Context, reqs []Request) ([]*Ticket, error) {
 // came early may have been lost while a later line was awaited, checks in
 // one read that every entry is still there.
 func waitAll(ctx context.Context, ts []*Ticket) error {
+	waited := false
 	for _, t := range ts {
+		if ahead, rev := t.lastRead(); rev == 0 || !turn.Decide(t.limit, ahead).Granted {
+			waited = true // granted later than the join: check them all after
+		}
 		if err := t.Wait(ctx); err != nil {
 			return err
 		}
 	}
-	if len(ts) < 2 {
-		return nil
+	if len(ts) < 2 || !waited {
+		return nil // all granted by the join itself, at one revision
 	}
 	ops := make([]clientv3.Op, len(ts))
 	for i, t := range ts {

@@ -67,7 +67,7 @@ func (t *Ticket) Requeue(ctx context.Context) (*Ticket, error) {
 		case len(newKV) == 1:
 			// A stray an earlier call leaked on this slot: remove it and
 			// try again on another slot.
-			q.abandon(ctx, sp.key, sp.slot)
+			q.abandonRev(ctx, sp.key, sp.slot, newKV[0].CreateRevision)
 		default:
 			q.st.giveSlot(sp.slot)
 			err := t.lost(ctx)

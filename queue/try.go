@@ -99,7 +99,7 @@ func (q *Queue) tryJoin(ctx context.Context, value string, kind Kind, limit int)
 			// A stray an earlier call leaked on this slot, not this call's
 			// (which, written by a lost-reply attempt, would be at its
 			// turn): remove it and try again on another slot.
-			q.abandon(ctx, spec.key, spec.slot)
+			q.abandonRev(ctx, spec.key, spec.slot, own[0].CreateRevision)
 			spec.slot = q.st.takeSlot()
 			spec.key = q.st.key(q.layout, spec.slot, kind, limit)
 			specs = []entrySpec{spec}

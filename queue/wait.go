@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -268,17 +269,35 @@ func (w *waiter) readAt(ctx context.Context, serializable bool) (resp *clientv3.
 // and is fenced, so a hold already released or lost touches nothing (its
 // delete woke the successor already). It is sent after the grant is
 // returned, off the grant's path: the successor waits for it either way,
-// and the holder need not. It retries transient errors until it succeeds
-// or the session ends, since a successor that is never told would leave a
-// permit idle until this hold ends.
+// and the holder need not. It retries until it succeeds or the session
+// ends, since a successor that is never told would leave a permit idle
+// until this hold ends.
 func (t *Ticket) signalSuccessor() {
 	q := t.q
 	go func() {
-		_ = q.retry(q.st.ctx, func(ctx context.Context) error {
+		backoff := 10 * time.Millisecond
+		for {
+			// Every error is retried, not only transient ones: a touch given
+			// up on (etcd refusing writes for a while, say) would leave the
+			// successor watching this entry while a permit stays free.
+			ctx, cancel := context.WithTimeout(q.st.ctx, cleanupAttempt)
 			_, err := q.s.Client().Txn(ctx).If(t.IsOwner()).
 				Then(clientv3.OpPut(t.key, "", clientv3.WithIgnoreValue(), clientv3.WithIgnoreLease())).Commit()
-			return err
-		})
+			cancel()
+			if err == nil || q.st.ctx.Err() != nil {
+				return
+			}
+			q.log(slog.LevelWarn, "waking the next permit waiter failed, retrying",
+				slog.String("key", t.key), slog.Int64("token", t.rev), slog.Any("err", err))
+			timer := time.NewTimer(backoff)
+			select {
+			case <-q.st.ctx.Done():
+				timer.Stop()
+				return
+			case <-timer.C:
+			}
+			backoff = min(2*backoff, 500*time.Millisecond)
+		}
 	}()
 }
 
