@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,7 +12,6 @@ import (
 	"github.com/fairlock/fairlock"
 	"github.com/fairlock/fairlock/election"
 	"github.com/fairlock/fairlock/internal/keys"
-	"github.com/fairlock/fairlock/queue"
 )
 
 func newElect(conn *connFlags) *cobra.Command {
@@ -58,17 +55,9 @@ its own: a fairlock exec on the same name would be one more candidate.`,
 			if rotate < 0 {
 				return usageError(cmd, "--rotate must not be negative")
 			}
-			if err := validateHold(hf.ttl, hf.grace); err != nil {
-				return usageError(cmd, err.Error())
-			}
-			cfg, err := conn.config(cmd)
+			cfg, err := hf.config(cmd, conn, argv)
 			if err != nil {
 				return err
-			}
-			cfg.TTL = hf.ttl
-			cfg.Identity = identity(queue.DefaultIdentity(), argv)
-			if _, err := exec.LookPath(argv[0]); err != nil {
-				return fail(startExitCode(err), "%s", strings.TrimPrefix(err.Error(), "exec: "))
 			}
 			m, err := mf.start(cmd.Context(), cmd)
 			if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -88,18 +87,9 @@ not found; 128+N interrupted by signal N while waiting.`,
 			if err != nil {
 				return usageError(cmd, err.Error())
 			}
-			if err := validateHold(hf.ttl, hf.grace); err != nil {
-				return usageError(cmd, err.Error())
-			}
-			cfg, err := conn.config(cmd)
+			cfg, err := hf.config(cmd, conn, argv)
 			if err != nil {
 				return err
-			}
-			cfg.TTL = hf.ttl
-			cfg.Identity = identity(queue.DefaultIdentity(), argv)
-			// Not found is known now: do not wait in line for nothing.
-			if _, err := exec.LookPath(argv[0]); err != nil {
-				return fail(startExitCode(err), "%s", strings.TrimPrefix(err.Error(), "exec: "))
 			}
 			m, err := mf.start(cmd.Context(), cmd)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/fairlock/fairlock"
+	"github.com/fairlock/fairlock/queue"
 )
 
 // Where endpoints come from when --endpoints is not given, in order.
@@ -161,6 +163,26 @@ func (f *holdFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.ttl, "ttl", defaultTTL,
 		"session lease TTL: how long the hold outlives a fairlock that stopped answering (whole seconds)")
 	fs.DurationVar(&f.grace, "grace", defaultGrace, "after SIGTERM, how long COMMAND has before SIGKILL")
+}
+
+// config checks the hold flags and returns the connection's Config for a
+// hold that runs argv: the session TTL, the identity stored in the entry
+// (host/pid and the command). COMMAND not found is known now, so it fails
+// here rather than after a wait in line for nothing.
+func (f *holdFlags) config(cmd *cobra.Command, conn *connFlags, argv []string) (fairlock.Config, error) {
+	if err := validateHold(f.ttl, f.grace); err != nil {
+		return fairlock.Config{}, usageError(cmd, err.Error())
+	}
+	cfg, err := conn.config(cmd)
+	if err != nil {
+		return fairlock.Config{}, err
+	}
+	cfg.TTL = f.ttl
+	cfg.Identity = identity(queue.DefaultIdentity(), argv)
+	if _, err := exec.LookPath(argv[0]); err != nil {
+		return fairlock.Config{}, fail(startExitCode(err), "%s", strings.TrimPrefix(err.Error(), "exec: "))
+	}
+	return cfg, nil
 }
 
 // validateHold checks the hold flags.
