@@ -170,7 +170,7 @@ func (e *Election) Rotate(ctx context.Context) error {
 			// rejoin, as when ctx ends while Rotate waits: the Election
 			// ends up out of the line either way, never leading with an
 			// entry that may be gone.
-			e.abandon(ctx, t)
+			t.Abandon(ctx)
 			e.end(nil)
 		default:
 			e.end(t)
@@ -178,7 +178,7 @@ func (e *Election) Rotate(ctx context.Context) error {
 		return err
 	}
 	if err := next.Wait(ctx); err != nil {
-		e.abandon(ctx, next)
+		next.Abandon(ctx)
 		e.end(nil)
 		return err
 	}
@@ -212,8 +212,7 @@ func (e *Election) IsOwner() clientv3.Cmp {
 	if t := e.current(); t != nil {
 		return t.IsOwner()
 	}
-	// No entry key ends in its prefix, so this create revision is always 0.
-	return clientv3.Compare(clientv3.CreateRevision(e.noEntryKey()), "<", 0)
+	return queue.NotOwner()
 }
 
 // Done returns a channel that is closed when the current leadership ends
@@ -282,11 +281,4 @@ func (e *Election) current() *queue.Ticket {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.lead
-}
-
-func (e *Election) noEntryKey() string {
-	if e == nil || e.q == nil {
-		return "\x00fairlock-unset"
-	}
-	return e.layout.ExclusivePrefix()
 }

@@ -141,8 +141,7 @@ func (m *Mutex) IsOwner() clientv3.Cmp {
 	if t := m.current(); t != nil {
 		return t.IsOwner()
 	}
-	// No key has a negative create revision.
-	return clientv3.Compare(clientv3.CreateRevision(m.name()), "<", 0)
+	return queue.NotOwner()
 }
 
 // Done returns a channel that is closed when the current hold ends for any
@@ -177,13 +176,6 @@ func (m *Mutex) setHeld(t *queue.Ticket) {
 	m.mu.Lock()
 	m.held = t
 	m.mu.Unlock()
-}
-
-func (m *Mutex) name() string {
-	if m == nil || m.q == nil {
-		return "\x00fairlock-unset"
-	}
-	return m.q.Name()
 }
 
 // HeldUntil returns the moment up to which the current hold surely lasts

@@ -99,13 +99,6 @@ func (t *Ticket) closeDoneLocked() {
 	}
 }
 
-// knownGone reports whether Done has seen the entry go.
-func (t *Ticket) knownGone() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.closed
-}
-
 // untilDeadline closes t.done when the session's lease may be about to
 // expire on etcd's side: the guard's deadline, less the safety margin,
 // passed with no later keep-alive answered. Before the guard's first

@@ -275,14 +275,3 @@ func keysOlder(r *etcdserverpb.ResponseOp, rev int64) []string {
 	}
 	return out
 }
-
-// keysExcept returns the keys of a range response, without own.
-func keysExcept(r *etcdserverpb.ResponseOp, own string) []string {
-	var out []string
-	for _, kv := range r.GetResponseRange().GetKvs() {
-		if k := string(kv.Key); k != own {
-			out = append(out, k)
-		}
-	}
-	return out
-}

@@ -71,6 +71,13 @@ func (t *Ticket) IsOwner() clientv3.Cmp {
 	return clientv3.Compare(clientv3.CreateRevision(t.key), "=", t.rev)
 }
 
+// NotOwner returns a comparison that never holds: no key has a negative
+// create revision. The primitives' IsOwner returns it when nothing is held,
+// so that a fenced write fails rather than going through unguarded.
+func NotOwner() clientv3.Cmp {
+	return clientv3.Compare(clientv3.CreateRevision("\x00fairlock-not-owner"), "<", 0)
+}
+
 // Position returns how many entries ahead must leave before this ticket's
 // turn comes: 0 means it has come. An exclusive ticket counts every older
 // exclusive and shared entry, a shared one only older exclusive entries, a

@@ -34,7 +34,7 @@ func (t *Ticket) Wait(ctx context.Context) error {
 		// The turn came at the join or an earlier Wait: no watch, no read
 		// (this is the one-round-trip uncontended Lock), unless the entry
 		// is known gone.
-		if t.knownGone() || sessionEnded(t.q.s) {
+		if t.ended() || sessionEnded(t.q.s) {
 			return t.lost(ctx)
 		}
 		t.grant()
@@ -230,7 +230,7 @@ func (w *waiter) read(ctx context.Context) error {
 	if !ownedIn(resp.Responses[0], w.t.rev) {
 		return w.t.lost(ctx)
 	}
-	w.ahead = keysExcept(resp.Responses[1], w.t.key)
+	w.ahead = keysOlder(resp.Responses[1], w.t.rev)
 	w.behind = len(resp.Responses) > 2 && len(resp.Responses[2].GetResponseRange().GetKvs()) > 0
 	w.readRev = resp.Header.Revision
 	w.decision = turn.Decide(w.t.limit, w.ahead)

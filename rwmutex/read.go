@@ -98,7 +98,7 @@ func (rw *RWMutex) RIsOwner() clientv3.Cmp {
 	if t := rw.oldestReader(); t != nil {
 		return t.IsOwner()
 	}
-	return never(rw)
+	return queue.NotOwner()
 }
 
 // RDone returns a channel that is closed when the oldest read hold ends for

@@ -115,7 +115,7 @@ func (rw *RWMutex) IsOwner() clientv3.Cmp {
 	if t := rw.currentWriter(); t != nil {
 		return t.IsOwner()
 	}
-	return never(rw)
+	return queue.NotOwner()
 }
 
 // Done returns a channel that is closed when the current write hold ends
@@ -135,14 +135,4 @@ func (rw *RWMutex) HeldUntil() time.Time {
 		return t.HeldUntil()
 	}
 	return time.Time{}
-}
-
-// never is a comparison that never holds: no key has a negative create
-// revision.
-func never(rw *RWMutex) clientv3.Cmp {
-	key := "\x00fairlock-unset"
-	if rw != nil && rw.q != nil {
-		key = rw.q.Name()
-	}
-	return clientv3.Compare(clientv3.CreateRevision(key), "<", 0)
 }

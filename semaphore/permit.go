@@ -81,8 +81,7 @@ func (p *Permit) Key() string {
 // Permit it returns a comparison that never holds.
 func (p *Permit) IsOwner() clientv3.Cmp {
 	if p == nil || p.t == nil {
-		// No key has a negative create revision.
-		return clientv3.Compare(clientv3.CreateRevision("\x00fairlock-no-permit"), "<", 0)
+		return queue.NotOwner()
 	}
 	return p.t.IsOwner()
 }
