@@ -4,7 +4,8 @@
 //
 //	N/.x/<id>           exclusive entries (mutex holders, writers, exclusive tickets, candidates)
 //	N/.s/<id>           shared entries (readers)
-//	N/.p/<limit>/<id>   semaphore permits, by the semaphore's limit
+//	N/.p/<limit>/<id>   semaphore permits of weight 1, by the semaphore's limit
+//	N/.p/<limit>/<id>@<weight>   permits of a weight above 1
 //
 // Path segments that start with "." are reserved for this layout, so the
 // entries of lock "/a" can never be mistaken for those of lock "/a/b" (or the
@@ -34,6 +35,7 @@ const (
 	exclusiveMarker = "/.x/"
 	sharedMarker    = "/.s/"
 	permitMarker    = "/.p/"
+	weightMark      = "@"
 )
 
 // Validate reports whether name can name a lock: an absolute, slash-separated
@@ -118,8 +120,19 @@ func (l Layout) PermitPrefix(limit int) string {
 	return l.PermitsPrefix() + strconv.Itoa(limit) + "/"
 }
 
-// PermitEntry is the key of a permit entry with the given id.
+// PermitEntry is the key of a permit entry of weight 1 with the given id.
 func (l Layout) PermitEntry(id string, limit int) string { return l.PermitPrefix(limit) + id }
+
+// WeightedPermitEntry is the key of a permit entry of the given weight:
+// PermitEntry's for weight 1 (so weight-1 permits keep their keys), the
+// weight after weightMark otherwise. Readers of the line learn every
+// entry's weight from keys-only reads.
+func (l Layout) WeightedPermitEntry(id string, limit, weight int) string {
+	if weight == 1 {
+		return l.PermitEntry(id, limit)
+	}
+	return l.PermitEntry(id, limit) + weightMark + strconv.Itoa(weight)
+}
 
 // OtherLimits returns the two key ranges, [from, to), that together hold
 // every permit of the lock whose limit is not limit.
@@ -151,6 +164,7 @@ type Entry struct {
 	ID     string // id of the entry
 	Shared bool
 	Limit  int // the semaphore's limit for a permit, 0 otherwise
+	Weight int // a permit's weight; 1 for every other entry
 }
 
 // Parse splits an entry key into its lock name, id and mode. It rejects any
@@ -173,14 +187,24 @@ func Parse(key string) (Entry, error) {
 			return Entry{}, fmt.Errorf("fairlock: %q has a malformed permit limit", key)
 		}
 		e.Limit, e.ID = n, id
+		if base, w, ok := strings.Cut(id, weightMark); ok {
+			weight, err := strconv.Atoi(w)
+			if err != nil || weight < 2 || weight > n || strconv.Itoa(weight) != w {
+				return Entry{}, fmt.Errorf("fairlock: %q has a malformed permit weight", key)
+			}
+			e.ID, e.Weight = base, weight
+		}
 	default:
 		return Entry{}, fmt.Errorf("fairlock: %q is not an entry key", key)
 	}
 	if err := Validate(e.Name); err != nil {
 		return Entry{}, err
 	}
-	if e.ID == "" || strings.ContainsAny(e.ID, "/") {
+	if e.ID == "" || strings.ContainsAny(e.ID, "/"+weightMark) {
 		return Entry{}, fmt.Errorf("fairlock: %q has a malformed entry id", key)
+	}
+	if e.Weight == 0 {
+		e.Weight = 1
 	}
 	return e, nil
 }

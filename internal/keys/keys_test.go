@@ -119,7 +119,18 @@ func TestPermitLayout(t *testing.T) {
 	if err != nil || e.Name != "/pool" || e.ID != "abc" || e.Limit != 12 || e.Shared {
 		t.Fatalf("Parse(%q) = %+v, %v", key, e, err)
 	}
-	for _, bad := range []string{"/pool/.p/0/abc", "/pool/.p/-1/abc", "/pool/.p/01/abc", "/pool/.p/x/abc", "/pool/.p/3"} {
+	if e.Weight != 1 {
+		t.Fatalf("Parse(%q).Weight = %d, want 1", key, e.Weight)
+	}
+	if k := l.WeightedPermitEntry("abc", 12, 1); k != key {
+		t.Fatalf("WeightedPermitEntry of weight 1 = %q, want %q: weight-1 permits keep their keys", k, key)
+	}
+	heavy := l.WeightedPermitEntry("abc", 12, 5)
+	if e, err := keys.Parse(heavy); err != nil || heavy != "/pool/.p/12/abc@5" || e.ID != "abc" || e.Weight != 5 || e.Limit != 12 {
+		t.Fatalf("Parse(%q) = %+v, %v", heavy, e, err)
+	}
+	for _, bad := range []string{"/pool/.p/0/abc", "/pool/.p/-1/abc", "/pool/.p/01/abc", "/pool/.p/x/abc", "/pool/.p/3",
+		"/pool/.p/3/abc@1", "/pool/.p/3/abc@4", "/pool/.p/3/abc@02", "/pool/.p/3/abc@", "/pool/.p/3/@2", "/pool/.p/3/a@2@2", "/pool/.x/abc@2"} {
 		if _, err := keys.Parse(bad); err == nil {
 			t.Errorf("Parse(%q) succeeded, want an error", bad)
 		}
@@ -184,7 +195,7 @@ func FuzzValidate(f *testing.F) {
 // FuzzParse checks that Parse never panics and accepts only keys that New's
 // layout would produce.
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"/a/.x/1", "/a/.s/1", "/a/b/.x/1-2", "/.x/1", "/a/.x/", "x", "/a/.p/3/1"} {
+	for _, s := range []string{"/a/.x/1", "/a/.s/1", "/a/b/.x/1-2", "/.x/1", "/a/.x/", "x", "/a/.p/3/1", "/a/.p/3/1@2"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, key string) {
@@ -198,7 +209,7 @@ func FuzzParse(f *testing.F) {
 		}
 		got := l.Entry(e.ID, e.Shared)
 		if e.Limit > 0 {
-			got = l.PermitEntry(e.ID, e.Limit)
+			got = l.WeightedPermitEntry(e.ID, e.Limit, e.Weight)
 		}
 		if got != key {
 			t.Fatalf("Parse(%q) = %+v, which lays out as %q", key, e, got)
