@@ -3,19 +3,21 @@ package queue
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// CleanupTimeout bounds how long a call whose context has ended still waits
-// for etcd: first for the answer to a write in flight, then for the delete
-// that removes the call's entry. Both run on a fresh context (the caller's
-// is dead by then). If etcd cannot be reached in that time, the call
-// returns anyway and the session's cleanup worker goes on removing the
-// entry until it succeeds or the session ends: until then the entry holds
-// its place in the line, so "nothing left in etcd" holds once etcd is
-// reachable again.
+// CleanupTimeout bounds how long any call of this module still takes once
+// its context has ended: waiting for etcd's answer to a write in flight and
+// removing what the call wrote, together, for every entry of the call at
+// once (LockAll and AcquireAll included). If etcd cannot be reached in that
+// time the call returns anyway, and the session's cleanup worker goes on
+// removing its entries until it succeeds or the session ends: until then
+// they hold their places in their lines, so "nothing left in etcd" holds
+// once etcd is reachable again.
 const CleanupTimeout = 3 * time.Second
 
 // The cleanup worker's pace: a removal that failed is tried again at most
@@ -25,91 +27,185 @@ const CleanupTimeout = 3 * time.Second
 const (
 	cleanupFirstRetry = 50 * time.Millisecond
 	cleanupMaxRetry   = 250 * time.Millisecond
-	cleanupAttempt    = time.Second // one delete's bound inside the worker
+	cleanupAttempt    = time.Second // one removal's bound inside the worker
 )
 
+// abandonedEntry is an entry for the cleanup worker to remove.
 type abandonedEntry struct {
 	q    *Queue
+	key  string
 	slot int
-	rev  int64 // the entry's create revision if known: delete only that one
+	// rev is the entry's create revision when known: only that entry is
+	// deleted. 0 means the write's outcome is unknown; the slot is
+	// quarantined then, so whatever is on the key is the abandoned write's.
+	rev     int64
+	tainted bool          // the slot never returns to use (see releaseSlot)
+	removed chan struct{} // closed once the entry is known gone
 }
 
-// abandon removes the entry at key, which a failed or cancelled call may
-// have written, and returns its slot once the entry is known gone. It tries
-// once at once (bounded by CleanupTimeout) and hands the entry to the
-// session's cleanup worker if that fails.
-func (q *Queue) abandon(ctx context.Context, key string, slot int) {
-	q.abandonRev(ctx, key, slot, 0)
-}
-
-// abandonRev is abandon for an entry whose create revision is known (a
-// stray found on a slot): only that entry is deleted, so a delete applied
-// late can never remove a newer entry on the same key.
-func (q *Queue) abandonRev(ctx context.Context, key string, slot int, rev int64) {
-	st := q.st
-	if sessionEnded(q.s) {
-		return // the lease takes the entry with it, and the slots with it
-	}
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
-	err := remove(dctx, q.s.Client(), key, rev)
-	cancel()
-	if err == nil {
-		st.giveSlot(slot)
+// abandon hands entries that a failed or cancelled call may have left to
+// the session's cleanup worker, the one place that removes them, and waits
+// until they are all gone or the deadline passes, whichever is first. The
+// worker removes them all at once and goes on after the deadline, until
+// it succeeds or the session ends.
+func (st *sessionState) abandon(deadline time.Time, entries ...*abandonedEntry) {
+	if len(entries) == 0 {
 		return
 	}
-	q.log(slog.LevelWarn, "cleanup failed, retrying in the background", slog.String("key", key), slog.Any("err", err))
+	if sessionEnded(st.s) {
+		return // the lease takes the entries with it, and the slots with it
+	}
 	st.mu.Lock()
-	st.abandoned[key] = abandonedEntry{q: q, slot: slot, rev: rev}
+	for _, e := range entries {
+		e.removed = make(chan struct{})
+		st.abandoned[e.key] = e
+	}
 	start := !st.working
 	st.working = true
 	st.mu.Unlock()
 	if start {
 		go st.cleanup()
+	} else {
+		select {
+		case st.kick <- struct{}{}:
+		default:
+		}
+	}
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	for _, e := range entries {
+		select {
+		case <-e.removed:
+		case <-timer.C:
+			e.q.log(slog.LevelWarn, "cleanup goes on in the background", slog.String("key", e.key))
+			return
+		case <-st.s.Done():
+			return
+		}
 	}
 }
 
 // cleanup removes abandoned entries until there are none or the session
-// ends. One worker per session, however many calls failed.
+// ends: one worker per session, however many calls failed. Each round
+// removes every pending entry at once.
 func (st *sessionState) cleanup() {
 	backoff := cleanupFirstRetry
 	for attempt := 1; ; attempt++ {
+		st.mu.Lock()
+		pending := make([]*abandonedEntry, 0, len(st.abandoned))
+		for _, e := range st.abandoned {
+			pending = append(pending, e)
+		}
+		if len(pending) == 0 || st.ctx.Err() != nil {
+			st.working = false
+			st.mu.Unlock()
+			return
+		}
+		st.mu.Unlock()
+		var wg sync.WaitGroup
+		failed := make([]bool, len(pending))
+		for i, e := range pending {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(st.ctx, cleanupAttempt)
+				err := remove(ctx, st.s.Client(), e.key, e.rev)
+				cancel()
+				if err != nil {
+					failed[i] = true
+					e.q.hooks().cleanupRetried(CleanupInfo{Name: e.q.Name(), Key: e.key, Attempt: attempt, Err: err})
+					return
+				}
+				st.mu.Lock()
+				delete(st.abandoned, e.key)
+				st.mu.Unlock()
+				// Unknown outcome: the write may still land; quarantine.
+				st.releaseSlot(e.q, e.key, e.slot, e.tainted || e.rev == 0)
+				close(e.removed)
+			}()
+		}
+		wg.Wait()
+		if !slices.Contains(failed, true) {
+			backoff = cleanupFirstRetry
+			continue
+		}
 		timer := time.NewTimer(backoff)
 		select {
 		case <-st.s.Done():
 			timer.Stop()
-			st.mu.Lock()
-			st.working = false
-			st.mu.Unlock()
-			return
+		case <-st.kick:
+			timer.Stop()
 		case <-timer.C:
 		}
-		st.mu.Lock()
-		pending := make(map[string]abandonedEntry, len(st.abandoned))
-		for k, e := range st.abandoned {
-			pending[k] = e
-		}
-		st.mu.Unlock()
-		for key, e := range pending {
-			ctx, cancel := context.WithTimeout(st.ctx, cleanupAttempt)
-			err := remove(ctx, st.s.Client(), key, e.rev)
-			cancel()
-			if err != nil {
-				e.q.hooks().cleanupRetried(CleanupInfo{Name: e.q.Name(), Key: key, Attempt: attempt, Err: err})
-				continue
-			}
-			st.mu.Lock()
-			delete(st.abandoned, key)
-			st.mu.Unlock()
-			st.giveSlot(e.slot)
-		}
-		st.mu.Lock()
-		if len(st.abandoned) == 0 {
-			st.working = false
-			st.mu.Unlock()
-			return
-		}
-		st.mu.Unlock()
 		backoff = min(2*backoff, cleanupMaxRetry)
+	}
+}
+
+// quarantine takes a slot out of use for the rest of the session and
+// removes any entry that appears on its key: a write of it whose outcome
+// was unknown may be applied at any later time (a proposal etcd had taken
+// before the call gave up), and would otherwise hold a place in the line
+// that nobody owns. One watch per quarantined slot, from now on, covered by
+// a read once it is in place, as every watch of this package.
+func (st *sessionState) quarantine(q *Queue, key string, slot int) {
+	st.mu.Lock()
+	if _, ok := st.quarantined[key]; ok || st.ctx.Err() != nil {
+		st.mu.Unlock()
+		return
+	}
+	st.quarantined[key] = slot
+	st.mu.Unlock()
+	go func() {
+		events := make(chan watchEvent)
+		for st.ctx.Err() == nil {
+			wctx, cancel := context.WithCancel(st.ctx)
+			go watchKey(wctx, st.s.Client(), key, events)
+			st.removeStrays(wctx, q, key, events)
+			cancel()
+			select {
+			case <-st.ctx.Done():
+			case <-time.After(brokenWatchPause):
+			}
+		}
+	}()
+}
+
+// removeStrays follows one watch of a quarantined key, removing every
+// entry written on it, until the watch breaks or ctx ends.
+func (st *sessionState) removeStrays(ctx context.Context, q *Queue, key string, events <-chan watchEvent) {
+	for {
+		var ev watchEvent
+		select {
+		case <-ctx.Done():
+			return
+		case ev = <-events:
+		}
+		switch {
+		case ev.broken:
+			return
+		case ev.created:
+			get, err := st.s.Client().Get(ctx, key, clientv3.WithKeysOnly())
+			if err != nil {
+				return
+			}
+			for _, kv := range get.Kvs {
+				st.removeStray(q, key, kv.CreateRevision)
+			}
+		case ev.put:
+			st.removeStray(q, key, ev.rev)
+		}
+	}
+}
+
+func (st *sessionState) removeStray(q *Queue, key string, rev int64) {
+	q.log(slog.LevelWarn, "removing an entry written late by a call that gave up", slog.String("key", key), slog.Int64("token", rev))
+	st.mu.Lock()
+	st.abandoned[key] = &abandonedEntry{q: q, key: key, rev: rev, tainted: true, removed: make(chan struct{})}
+	start := !st.working
+	st.working = true
+	st.mu.Unlock()
+	if start {
+		go st.cleanup()
 	}
 }
 

@@ -22,7 +22,7 @@ func (t *Ticket) Done() <-chan struct{} {
 	defer t.mu.Unlock()
 	if t.done == nil {
 		t.done = make(chan struct{})
-		if t.left || t.q == nil || sessionEnded(t.q.s) {
+		if t.state >= left || t.q == nil || sessionEnded(t.q.s) {
 			t.closeDoneLocked()
 		} else {
 			// The session's context ends with the session: so does the watch.
@@ -46,6 +46,9 @@ func (t *Ticket) watchUntilGone(ctx context.Context) {
 		gone := t.untilGone(wctx, cli, events)
 		cancel()
 		if gone {
+			// Whoever removed it, this is the one place that sees it for
+			// a hold nobody waits on: settle the ticket (its slot comes back).
+			t.observeGone(ctx, false)
 			return
 		}
 		select { // the watch broke (no leader, compaction): pause, then watch again
@@ -119,11 +122,11 @@ func (t *Ticket) untilDeadline(ctx context.Context) {
 	}
 }
 
-// ended reports whether the ticket has left the line or Done has closed.
-func (t *Ticket) ended() bool {
+// doneClosed reports whether the ticket has ended or Done has closed.
+func (t *Ticket) doneClosed() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.left || t.closed
+	return t.state >= left || t.closed
 }
 
 // HeldUntil returns the moment up to which the entry surely still exists
@@ -138,7 +141,7 @@ func (t *Ticket) ended() bool {
 // for. It is the zero time when not yet known (the guard's first keep-alive
 // has not been answered) and once Done has closed.
 func (t *Ticket) HeldUntil() time.Time {
-	if t == nil || t.q == nil || t.q.st == nil || t.ended() {
+	if t == nil || t.q == nil || t.q.st == nil || t.doneClosed() {
 		return time.Time{}
 	}
 	until := t.q.st.guard.Until()

@@ -48,6 +48,10 @@ var (
 	// ErrInvalidLimit reports a semaphore limit below 1.
 	ErrInvalidLimit = errors.New("fairlock: limit must be at least 1")
 
+	// ErrInvalidWeight reports a permit weight below 1 or above the
+	// semaphore's limit; nothing was written.
+	ErrInvalidWeight = errors.New("fairlock: weight must be at least 1 and at most the limit")
+
 	// ErrDuplicateLine reports a JoinAll that names one line twice.
 	ErrDuplicateLine = errors.New("fairlock: the same line twice in one call")
 

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -29,41 +30,52 @@ func JoinAll(ctx context.Context, reqs []Request) ([]*Ticket, error) {
 	if len(reqs) == 0 {
 		return nil, nil
 	}
+	if err := CheckLines(reqs); err != nil {
+		return nil, err
+	}
 	specs := make([]entrySpec, len(reqs))
-	seen := map[string]bool{}
 	for i, r := range reqs {
-		if err := r.Queue.usable(); err != nil {
-			return nil, err
-		}
-		if r.Queue.s != reqs[0].Queue.s {
-			return nil, ErrMixedSessions
-		}
-		if seen[r.Queue.Name()] {
-			return nil, ErrDuplicateLine
-		}
-		seen[r.Queue.Name()] = true
 		kind := Exclusive
 		if r.Shared {
 			kind = Shared
 		}
-		specs[i] = entrySpec{q: r.Queue, value: r.Value, kind: kind, limit: 1}
+		specs[i] = entrySpec{q: r.Queue, value: r.Value, kind: kind, limit: 1, weight: 1}
 	}
 	return join(ctx, specs)
 }
 
+// CheckLines reports, without I/O, why JoinAll would refuse reqs:
+// ErrUninitialized or ErrSessionExpired for a Queue, ErrMixedSessions,
+// ErrDuplicateLine; nil when it would not. The primitives' LockAll check
+// first, so that their own errors (a lock already held) come after these.
+func CheckLines(reqs []Request) error {
+	seen := map[string]bool{}
+	for _, r := range reqs {
+		if err := r.Queue.usable(); err != nil {
+			return err
+		}
+		if r.Queue.s != reqs[0].Queue.s {
+			return ErrMixedSessions
+		}
+		if seen[r.Queue.Name()] {
+			return ErrDuplicateLine
+		}
+		seen[r.Queue.Name()] = true
+	}
+	return nil
+}
+
 // AcquireAll is JoinAll followed by a Wait on every ticket: it returns once
 // every entry's turn has come. On any error, a cancelled ctx included, it
-// removes every entry and returns the error; nothing is held.
+// removes every entry, all at once, within CleanupTimeout, and returns the
+// error; nothing is held.
 func AcquireAll(ctx context.Context, reqs []Request) ([]*Ticket, error) {
 	ts, err := JoinAll(ctx, reqs)
 	if err != nil {
 		return nil, err
 	}
-	err = waitAll(ctx, ts)
-	if err != nil {
-		for _, t := range ts {
-			t.abandon(ctx)
-		}
+	if err := waitAll(ctx, ts); err != nil {
+		abandonTickets(time.Now().Add(CleanupTimeout), ts...)
 		return nil, err
 	}
 	return ts, nil
@@ -75,7 +87,7 @@ func AcquireAll(ctx context.Context, reqs []Request) ([]*Ticket, error) {
 func waitAll(ctx context.Context, ts []*Ticket) error {
 	waited := false
 	for _, t := range ts {
-		if ahead, rev := t.lastRead(); rev == 0 || !turn.Decide(t.limit, ahead).Granted {
+		if ahead, rev := t.lastRead(); rev == 0 || !turn.Decide(t.limit, t.weight, ahead).Granted {
 			waited = true // granted later than the join: check them all after
 		}
 		if err := t.Wait(ctx); err != nil {
@@ -99,9 +111,7 @@ func waitAll(ctx context.Context, ts []*Ticket) error {
 	}
 	for i, t := range ts {
 		if !ownedIn(resp.Responses[i], t.rev) {
-			err := t.lost(ctx)
-			t.reportLoss(err)
-			return err
+			return t.observeGone(ctx, false)
 		}
 	}
 	return nil

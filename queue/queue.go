@@ -29,6 +29,7 @@ type Entry struct {
 	Shared bool             // joined with JoinShared
 	Kind   Kind             // Exclusive, Shared or Permit
 	Limit  int              // the semaphore's limit, for a permit
+	Weight int              // a permit's weight; 1 for every other entry
 	Holds  bool             // its turn has come, as of the read
 }
 
@@ -82,12 +83,13 @@ func (q *Queue) List(ctx context.Context) ([]Entry, error) {
 	entries := make([]Entry, 0, len(resp.Kvs))
 	members := make([]turn.Member, 0, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
-		e := Entry{Key: string(kv.Key), Value: string(kv.Value), Rev: kv.CreateRevision, Lease: clientv3.LeaseID(kv.Lease), Kind: Exclusive}
+		e := Entry{Key: string(kv.Key), Value: string(kv.Value), Rev: kv.CreateRevision, Lease: clientv3.LeaseID(kv.Lease), Kind: Exclusive, Weight: 1}
 		m := turn.Member{Exclusive: true}
 		if p, err := keys.Parse(e.Key); err == nil {
+			e.Weight = p.Weight
 			switch {
 			case p.Limit > 0:
-				e.Kind, e.Limit, m = Permit, p.Limit, turn.Member{Limit: p.Limit}
+				e.Kind, e.Limit, m = Permit, p.Limit, turn.Member{Limit: p.Limit, Weight: p.Weight}
 			case p.Shared:
 				e.Kind, e.Shared, m = Shared, true, turn.Member{Shared: true}
 			}
@@ -146,6 +148,16 @@ func (q *Queue) log(level slog.Level, msg string, attrs ...slog.Attr) {
 		return
 	}
 	l.LogAttrs(ctx, level, msg, append([]slog.Attr{slog.String("lock", q.Name())}, attrs...)...)
+}
+
+// weightOf is the weight of the entry at key: a permit's, from its key; 1
+// for every other entry (and for keys fairlock did not write, such as etcd
+// Mutex keys met with WithEtcdMutexInterop).
+func weightOf(key string) int {
+	if p, err := keys.Parse(key); err == nil {
+		return p.Weight
+	}
+	return 1
 }
 
 func sessionEnded(s *concurrency.Session) bool {

@@ -19,71 +19,42 @@ import (
 // it returns ctx.Err() and removes the new entry if it was written; the
 // old one then may or may not remain: call Leave on the old ticket.
 func (t *Ticket) Requeue(ctx context.Context) (*Ticket, error) {
-	if err := t.usable(); err != nil {
+	if err := t.beginLeave(); err != nil {
 		return nil, err
 	}
 	q := t.q
 	start := time.Now()
-	sp := entrySpec{q: q, value: t.Value(), kind: t.kind, limit: t.limit}
-	from, to := q.blockRange(sp.kind, sp.limit)
+	from, to := q.blockRange(t.kind, t.limit)
+	specs := []entrySpec{{q: q, value: t.Value(), kind: t.kind, limit: t.limit, weight: t.weight}}
+	w, err := q.writeEntries(ctx, specs, func(specs []entrySpec) (guards []clientv3.Cmp, then, orElse []clientv3.Op) {
+		sp := &specs[0]
+		return []clientv3.Cmp{t.IsOwner()},
+			[]clientv3.Op{clientv3.OpDelete(t.key), sp.put(),
+				clientv3.OpGet(from, clientv3.WithRange(to), clientv3.WithKeysOnly(),
+					clientv3.WithLimit(int64(turn.AheadLimit(sp.limit)+1)),
+					clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend))},
+			nil
+	})
+	if err != nil || w.revs == nil {
+		t.abortLeave()
+	}
+	switch {
+	case err == ErrSessionExpired:
+		return nil, t.observeGone(ctx, true) // the entry went with the lease
+	case err != nil:
+		return nil, err
+	case w.revs == nil:
+		return nil, t.observeGone(ctx, false)
+	}
 	var nt *Ticket
-	for nt == nil {
-		sp.slot = q.st.takeSlot()
-		sp.key = q.st.key(q.layout, sp.slot, sp.kind, sp.limit)
-		attempts := 0
-		resp, err := q.write(ctx, []entrySpec{sp}, func(ctx context.Context) (resp *clientv3.TxnResponse, err error) {
-			err = q.retry(ctx, func(ctx context.Context) error {
-				attempts++
-				resp, err = q.s.Client().Txn(ctx).
-					If(t.IsOwner(), clientv3.Compare(clientv3.CreateRevision(sp.key), "=", 0)).
-					Then(clientv3.OpDelete(t.key),
-						clientv3.OpPut(sp.key, sp.value, clientv3.WithLease(q.s.Lease())),
-						clientv3.OpGet(from, clientv3.WithRange(to), clientv3.WithKeysOnly(),
-							clientv3.WithLimit(int64(turn.AheadLimit(sp.limit)+1)),
-							clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend))).
-					Else(clientv3.OpGet(sp.key, clientv3.WithKeysOnly()), clientv3.OpGet(t.key, clientv3.WithKeysOnly())).
-					Commit()
-				return err
-			})
-			return resp, err
-		}, func(resp *clientv3.TxnResponse) bool {
-			return resp.Succeeded || len(resp.Responses[0].GetResponseRange().GetKvs()) > 0
-		})
-		if err == ErrSessionExpired {
-			err = &lostError{name: q.Name(), token: t.rev, expired: true} // the entry went with the lease
-		}
-		if err != nil {
-			return nil, err
-		}
-		newKV := resp.Responses[0].GetResponseRange().GetKvs()
-		switch {
-		case resp.Succeeded:
-			ahead := keysOlder(resp.Responses[2], resp.Header.Revision)
-			nt = newTicket(sp, resp.Header.Revision, start, len(ahead))
-			nt.setRead(ahead, resp.Header.Revision)
-		case len(newKV) == 1 && attempts > 1 && !ownedIn(resp.Responses[1], t.rev):
-			// An earlier attempt moved it; its reply was lost.
-			nt = newTicket(sp, newKV[0].CreateRevision, start, -1)
-		case len(newKV) == 1:
-			// A stray an earlier call leaked on this slot: remove it and
-			// try again on another slot.
-			q.abandonRev(ctx, sp.key, sp.slot, newKV[0].CreateRevision)
-		default:
-			q.st.giveSlot(sp.slot)
-			err := t.lost(ctx)
-			if t.settle() {
-				q.st.giveSlot(t.slot)
-				t.reportLoss(err)
-			}
-			return nil, err
-		}
+	if w.adopted { // an earlier attempt moved it; its reply was lost
+		nt = newTicket(specs[0], w.revs[0], start, -1, w.tainted)
+	} else {
+		ahead := aheadOf(w.resp.Responses[2], w.revs[0])
+		nt = newTicket(specs[0], w.revs[0], start, len(ahead), w.tainted)
+		nt.setRead(ahead, w.revs[0])
 	}
-	if t.settle() {
-		q.st.giveSlot(t.slot)
-		if held := t.heldFor(); held >= 0 {
-			q.hooks().released(ReleaseInfo{Name: q.Name(), Key: t.key, Token: t.rev, Kind: t.kind, Held: held})
-		}
-	}
+	t.end(left, nil) // the same transaction deleted the old entry
 	q.hooks().joined(JoinInfo{Name: q.Name(), Key: nt.key, Token: nt.rev, Kind: nt.kind, Ahead: nt.aheadAtJoin})
 	return nt, nil
 }

@@ -30,10 +30,13 @@ type sessionState struct {
 	mu   sync.Mutex
 	free []int // slots whose entries are known gone, lowest first
 	next int   // lowest slot never used
-	// Abandoned entries to remove (key → slot), and whether the worker
-	// that removes them is running.
-	abandoned map[string]abandonedEntry
+	// Abandoned entries to remove, by key, and whether the worker that
+	// removes them is running; kick wakes it early.
+	abandoned map[string]*abandonedEntry
 	working   bool
+	kick      chan struct{}
+	// Slots that never return to use, by key (see quarantine).
+	quarantined map[string]int
 }
 
 var (
@@ -57,7 +60,8 @@ func stateOf(s *concurrency.Session) *sessionState {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	stateGen++
-	st := &sessionState{s: s, lease: lease, ctx: ctx, gen: stateGen, guard: leaseguard.For(s), abandoned: map[string]abandonedEntry{}}
+	st := &sessionState{s: s, lease: lease, ctx: ctx, gen: stateGen, guard: leaseguard.For(s),
+		abandoned: map[string]*abandonedEntry{}, kick: make(chan struct{}, 1), quarantined: map[string]int{}}
 	states[lease] = st
 	go func() {
 		<-s.Done()
@@ -70,6 +74,18 @@ func stateOf(s *concurrency.Session) *sessionState {
 	}()
 	return st
 }
+
+// A slot's lifecycle. takeSlot hands out a free slot (free: no entry on
+// its key and no write to it in flight); the call that took it writes on
+// it; the slot comes back through releaseSlot only once its entry is known
+// gone. A slot any of whose writes had an unknown outcome (a transient
+// error, or a ctx that ended before etcd answered) is tainted: a write of
+// it may still be applied, at any later time, so it never returns to use.
+// It is quarantined instead (see quarantine): its key is watched for the
+// rest of the session, and any entry that appears on it is removed. So
+// every entry found on a free slot's key is the taking call's own, written
+// by an attempt whose reply was lost: the one rule for adopting entries
+// (see writeEntries).
 
 // takeSlot reserves the lowest free slot. Reusing slots, rather than a new
 // key per call, keeps a line's distinct keys few: etcd's range reads visit
@@ -86,8 +102,13 @@ func (st *sessionState) takeSlot() int {
 	return st.next - 1
 }
 
-// giveSlot returns a slot whose entry is known to be gone.
-func (st *sessionState) giveSlot(slot int) {
+// releaseSlot returns a slot whose entry is known gone, or quarantines it
+// when tainted.
+func (st *sessionState) releaseSlot(q *Queue, key string, slot int, tainted bool) {
+	if tainted {
+		st.quarantine(q, key, slot)
+		return
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	i, found := slices.BinarySearch(st.free, slot)
@@ -96,11 +117,19 @@ func (st *sessionState) giveSlot(slot int) {
 	}
 }
 
-func (st *sessionState) key(layout keys.Layout, slot int, kind Kind, limit int) string {
+// slotCounts reports the slots in use (taken and not back yet) and the
+// slots quarantined, for the tests of the lifecycle.
+func (st *sessionState) slotCounts() (inUse, quarantined int) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.next - len(st.free) - len(st.quarantined), len(st.quarantined)
+}
+
+func (st *sessionState) key(layout keys.Layout, slot int, kind Kind, limit, weight int) string {
 	id := keys.SlotID(int64(st.lease), st.gen, slot)
 	switch kind {
 	case Permit:
-		return layout.PermitEntry(id, limit)
+		return layout.WeightedPermitEntry(id, limit, weight)
 	case Shared:
 		return layout.Entry(id, true)
 	default:

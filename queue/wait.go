@@ -13,46 +13,49 @@ import (
 
 // Wait blocks until the ticket's turn has come: for an exclusive ticket,
 // until no older exclusive or shared entry remains; for a shared one, until
-// no older exclusive entry remains; for a permit, until fewer than its
-// limit older permits remain. It returns at once if that is already so.
+// no older exclusive entry remains; for a permit, until the weights of the
+// older permits and its own fit in its limit (every older one having been
+// let in: nobody overtakes). It returns at once if that is already so.
 //
 // While it waits it watches its own key (so a lost entry is noticed at
 // once) and only the entries whose leaving can bring its turn (see package
 // internal/turn): a release wakes the waiter it lets in, not the line. It
-// returns an error matching ErrLost when the entry goes, and ErrSessionExpired
-// as well when the session's lease ended; ErrLeft after Leave. A ticket
-// found at its turn by its join or an earlier Wait returns at once without
-// asking etcd again. When ctx ends it returns ctx.Err() and leaves the entry
-// in the line, holding its place: call Wait again, or Leave. Transient etcd
-// errors are retried until ctx ends.
+// returns an error matching ErrLost when the entry goes, and
+// ErrSessionExpired as well when the session's lease ended; ErrLeft when
+// the ticket leaves meanwhile (Leave or Abandon from another goroutine) or
+// had left. A ticket found at its turn by its join or an earlier Wait
+// returns at once without asking etcd again. When ctx ends it returns
+// ctx.Err() and leaves the entry in the line, holding its place: call Wait
+// again, or Leave. Transient etcd errors are retried until ctx ends.
 func (t *Ticket) Wait(ctx context.Context) error {
 	if err := t.usable(); err != nil {
 		return err
 	}
 	ahead, readRev := t.lastRead()
-	if readRev != 0 && turn.Decide(t.limit, ahead).Granted {
+	if readRev != 0 && turn.Decide(t.limit, t.weight, ahead).Granted {
 		// The turn came at the join or an earlier Wait: no watch, no read
 		// (this is the one-round-trip uncontended Lock), unless the entry
 		// is known gone.
-		if t.ended() || sessionEnded(t.q.s) {
-			return t.lost(ctx)
+		if t.doneClosed() || sessionEnded(t.q.s) {
+			return t.observeGone(ctx, sessionEnded(t.q.s))
 		}
-		t.grant()
-		return nil
+		return t.grant(ctx)
 	}
 	w := waiter{t: t, cli: t.q.s.Client(), ahead: ahead, readRev: readRev,
 		watches: map[string]*keyWatchState{}, events: make(chan watchEvent, 8)}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	err := w.run(ctx, wctx)
-	switch {
-	case err == nil:
-		t.setRead(nil, w.readRev)
-		t.grant()
-	case isLost(err):
-		t.reportLoss(err)
+	if err := w.run(ctx, wctx); err != nil {
+		return err
 	}
-	return err
+	t.setRead(nil, w.readRev)
+	if err := t.grant(ctx); err != nil {
+		return err
+	}
+	if turn.MustTouch(t.limit, w.behind, w.touched) {
+		t.touch()
+	}
+	return nil
 }
 
 // brokenWatchPause is how long a waiter waits before watching again after
@@ -64,10 +67,11 @@ type waiter struct {
 	t   *Ticket
 	cli *clientv3.Client
 
-	ahead    []string // the last read's newest blocking entries
-	readRev  int64    // revision of the last read; 0 before the first
+	ahead    []turn.Ahead // the last read's newest blocking entries
+	readRev  int64        // revision of the last read; 0 before the first
 	decision turn.Decision
 	behind   bool // the last read saw an entry behind this one
+	touched  bool // the last read saw the entry touched by the release that let it in
 
 	events  chan watchEvent
 	own     *keyWatchState
@@ -87,7 +91,7 @@ type keyWatchState struct {
 
 func (w *waiter) run(ctx, wctx context.Context) error {
 	w.reread = w.readRev == 0
-	w.decision = turn.Decide(w.t.limit, w.ahead)
+	w.decision = turn.Decide(w.t.limit, w.t.weight, w.ahead)
 	w.own = w.start(wctx, w.t.key)
 	for {
 		if w.reread {
@@ -95,9 +99,6 @@ func (w *waiter) run(ctx, wctx context.Context) error {
 				return err
 			}
 			if w.decision.Granted {
-				if turn.MustSignal(w.t.limit, w.behind) {
-					w.t.signalSuccessor()
-				}
 				return nil
 			}
 		}
@@ -144,7 +145,9 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-w.t.q.s.Done():
-		return &lostError{name: w.t.q.Name(), token: w.t.rev, expired: true}
+		return w.t.observeGone(ctx, true)
+	case <-w.t.ended:
+		return ErrLeft // Leave or Abandon, from another goroutine
 	case ev = <-w.events:
 	}
 	ws := w.watches[ev.key]
@@ -159,7 +162,7 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 	case ev.broken:
 		if w.cli.Ctx().Err() != nil {
 			// The client was closed: the session's keep-alives stopped with it.
-			return &lostError{name: w.t.q.Name(), token: w.t.rev, expired: true}
+			return w.t.observeGone(ctx, true)
 		}
 		// Broken (no leader, compaction): watch again, and read again once
 		// it is in place. A member without a leader refuses the watch at
@@ -172,7 +175,7 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 			return ctx.Err()
 		case <-w.t.q.s.Done():
 			pause.Stop()
-			return &lostError{name: w.t.q.Name(), token: w.t.rev, expired: true}
+			return w.t.observeGone(ctx, true)
 		case <-pause.C:
 		}
 		if own {
@@ -184,7 +187,7 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 		ws.pending = false
 		w.newest = max(w.newest, ev.rev)
 	case ev.deleted && own:
-		return w.t.lost(ctx)
+		return w.t.observeGone(ctx, false)
 	case ev.rev <= w.readRev:
 		// Already reflected by the last read.
 	case ev.deleted, ev.put && w.decision.WatchPuts && !own:
@@ -228,12 +231,14 @@ func (w *waiter) read(ctx context.Context) error {
 		return err
 	}
 	if !ownedIn(resp.Responses[0], w.t.rev) {
-		return w.t.lost(ctx)
+		return w.t.observeGone(ctx, false)
 	}
-	w.ahead = keysOlder(resp.Responses[1], w.t.rev)
+	own := resp.Responses[0].GetResponseRange().GetKvs()[0]
+	w.touched = own.ModRevision > own.CreateRevision
+	w.ahead = aheadOf(resp.Responses[1], w.t.rev)
 	w.behind = len(resp.Responses) > 2 && len(resp.Responses[2].GetResponseRange().GetKvs()) > 0
 	w.readRev = resp.Header.Revision
-	w.decision = turn.Decide(w.t.limit, w.ahead)
+	w.decision = turn.Decide(w.t.limit, w.t.weight, w.ahead)
 	w.reread = false
 	w.needRev = 0
 	return nil
@@ -263,40 +268,31 @@ func (w *waiter) readAt(ctx context.Context, serializable bool) (resp *clientv3.
 	return resp, err
 }
 
-// signalSuccessor wakes the waiter behind a permit just granted: it
+// touch wakes the waiter behind a permit just granted by a path that did
+// not touch it (a holder's lease ending, its key deleted, a view of the
+// line that the releaser's Leave could not keep up with): the successor
 // watches this entry for puts, and must now watch the holders instead (see
 // turn.Decide). The put keeps the entry's value, lease and create revision,
-// and is fenced, so a hold already released or lost touches nothing (its
-// delete woke the successor already). It is sent after the grant is
-// returned, off the grant's path: the successor waits for it either way,
-// and the holder need not. It retries until it succeeds or the session
-// ends, since a successor that is never told would leave a permit idle
-// until this hold ends.
-func (t *Ticket) signalSuccessor() {
+// and is fenced, so a hold already ended touches nothing (its delete woke
+// the successor already). It is sent after the grant is returned, off the
+// grant's path, and retried on transient errors while the ticket lives.
+func (t *Ticket) touch() {
 	q := t.q
 	go func() {
-		backoff := 10 * time.Millisecond
-		for {
-			// Every error is retried, not only transient ones: a touch given
-			// up on (etcd refusing writes for a while, say) would leave the
-			// successor watching this entry while a permit stays free.
-			ctx, cancel := context.WithTimeout(q.st.ctx, cleanupAttempt)
+		ctx := q.st.ctx
+		err := q.retry(ctx, func(ctx context.Context) error {
+			select {
+			case <-t.ended:
+				return nil // the hold's delete woke the successor
+			default:
+			}
 			_, err := q.s.Client().Txn(ctx).If(t.IsOwner()).
 				Then(clientv3.OpPut(t.key, "", clientv3.WithIgnoreValue(), clientv3.WithIgnoreLease())).Commit()
-			cancel()
-			if err == nil || q.st.ctx.Err() != nil {
-				return
-			}
-			q.log(slog.LevelWarn, "waking the next permit waiter failed, retrying",
-				slog.String("key", t.key), slog.Int64("token", t.rev), slog.Any("err", err))
-			timer := time.NewTimer(backoff)
-			select {
-			case <-q.st.ctx.Done():
-				timer.Stop()
-				return
-			case <-timer.C:
-			}
-			backoff = min(2*backoff, 500*time.Millisecond)
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			q.log(slog.LevelWarn, "waking the next permit waiter failed", slog.String("key", t.key),
+				slog.Int64("token", t.rev), slog.Any("err", err))
 		}
 	}()
 }

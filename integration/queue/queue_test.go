@@ -81,7 +81,7 @@ func TestListAndPosition(t *testing.T) {
 	holds := []bool{true, false, false, false, false}
 	for i, tk := range all {
 		want = append(want, queue.Entry{Key: tk.Key(), Value: tk.Value(), Rev: tk.Rev(), Lease: l.ss[i].Lease(),
-			Shared: tk.Shared(), Kind: tk.Kind(), Limit: 0, Holds: holds[i]})
+			Shared: tk.Shared(), Kind: tk.Kind(), Limit: 0, Weight: 1, Holds: holds[i]})
 	}
 	if diff := cmp.Diff(want, entries); diff != "" {
 		t.Errorf("List (-want +got):\n%s", diff)
