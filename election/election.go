@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"github.com/fairlock/fairlock/internal/hold"
 	"github.com/fairlock/fairlock/internal/keys"
 	"github.com/fairlock/fairlock/queue"
 )
@@ -23,12 +23,10 @@ type Election struct {
 	q      *queue.Queue
 	layout keys.Layout
 
-	mu   sync.Mutex
-	lead *queue.Ticket // the leadership; nil when not leading
-	// busy is set while a Campaign, Rotate or Resign is under way: the
-	// Election's place in the line is changing, so Campaign must not add a
-	// second one.
-	busy bool
+	// lead is the leadership, one at a time. Its claim is set while a
+	// Campaign, Rotate or Resign is under way: the Election's place in the
+	// line is changing, so Campaign must not add a second one.
+	lead hold.Set
 }
 
 // New returns a candidate of the election named name, an absolute
@@ -49,7 +47,7 @@ func New(s *concurrency.Session, name string, opts ...queue.Option) (*Election, 
 	if err != nil {
 		return nil, err
 	}
-	return &Election{q: q, layout: layout}, nil
+	return &Election{q: q, layout: layout, lead: hold.Set{Single: true}}, nil
 }
 
 // Name returns the election's name.
@@ -74,12 +72,16 @@ func (e *Election) Campaign(ctx context.Context, value string) error {
 	if e == nil || e.q == nil {
 		return ErrUninitialized
 	}
-	if err := e.begin(); err != nil {
-		return err
+	if !e.lead.Claim() {
+		return ErrCampaigning
 	}
 	t, err := e.q.Acquire(ctx, value)
-	e.end(t)
-	return err
+	if err != nil {
+		e.lead.Unclaim()
+		return err
+	}
+	e.lead.Add(t)
+	return nil
 }
 
 // Proclaim changes the leader's value without giving up the lead: a fenced
@@ -93,7 +95,7 @@ func (e *Election) Proclaim(ctx context.Context, value string) error {
 	if e == nil || e.q == nil {
 		return ErrUninitialized
 	}
-	t := e.current()
+	t := e.lead.Oldest()
 	if t == nil {
 		return ErrNotLeader
 	}
@@ -113,19 +115,7 @@ func (e *Election) Resign(ctx context.Context) error {
 	if e == nil || e.q == nil {
 		return ErrUninitialized
 	}
-	t := e.take()
-	if t == nil {
-		return ErrNotLeader
-	}
-	err := t.Leave(ctx)
-	if err != nil && !errors.Is(err, ErrLost) && !errors.Is(err, queue.ErrLeft) {
-		// The outcome is unknown: the entry may still be there, so the
-		// leadership stays, for another Resign to give up.
-		e.end(t)
-		return err
-	}
-	e.end(nil)
-	return err
+	return e.lead.Release(ctx, ErrNotLeader)
 }
 
 // Rotate hands the lead to the next candidate in line and rejoins at the
@@ -150,19 +140,20 @@ func (e *Election) Rotate(ctx context.Context) error {
 	if e == nil || e.q == nil {
 		return ErrUninitialized
 	}
-	t := e.take()
+	t := e.lead.Take()
 	if t == nil {
+		e.lead.Unclaim()
 		return ErrNotLeader
 	}
 	next, err := t.Requeue(ctx)
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrLost):
-			e.end(nil)
+			e.lead.Unclaim()
 		case errors.Is(err, ErrSessionExpired):
 			// The lease is gone and the entry with it: the leadership is
 			// lost, whichever error says so.
-			e.end(nil)
+			e.lead.Unclaim()
 			err = fmt.Errorf("%w: %w", ErrLost, err)
 		case ctx.Err() != nil:
 			// The hand-off may or may not have happened (Requeue removed
@@ -171,114 +162,53 @@ func (e *Election) Rotate(ctx context.Context) error {
 			// ends up out of the line either way, never leading with an
 			// entry that may be gone.
 			t.Abandon(ctx)
-			e.end(nil)
+			e.lead.Unclaim()
 		default:
-			e.end(t)
+			e.lead.Restore(t)
 		}
 		return err
 	}
 	if err := next.Wait(ctx); err != nil {
 		next.Abandon(ctx)
-		e.end(nil)
+		e.lead.Unclaim()
 		return err
 	}
-	e.end(next)
+	e.lead.Add(next)
 	return nil
 }
 
 // Token returns the fencing token of the current leadership, its entry's
 // create revision, which rises with every term; 0 when not leading.
 // Proclaim keeps the token; Rotate takes a new one.
-func (e *Election) Token() int64 {
-	if t := e.current(); t != nil {
-		return t.Rev()
-	}
-	return 0
-}
+func (e *Election) Token() int64 { return e.leads().Token() }
 
 // Key returns the etcd key of the leader's entry; "" when not leading.
-func (e *Election) Key() string {
-	if t := e.current(); t != nil {
-		return t.Key()
-	}
-	return ""
-}
+func (e *Election) Key() string { return e.leads().Key() }
 
 // IsOwner returns a comparison that holds while the current leadership is
 // in place. Put it in the If of a transaction to fence writes stored in
 // etcd. When the Election does not lead it returns a comparison that never
 // holds.
-func (e *Election) IsOwner() clientv3.Cmp {
-	if t := e.current(); t != nil {
-		return t.IsOwner()
-	}
-	return queue.NotOwner()
-}
+func (e *Election) IsOwner() clientv3.Cmp { return e.leads().IsOwner() }
 
 // Done returns a channel that is closed when the current leadership ends
 // for any reason: Resign, Rotate, the session ending, or the entry deleted
 // by someone else. When the Election does not lead it returns a closed
 // channel. The first call for a term starts a watch on its key, which ends
 // with the term.
-func (e *Election) Done() <-chan struct{} {
-	if t := e.current(); t != nil {
-		return t.Done()
-	}
-	return closed
-}
+func (e *Election) Done() <-chan struct{} { return e.leads().Done() }
 
 // HeldUntil returns the moment up to which the current leadership surely
 // lasts: etcd cannot expire the session's lease before it (see
 // queue.Ticket.HeldUntil). It is the zero time when not leading or not yet
 // known.
-func (e *Election) HeldUntil() time.Time {
-	if t := e.current(); t != nil {
-		return t.HeldUntil()
-	}
-	return time.Time{}
-}
+func (e *Election) HeldUntil() time.Time { return e.leads().HeldUntil() }
 
-var closed = func() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
-}()
-
-// begin marks a Campaign under way, or reports why none may start.
-func (e *Election) begin() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.lead != nil || e.busy {
-		return ErrCampaigning
-	}
-	e.busy = true
-	return nil
-}
-
-// take removes the leadership for a change of place, marking it under way;
-// nil when the Election does not lead.
-func (e *Election) take() *queue.Ticket {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	t := e.lead
-	if t != nil {
-		e.lead, e.busy = nil, true
-	}
-	return t
-}
-
-// end ends a change of place, with lead (nil: none) as the leadership.
-func (e *Election) end(lead *queue.Ticket) {
-	e.mu.Lock()
-	e.lead, e.busy = lead, false
-	e.mu.Unlock()
-}
-
-func (e *Election) current() *queue.Ticket {
+// leads is the leadership's hold set; nil (leading nothing) for a nil
+// Election.
+func (e *Election) leads() *hold.Set {
 	if e == nil {
 		return nil
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.lead
+	return &e.lead
 }

@@ -13,8 +13,9 @@ import (
 // is held and nothing is left in etcd (see Lock). Each Mutex is then held
 // and unlocked on its own, and all their Tokens are equal.
 //
-// The Mutexes must share one session; the same lock twice
-// (ErrDuplicateLine) or a Mutex that already holds its lock
+// The Mutexes must share one session (ErrMixedSessions); the same lock
+// twice (ErrDuplicateLine, also when the same Mutex is named twice) or a
+// Mutex that already holds its lock or is being locked by another LockAll
 // (ErrAlreadyLocked) is an error, returned before anything is written.
 //
 // # Why no deadlock can form
@@ -34,35 +35,33 @@ func LockAll(ctx context.Context, ms ...*Mutex) error {
 	reqs := make([]queue.Request, len(ms))
 	for i, m := range ms {
 		if m == nil || m.q == nil {
-			release(ms[:i])
 			return ErrUninitialized
-		}
-		m.mu.Lock()
-		busy := m.held != nil || m.joining
-		m.joining = !busy
-		m.mu.Unlock()
-		if busy {
-			release(ms[:i])
-			return ErrAlreadyLocked
 		}
 		reqs[i] = queue.Request{Queue: m.q, Value: m.q.Identity()}
 	}
-	defer release(ms)
-	ts, err := queue.AcquireAll(ctx, reqs)
-	if err != nil {
+	if err := queue.CheckLines(reqs); err != nil {
 		return err
 	}
 	for i, m := range ms {
-		m.setHeld(ts[i])
+		if !m.h.Claim() {
+			unclaim(ms[:i])
+			return ErrAlreadyLocked
+		}
+	}
+	ts, err := queue.AcquireAll(ctx, reqs)
+	if err != nil {
+		unclaim(ms)
+		return err
+	}
+	for i, m := range ms {
+		m.h.Add(ts[i])
 	}
 	return nil
 }
 
-// release ends LockAll's claim on ms.
-func release(ms []*Mutex) {
+// unclaim ends LockAll's claim on ms.
+func unclaim(ms []*Mutex) {
 	for _, m := range ms {
-		m.mu.Lock()
-		m.joining = false
-		m.mu.Unlock()
+		m.h.Unclaim()
 	}
 }

@@ -3,12 +3,12 @@ package fairmutex
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"github.com/fairlock/fairlock/internal/hold"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -19,10 +19,7 @@ import (
 // value returns ErrUninitialized.
 type Mutex struct {
 	q *queue.Queue
-
-	mu      sync.Mutex
-	held    *queue.Ticket
-	joining bool // LockAll has an entry of this Mutex in flight
+	h hold.Set // one hold at a time
 }
 
 // New returns a Mutex for the lock named name, an absolute slash-separated
@@ -39,14 +36,16 @@ func New(s *concurrency.Session, name string, opts ...queue.Option) (*Mutex, err
 	if err != nil {
 		return nil, err
 	}
-	return &Mutex{q: q}, nil
+	return &Mutex{q: q, h: hold.Set{Single: true}}, nil
 }
 
-// Lock waits, in arrival order, until the Mutex holds the lock. An
+// Lock waits, in arrival order, until the Mutex holds the lock; a Lock on
+// a Mutex that already holds the lock waits behind that hold, like anyone,
+// until it is released (or ctx ends): locks are not reentrant. An
 // uncontended Lock takes one round trip.
 //
-// If ctx ends first, Lock removes its entry from the line (with a fresh
-// context bounded by queue.CleanupTimeout) and returns ctx.Err(); a grant
+// If ctx ends first, Lock removes its entry from the line and returns
+// ctx.Err() within queue.CleanupTimeout of ctx's end; a grant
 // that races with the cancellation is given back the same way, so a failed
 // Lock leaves nothing held, and nothing in etcd once etcd is reachable. It
 // returns an error matching ErrLost (and ErrSessionExpired when the lease
@@ -60,7 +59,7 @@ func (m *Mutex) Lock(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.setHeld(t)
+	m.h.Add(t)
 	return nil
 }
 
@@ -79,7 +78,7 @@ func (m *Mutex) TryLock(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.setHeld(t)
+	m.h.Add(t)
 	return nil
 }
 
@@ -96,53 +95,20 @@ func (m *Mutex) Unlock(ctx context.Context) error {
 	if m == nil || m.q == nil {
 		return ErrUninitialized
 	}
-	// Take the hold first, so a concurrent Unlock finds nothing to release.
-	m.mu.Lock()
-	t := m.held
-	m.held = nil
-	m.mu.Unlock()
-	if t == nil {
-		return ErrNotLocked
-	}
-	err := t.Leave(ctx)
-	if err != nil && !errors.Is(err, ErrLost) {
-		// The outcome is unknown: the entry may still be there, so the hold
-		// stays, for another Unlock to release.
-		m.mu.Lock()
-		if m.held == nil {
-			m.held = t
-		}
-		m.mu.Unlock()
-	}
-	return err
+	return m.h.Release(ctx, ErrNotLocked)
 }
 
 // Token returns the fencing token of the current hold, its entry's create
 // revision, which rises with every grant of the lock; 0 when not held.
-func (m *Mutex) Token() int64 {
-	if t := m.current(); t != nil {
-		return t.Rev()
-	}
-	return 0
-}
+func (m *Mutex) Token() int64 { return m.holds().Token() }
 
 // Key returns the etcd key of the current hold's entry; "" when not held.
-func (m *Mutex) Key() string {
-	if t := m.current(); t != nil {
-		return t.Key()
-	}
-	return ""
-}
+func (m *Mutex) Key() string { return m.holds().Key() }
 
 // IsOwner returns a comparison that holds while the current hold is still
 // in place. Put it in the If of a transaction to fence writes stored in
 // etcd. When nothing is held it returns a comparison that never holds.
-func (m *Mutex) IsOwner() clientv3.Cmp {
-	if t := m.current(); t != nil {
-		return t.IsOwner()
-	}
-	return queue.NotOwner()
-}
+func (m *Mutex) IsOwner() clientv3.Cmp { return m.holds().IsOwner() }
 
 // Done returns a channel that is closed when the current hold ends for any
 // reason: Unlock, the session ending (on this client's side too, see
@@ -150,42 +116,19 @@ func (m *Mutex) IsOwner() clientv3.Cmp {
 // latest at HeldUntil.
 // When nothing is held it returns a closed channel. The first call for a
 // hold starts a watch on its key, which ends with the hold.
-func (m *Mutex) Done() <-chan struct{} {
-	if t := m.current(); t != nil {
-		return t.Done()
-	}
-	return closed
-}
+func (m *Mutex) Done() <-chan struct{} { return m.holds().Done() }
 
-var closed = func() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
-}()
-
-func (m *Mutex) current() *queue.Ticket {
+// holds is the Mutex's hold set; nil (holding nothing) for a nil Mutex.
+func (m *Mutex) holds() *hold.Set {
 	if m == nil {
 		return nil
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.held
-}
-
-func (m *Mutex) setHeld(t *queue.Ticket) {
-	m.mu.Lock()
-	m.held = t
-	m.mu.Unlock()
+	return &m.h
 }
 
 // HeldUntil returns the moment up to which the current hold surely lasts
 // (see queue.Ticket.HeldUntil); the zero time when not held.
-func (m *Mutex) HeldUntil() time.Time {
-	if t := m.current(); t != nil {
-		return t.HeldUntil()
-	}
-	return time.Time{}
-}
+func (m *Mutex) HeldUntil() time.Time { return m.holds().HeldUntil() }
 
 // Name returns the lock's name.
 func (m *Mutex) Name() string {

@@ -25,43 +25,43 @@ type Hold struct {
 // RUnlock.
 func LockAll(ctx context.Context, holds ...Hold) error {
 	reqs := make([]queue.Request, len(holds))
-	claimed := 0
-	defer func() {
-		for _, h := range holds[:claimed] {
-			if !h.Read {
-				h.RW.mu.Lock()
-				h.RW.joining = false
-				h.RW.mu.Unlock()
-			}
-		}
-	}()
 	for i, h := range holds {
 		if err := h.RW.usable(); err != nil {
 			return err
 		}
-		// Read holds of one value may pile up, as RLock's do; a write hold
-		// is one at a time.
-		h.RW.mu.Lock()
-		busy := !h.Read && (h.RW.joining || h.RW.writer != nil)
-		if !busy && !h.Read {
-			h.RW.joining = true
+		reqs[i] = queue.Request{Queue: h.RW.q, Value: h.RW.q.Identity(), Shared: h.Read}
+	}
+	if err := queue.CheckLines(reqs); err != nil {
+		return err
+	}
+	// Read holds of one value may pile up, as RLock's do; a write hold is
+	// one at a time.
+	claimed := holds[:0:0]
+	unclaim := func() {
+		for _, h := range claimed {
+			h.RW.writer.Unclaim()
 		}
-		h.RW.mu.Unlock()
-		if busy {
+	}
+	for _, h := range holds {
+		if h.Read {
+			continue
+		}
+		if !h.RW.writer.Claim() {
+			unclaim()
 			return ErrAlreadyLocked
 		}
-		claimed = i + 1
-		reqs[i] = queue.Request{Queue: h.RW.q, Value: h.RW.q.Identity(), Shared: h.Read}
+		claimed = append(claimed, h)
 	}
 	ts, err := queue.AcquireAll(ctx, reqs)
 	if err != nil {
+		unclaim()
 		return err
 	}
 	for i, h := range holds {
 		if h.Read {
-			h.RW.addReader(ts[i])
+			h.RW.readers.Add(ts[i])
 		} else {
-			h.RW.setWriter(ts[i])
+			h.RW.writer.Add(ts[i])
 		}
 	}
 	return nil

@@ -31,7 +31,7 @@ func (rw *RWMutex) RLock(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rw.addReader(t)
+	rw.readers.Add(t)
 	return nil
 }
 
@@ -51,7 +51,7 @@ func (rw *RWMutex) TryRLock(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rw.addReader(t)
+	rw.readers.Add(t)
 	return nil
 }
 
@@ -67,65 +67,27 @@ func (rw *RWMutex) RUnlock(ctx context.Context) error {
 	if err := rw.usable(); err != nil {
 		return err
 	}
-	t := rw.takeOldestReader()
-	if t == nil {
-		return ErrNotRLocked
-	}
-	err := t.Leave(ctx)
-	switch {
-	case err == nil, errors.Is(err, ErrLost):
-		return err
-	case errors.Is(err, queue.ErrLeft): // cannot happen: only RUnlock leaves, after taking t out
-		return ErrNotRLocked
-	default:
-		rw.addReader(t) // outcome unknown: still held as far as we know
-		return err
-	}
+	return rw.readers.Release(ctx, ErrNotRLocked)
 }
 
 // RToken returns the fencing token of the oldest read hold; 0 when no read
 // lock is held.
-func (rw *RWMutex) RToken() int64 {
-	if t := rw.oldestReader(); t != nil {
-		return t.Rev()
-	}
-	return 0
-}
+func (rw *RWMutex) RToken() int64 { return rw.reads().Token() }
 
 // RIsOwner returns a comparison that holds while the oldest read hold is
 // still in place; one that never holds when no read lock is held.
-func (rw *RWMutex) RIsOwner() clientv3.Cmp {
-	if t := rw.oldestReader(); t != nil {
-		return t.IsOwner()
-	}
-	return queue.NotOwner()
-}
+func (rw *RWMutex) RIsOwner() clientv3.Cmp { return rw.reads().IsOwner() }
 
 // RDone returns a channel that is closed when the oldest read hold ends for
 // any reason: RUnlock, the session ending, or the entry deleted by someone
 // else. When no read lock is held it returns a closed channel.
-func (rw *RWMutex) RDone() <-chan struct{} {
-	if t := rw.oldestReader(); t != nil {
-		return t.Done()
-	}
-	return closed
-}
+func (rw *RWMutex) RDone() <-chan struct{} { return rw.reads().Done() }
 
 // RKey returns the etcd key of the oldest read hold's entry; "" when no
 // read lock is held.
-func (rw *RWMutex) RKey() string {
-	if t := rw.oldestReader(); t != nil {
-		return t.Key()
-	}
-	return ""
-}
+func (rw *RWMutex) RKey() string { return rw.reads().Key() }
 
 // RHeldUntil returns the moment up to which the oldest read hold surely
 // lasts (see queue.Ticket.HeldUntil); the zero time when no read lock is
 // held.
-func (rw *RWMutex) RHeldUntil() time.Time {
-	if t := rw.oldestReader(); t != nil {
-		return t.HeldUntil()
-	}
-	return time.Time{}
-}
+func (rw *RWMutex) RHeldUntil() time.Time { return rw.reads().HeldUntil() }

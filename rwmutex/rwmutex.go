@@ -1,12 +1,9 @@
 package rwmutex
 
 import (
-	"cmp"
-	"slices"
-	"sync"
-
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"github.com/fairlock/fairlock/internal/hold"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -24,12 +21,9 @@ import (
 // other, and so does an RLock behind the value's own write lock (or its own
 // waiting Lock).
 type RWMutex struct {
-	q *queue.Queue // one line: writers are exclusive entries, readers shared ones
-
-	mu      sync.Mutex
-	writer  *queue.Ticket
-	readers []*queue.Ticket // sorted by Rev, oldest first
-	joining bool            // LockAll has an entry of this RWMutex in flight
+	q       *queue.Queue // one line: writers are exclusive entries, readers shared ones
+	writer  hold.Set     // one write hold at a time
+	readers hold.Set     // any number of read holds, oldest first
 }
 
 // New returns an RWMutex for the lock named name, an absolute
@@ -45,7 +39,7 @@ func New(s *concurrency.Session, name string, opts ...queue.Option) (*RWMutex, e
 	if err != nil {
 		return nil, err
 	}
-	return &RWMutex{q: q}, nil
+	return &RWMutex{q: q, writer: hold.Set{Single: true}}, nil
 }
 
 // Name returns the lock's name.
@@ -62,60 +56,3 @@ func (rw *RWMutex) usable() error {
 	}
 	return nil
 }
-
-// addReader records a read hold, keeping the list in line order.
-func (rw *RWMutex) addReader(t *queue.Ticket) {
-	rw.mu.Lock()
-	defer rw.mu.Unlock()
-	i, _ := slices.BinarySearchFunc(rw.readers, t.Rev(), func(r *queue.Ticket, rev int64) int {
-		return cmp.Compare(r.Rev(), rev)
-	})
-	rw.readers = slices.Insert(rw.readers, i, t)
-}
-
-// takeOldestReader removes the oldest read hold from the list and returns
-// it, or nil when there is none. Taking it out before releasing it keeps two
-// concurrent RUnlocks from releasing the same hold.
-func (rw *RWMutex) takeOldestReader() *queue.Ticket {
-	rw.mu.Lock()
-	defer rw.mu.Unlock()
-	if len(rw.readers) == 0 {
-		return nil
-	}
-	t := rw.readers[0]
-	rw.readers = slices.Delete(rw.readers, 0, 1)
-	return t
-}
-
-func (rw *RWMutex) oldestReader() *queue.Ticket {
-	if rw == nil {
-		return nil
-	}
-	rw.mu.Lock()
-	defer rw.mu.Unlock()
-	if len(rw.readers) == 0 {
-		return nil
-	}
-	return rw.readers[0]
-}
-
-func (rw *RWMutex) currentWriter() *queue.Ticket {
-	if rw == nil {
-		return nil
-	}
-	rw.mu.Lock()
-	defer rw.mu.Unlock()
-	return rw.writer
-}
-
-func (rw *RWMutex) setWriter(t *queue.Ticket) {
-	rw.mu.Lock()
-	rw.writer = t
-	rw.mu.Unlock()
-}
-
-var closed = func() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
-}()

@@ -7,6 +7,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/fairlock/fairlock/internal/hold"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -30,7 +31,7 @@ func (rw *RWMutex) Lock(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rw.setWriter(t)
+	rw.writer.Add(t)
 	return nil
 }
 
@@ -49,7 +50,7 @@ func (rw *RWMutex) TryLock(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rw.setWriter(t)
+	rw.writer.Add(t)
 	return nil
 }
 
@@ -65,74 +66,45 @@ func (rw *RWMutex) Unlock(ctx context.Context) error {
 	if err := rw.usable(); err != nil {
 		return err
 	}
-	rw.mu.Lock()
-	t := rw.writer
-	rw.writer = nil
-	rw.mu.Unlock()
-	if t == nil {
-		return ErrNotLocked
-	}
-	err := t.Leave(ctx)
-	switch {
-	case err == nil, errors.Is(err, ErrLost):
-		return err
-	case errors.Is(err, queue.ErrLeft):
-		return ErrNotLocked
-	default: // outcome unknown: still held as far as we know
-		rw.mu.Lock()
-		if rw.writer == nil {
-			rw.writer = t
-		}
-		rw.mu.Unlock()
-		return err
-	}
+	return rw.writer.Release(ctx, ErrNotLocked)
 }
 
 // Token returns the fencing token of the current write hold, its entry's
 // create revision, which rises with every grant of the lock; 0 when no
 // write lock is held.
-func (rw *RWMutex) Token() int64 {
-	if t := rw.currentWriter(); t != nil {
-		return t.Rev()
-	}
-	return 0
-}
+func (rw *RWMutex) Token() int64 { return rw.writes().Token() }
 
 // Key returns the etcd key of the current write hold's entry; "" when no
 // write lock is held.
-func (rw *RWMutex) Key() string {
-	if t := rw.currentWriter(); t != nil {
-		return t.Key()
-	}
-	return ""
-}
+func (rw *RWMutex) Key() string { return rw.writes().Key() }
 
 // IsOwner returns a comparison that holds while the current write hold is
 // still in place. Put it in the If of a transaction to fence writes stored
 // in etcd. When no write lock is held it returns a comparison that never
 // holds.
-func (rw *RWMutex) IsOwner() clientv3.Cmp {
-	if t := rw.currentWriter(); t != nil {
-		return t.IsOwner()
-	}
-	return queue.NotOwner()
-}
+func (rw *RWMutex) IsOwner() clientv3.Cmp { return rw.writes().IsOwner() }
 
 // Done returns a channel that is closed when the current write hold ends
 // for any reason: Unlock, the session ending, or the entry deleted by
 // someone else. When no write lock is held it returns a closed channel.
-func (rw *RWMutex) Done() <-chan struct{} {
-	if t := rw.currentWriter(); t != nil {
-		return t.Done()
-	}
-	return closed
-}
+func (rw *RWMutex) Done() <-chan struct{} { return rw.writes().Done() }
 
 // HeldUntil returns the moment up to which the current write hold surely
 // lasts (see queue.Ticket.HeldUntil); the zero time when not held.
-func (rw *RWMutex) HeldUntil() time.Time {
-	if t := rw.currentWriter(); t != nil {
-		return t.HeldUntil()
+func (rw *RWMutex) HeldUntil() time.Time { return rw.writes().HeldUntil() }
+
+// writes is the write hold set; nil (holding nothing) for a nil RWMutex.
+func (rw *RWMutex) writes() *hold.Set {
+	if rw == nil {
+		return nil
 	}
-	return time.Time{}
+	return &rw.writer
+}
+
+// reads is the read hold set; nil (holding nothing) for a nil RWMutex.
+func (rw *RWMutex) reads() *hold.Set {
+	if rw == nil {
+		return nil
+	}
+	return &rw.readers
 }

@@ -9,8 +9,9 @@ import (
 // Errors returned by this package, matched with errors.Is. Those shared
 // with package queue are the same values, so either name matches.
 var (
-	// ErrNoPermit is returned by TryAcquire when no permit is free (limit
-	// are held, or someone waits); nothing was written.
+	// ErrNoPermit is returned by TryAcquire and TryAcquireN when the
+	// permit does not fit (the limit is taken, or someone waits); nothing
+	// was written.
 	ErrNoPermit = errors.New("semaphore: no permit free")
 
 	// ErrReleased is returned by Release on a permit already released, or
@@ -24,6 +25,10 @@ var (
 
 	// ErrInvalidLimit reports a limit below 1 given to New.
 	ErrInvalidLimit = queue.ErrInvalidLimit
+
+	// ErrInvalidWeight reports a weight below 1 or above the limit given to
+	// AcquireN or TryAcquireN; nothing was written, nor read.
+	ErrInvalidWeight = queue.ErrInvalidWeight
 
 	// ErrLost reports that a permit ended without Release: its session's
 	// lease expired or its key was deleted. Someone else may hold it now.

@@ -2,12 +2,11 @@ package semaphore
 
 import (
 	"context"
-	"errors"
-	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/fairlock/fairlock/internal/hold"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -17,9 +16,13 @@ import (
 // Token, Key and IsOwner stay those of the hold after it ends.
 type Permit struct {
 	t *queue.Ticket
+	h hold.Set // holds t until Release settles it
+}
 
-	mu       sync.Mutex
-	released bool // a Release succeeded or reported the loss
+func newPermit(t *queue.Ticket) *Permit {
+	p := &Permit{t: t, h: hold.Set{Single: true}}
+	p.h.Add(t)
+	return p
 }
 
 // Release gives the permit back with a fenced delete: the entry goes only if
@@ -33,30 +36,16 @@ func (p *Permit) Release(ctx context.Context) error {
 	if p == nil || p.t == nil {
 		return ErrUninitialized
 	}
-	// Claim the release first, so that a concurrent Release reports
-	// ErrReleased rather than racing this one to a misleading ErrLost.
-	p.mu.Lock()
-	if p.released {
-		p.mu.Unlock()
-		return ErrReleased
-	}
-	p.released = true
-	p.mu.Unlock()
+	return p.h.Release(ctx, ErrReleased)
+}
 
-	err := p.t.Leave(ctx)
-	switch {
-	case err == nil, errors.Is(err, ErrLost):
-		return err
-	case errors.Is(err, queue.ErrLeft):
-		return ErrReleased
-	default:
-		// Unknown outcome: the entry may still be there, for another
-		// Release to remove.
-		p.mu.Lock()
-		p.released = false
-		p.mu.Unlock()
-		return err
+// Weight returns the permit's weight: how much of the semaphore's limit it
+// takes (1 for Acquire and TryAcquire); 0 for a zero Permit.
+func (p *Permit) Weight() int {
+	if p == nil || p.t == nil {
+		return 0
 	}
+	return p.t.Weight()
 }
 
 // Token returns the permit's fencing token, the create revision of its
@@ -93,9 +82,9 @@ func (p *Permit) IsOwner() clientv3.Cmp {
 // permit.
 func (p *Permit) Done() <-chan struct{} {
 	if p == nil || p.t == nil {
-		return closed
+		return hold.Closed
 	}
-	return p.t.Done()
+	return p.h.Done()
 }
 
 // HeldUntil returns the moment up to which the permit surely still exists:
@@ -106,18 +95,5 @@ func (p *Permit) HeldUntil() time.Time {
 	if p == nil || p.t == nil {
 		return time.Time{}
 	}
-	p.mu.Lock()
-	released := p.released
-	p.mu.Unlock()
-	if released {
-		// The ticket's deadline is its session's, which outlives the permit.
-		return time.Time{}
-	}
-	return p.t.HeldUntil()
+	return p.h.HeldUntil()
 }
-
-var closed = func() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
-}()

@@ -57,44 +57,73 @@ func (sm *Semaphore) Name() string {
 	return sm.q.Name()
 }
 
-// Acquire waits, in arrival order, for a permit, and returns it. When a
-// permit is free and nobody waits, it takes one round trip.
+// Acquire waits, in arrival order, for a permit, and returns it: it is
+// AcquireN(ctx, 1). When a permit is free and nobody waits, it takes one
+// round trip.
 //
-// If ctx ends first, Acquire removes its entry from the line (with a fresh
-// context bounded by queue.CleanupTimeout) and returns ctx.Err(); a permit
-// granted while ctx was ending is given back the same way, so a failed
-// Acquire leaves nothing held and nothing in etcd. It returns an error
-// matching ErrLost or ErrSessionExpired when the session ends or the entry
-// is deleted while it waits: never a permit. It returns ErrLimitMismatch,
+// If ctx ends first, Acquire removes its entry from the line and returns
+// ctx.Err() within queue.CleanupTimeout of ctx's end; a permit granted
+// while ctx was ending is given back the same way, so a failed Acquire
+// leaves nothing held and nothing in etcd. It returns an error matching
+// ErrLost or ErrSessionExpired when the session ends or the entry is
+// deleted while it waits: never a permit. It returns ErrLimitMismatch,
 // writing nothing, while the name is held or awaited with another limit.
 func (sm *Semaphore) Acquire(ctx context.Context) (*Permit, error) {
-	if sm == nil || sm.q == nil {
-		return nil, ErrUninitialized
-	}
-	t, err := sm.q.AcquirePermit(ctx, sm.q.Identity(), sm.limit)
-	if err != nil {
-		return nil, err
-	}
-	return &Permit{t: t}, nil
+	return sm.AcquireN(ctx, 1)
 }
 
-// TryAcquire takes a permit only if one is free and nobody waits for one.
-// Otherwise it returns ErrNoPermit and writes nothing at all: the store's
-// revision does not move. It takes one transaction when no permit or every
-// permit is taken, two when some are (a read, then a write guarded by it). It returns ErrLimitMismatch, writing nothing,
-// while the name is held or awaited with another limit. If ctx ends before
-// the outcome is known, TryAcquire removes whatever it may have written and
-// returns the error.
-func (sm *Semaphore) TryAcquire(ctx context.Context) (*Permit, error) {
+// AcquireN waits for a permit of weight n: one that takes n of the limit.
+// Permits are granted in arrival order while the weights granted, the next
+// one's included, fit in the limit; a later Acquire never overtakes an
+// earlier one, even when it would fit, so a heavy waiter is never starved
+// by light ones (as golang.org/x/sync/semaphore.Weighted), and no capacity
+// stays idle that the oldest waiter could use. An n below 1 or above the
+// limit fails at once with ErrInvalidWeight, without I/O. Cancellation,
+// losses and limit mismatches are as for Acquire.
+func (sm *Semaphore) AcquireN(ctx context.Context, n int) (*Permit, error) {
 	if sm == nil || sm.q == nil {
 		return nil, ErrUninitialized
 	}
-	t, err := sm.q.TryJoinPermit(ctx, sm.q.Identity(), sm.limit)
+	t, err := sm.q.AcquirePermitN(ctx, sm.q.Identity(), sm.limit, n)
+	if err != nil {
+		return nil, sm.wrap(err, n)
+	}
+	return newPermit(t), nil
+}
+
+// TryAcquire takes a permit only if one is free and nobody waits for one:
+// it is TryAcquireN(ctx, 1).
+func (sm *Semaphore) TryAcquire(ctx context.Context) (*Permit, error) {
+	return sm.TryAcquireN(ctx, 1)
+}
+
+// TryAcquireN takes a permit of weight n only if nobody waits and n fits
+// beside the permits held. Otherwise it returns ErrNoPermit and writes
+// nothing at all: the store's revision does not move. It takes one
+// transaction when nothing or everything is taken, two when some is (a
+// read, then a write guarded by it). It returns ErrInvalidWeight for an n
+// below 1 or above the limit, without I/O, and ErrLimitMismatch, writing
+// nothing, while the name is held or awaited with another limit. If ctx
+// ends before the outcome is known, TryAcquireN removes whatever it may
+// have written and returns the error.
+func (sm *Semaphore) TryAcquireN(ctx context.Context, n int) (*Permit, error) {
+	if sm == nil || sm.q == nil {
+		return nil, ErrUninitialized
+	}
+	t, err := sm.q.TryJoinPermitN(ctx, sm.q.Identity(), sm.limit, n)
 	if errors.Is(err, queue.ErrBlocked) {
 		return nil, ErrNoPermit
 	}
 	if err != nil {
-		return nil, err
+		return nil, sm.wrap(err, n)
 	}
-	return &Permit{t: t}, nil
+	return newPermit(t), nil
+}
+
+// wrap says which semaphore an invalid weight was given to.
+func (sm *Semaphore) wrap(err error, n int) error {
+	if errors.Is(err, ErrInvalidWeight) {
+		return fmt.Errorf("semaphore %s: weight %d, limit %d: %w", sm.q.Name(), n, sm.limit, ErrInvalidWeight)
+	}
+	return err
 }
