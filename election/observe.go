@@ -48,10 +48,11 @@ func (e *Election) Observe(ctx context.Context) <-chan Leader {
 //
 // Only when etcd has compacted the history the observer needs (it was
 // cut off, or behind, for longer than the cluster keeps history) does it
-// read the line again. The next Leader it sends (the leader as of that
-// read, or with opts.Empty a vacant one) has Gap set: terms and values
-// between the previous report and that one may be missing, because etcd
-// no longer has them. It is sent even if it equals the previous report,
+// read the line again. The next Leader it sends has Gap set: terms and
+// values between the previous report and that one may be missing, because
+// etcd no longer has them. That is the leader as of the read, or with
+// opts.Empty a vacant Leader if nobody led then; without opts.Empty and
+// nobody leading, it is the next leader to come. It is sent even if it equals the previous report,
 // unless the read proves that nothing changed (the same leader's entry,
 // not modified since the last revision applied); then nothing is sent.
 //
