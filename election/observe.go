@@ -52,9 +52,10 @@ func (e *Election) Observe(ctx context.Context) <-chan Leader {
 // values between the previous report and that one may be missing, because
 // etcd no longer has them. That is the leader as of the read, or with
 // opts.Empty a vacant Leader if nobody led then; without opts.Empty and
-// nobody leading, it is the next leader to come. It is sent even if it equals the previous report,
-// unless the read proves that nothing changed (the same leader's entry,
-// not modified since the last revision applied); then nothing is sent.
+// nobody leading, it is the next leader to come. It is sent even if it
+// equals the previous report, unless the read proves that nothing changed
+// (the same leader's entry, not modified since the last revision
+// applied); then nothing is sent.
 //
 // The channel is unbuffered and nothing is dropped for a slow receiver:
 // the observer waits for it, and the election never waits for the
