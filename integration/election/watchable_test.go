@@ -42,6 +42,13 @@ func (s *spy) get(f func(s *spy) int) int {
 	return f(s)
 }
 
+// startRevs returns the start revision of every watch created so far.
+func (s *spy) startRevs() []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.creates)
+}
+
 func (s *spy) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	if _, ok := req.(*pb.RangeRequest); ok {
 		s.mu.Lock()
@@ -312,7 +319,8 @@ func TestObserveAcrossPartition(t *testing.T) {
 	if got := s.get(func(s *spy) int { return s.ranges }); got != 1 {
 		t.Fatalf("the observer read the line %d times, want once: a broken watch is resumed, not re-read", got)
 	}
-	t.Logf("every term across the partition: %v; watches started at %v", values(r.led), s.creates)
+	t.Logf("every term across the partition: %v; watches started at %v; at most %d revisions in one response",
+		values(r.led), s.startRevs(), s.get(func(s *spy) int { return s.maxRevs }))
 }
 
 // Cut off while terms pass, its history compacted before it is back: the
@@ -375,7 +383,7 @@ func TestObserveGapAfterCompaction(t *testing.T) {
 	nothingMore(t, stopObserving, seen)
 
 	if got := s.get(func(s *spy) int { return s.compacts }); got == 0 {
-		t.Fatalf("no watch was told of the compaction (watches started at %v, compacted at %d): the fault was not injected", s.creates, compacted)
+		t.Fatalf("no watch was told of the compaction (watches started at %v, compacted at %d): the fault was not injected", s.startRevs(), compacted)
 	}
 	if got := s.get(func(s *spy) int { return s.ranges }); got != 2 {
 		t.Fatalf("the observer read the line %d times, want twice: once at first, once after the compaction", got)
@@ -483,7 +491,7 @@ func TestObserveSlowReceiver(t *testing.T) {
 	receiveAll(t, seen, r.led[from:])
 	nothingMore(t, stopObserving, seen)
 	if got := s.get(func(s *spy) int { return len(s.creates) }); got != 1 {
-		t.Fatalf("%d watches created (start revisions %v), want one: the watch broke, which this test is not about", got, s.creates)
+		t.Fatalf("%d watches created (start revisions %v), want one: the watch broke, which this test is not about", got, s.startRevs())
 	}
 	if got := s.get(func(s *spy) int { return s.ranges }); got != 1 {
 		t.Fatalf("the observer read the line %d times, want once", got)
