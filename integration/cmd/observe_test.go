@@ -130,7 +130,8 @@ func TestObservePrintsEveryTerm(t *testing.T) {
 	}
 }
 
-// Without --json: one line per report; a bad call is a usage error.
+// Without --json: one line per report; a bad call is a usage error, an
+// unreachable etcd a failure.
 func TestObserveText(t *testing.T) {
 	name := lockName(t)
 	ctx, cancel := context.WithTimeout(context.Background(), stateTimeout)
@@ -158,5 +159,10 @@ func TestObserveText(t *testing.T) {
 		if code != 2 || !strings.Contains(q.Stderr(), "observe") {
 			t.Fatalf("%q: exit %d, stderr %q; want 2 and a message naming observe", args, code, q.Stderr())
 		}
+	}
+	// Nothing to observe through: exit 1, naming the endpoint, not a hang.
+	q, code := run(t, nil, "--endpoints", "127.0.0.1:1", "--dial-timeout", "1s", "observe", name)
+	if code != 1 || !strings.Contains(q.Stderr(), "127.0.0.1:1") {
+		t.Fatalf("observe with etcd unreachable: exit %d, stderr %q; want 1 naming the endpoint", code, q.Stderr())
 	}
 }
