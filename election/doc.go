@@ -50,17 +50,23 @@
 // # Observing
 //
 // Observe reports the leader, then every change of leader or of its value,
-// in revision order, with none skipped, across compaction and reconnection.
-// It keeps a copy of the whole line, read once and then followed by one
+// in revision order, with none skipped while etcd keeps the history. It
+// keeps a copy of the whole line, read once and then followed by one
 // watch of the line's range, and works out the leader after every revision
-// of it. etcd's Election.Observe follows the leader's key alone; after a
-// read that finds no leader it takes the first put its watch delivers as
-// the new leader, which, after a gap in the connection, can be a candidate
-// that has already gone or was never the oldest (etcd #18163), and it
-// gives up when the history it needs is compacted. Here a broken or
-// compacted watch makes the observer read the line again: terms that began
-// and ended within a compacted gap cannot be reported, but the leader
-// reported is always the oldest candidate as of some revision.
+// of it, also when one watch response carries several. A watch that breaks
+// (the member lost its raft leader, the connection was reset) is resumed
+// from the revision after the last one applied, so the terms that passed
+// meanwhile are reported once the member serves again. Only when etcd has
+// compacted that history does the observer read the line again, and its
+// next report has Gap set: terms may be missing there. ObserveWith with
+// ObserveOptions.Empty also reports the moments when nobody leads.
+//
+// etcd's Election.Observe follows the leader's key alone and reports
+// neither deletes nor an empty line; after a read that finds no leader it
+// takes the first put its watch delivers as the new leader, which, after a
+// gap in the connection, can be a candidate that has already gone or was
+// never the oldest (etcd #18163), and it gives up when the history it
+// needs is compacted.
 //
 // An election's entries are exclusive entries of the line named by the
 // election's name: `etcdctl get --prefix NAME/` shows the candidates,

@@ -13,7 +13,17 @@ type Leader struct {
 	Token int64            // create revision of the leader's entry: its fencing token
 	Key   string           // the entry's etcd key
 	Lease clientv3.LeaseID // lease of the leader's session
+
+	// Gap is set only on a Leader sent by Observe or ObserveWith: etcd
+	// had compacted the history the observer needed, so terms or values
+	// between the previous report and this one may be missing. This one
+	// is the leader (or the vacant line) as of a read.
+	Gap bool
 }
+
+// Vacant reports whether l stands for a line without a leader, as
+// ObserveWith sends with ObserveOptions.Empty.
+func (l Leader) Vacant() bool { return l.Key == "" }
 
 // Leader returns the current leader, as of one linearizable read of the
 // line, or ErrNoLeader when no candidate is in the line. It writes nothing.
