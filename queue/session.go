@@ -37,6 +37,10 @@ type sessionState struct {
 	kick      chan struct{}
 	// Slots that never return to use, by key (see quarantine).
 	quarantined map[string]int
+	// Waiting tickets whose own keys are checked (see checkOwn), and
+	// whether the check runs.
+	waiting  map[*Ticket]chan struct{}
+	checking bool
 }
 
 var (

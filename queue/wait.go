@@ -17,9 +17,12 @@ import (
 // older permits and its own fit in its limit (every older one having been
 // let in: nobody overtakes). It returns at once if that is already so.
 //
-// While it waits it watches its own key (so a lost entry is noticed at
-// once) and only the entries whose leaving can bring its turn (see package
-// internal/turn): a release wakes the waiter it lets in, not the line. It
+// While it waits it watches only the entries whose leaving can bring its
+// turn (see package internal/turn): a release wakes the waiter it lets in,
+// not the line, and a waiter costs etcd one watcher (the oldest permit
+// waiter one per holder). Its own entry is checked at each wake-up and by
+// its session every OwnKeyCheckInterval, so an entry deleted by someone
+// else is noticed within that; a session that ends is noticed at once. It
 // returns an error matching ErrLost when the entry goes, and
 // ErrSessionExpired as well when the session's lease ended; ErrLeft when
 // the ticket leaves meanwhile (Leave or Abandon from another goroutine) or
@@ -74,7 +77,7 @@ type waiter struct {
 	touched  bool // the last read saw the entry touched by the release that let it in
 
 	events  chan watchEvent
-	own     *keyWatchState
+	gone    <-chan struct{}           // closed when the session's check finds the entry gone
 	watches map[string]*keyWatchState // by key: the entries ahead watched
 	newest  int64                     // newest created revision of a watch
 	reread  bool
@@ -92,7 +95,9 @@ type keyWatchState struct {
 func (w *waiter) run(ctx, wctx context.Context) error {
 	w.reread = w.readRev == 0
 	w.decision = turn.Decide(w.t.limit, w.t.weight, w.ahead)
-	w.own = w.start(wctx, w.t.key)
+	gone, stop := w.t.q.st.checkOwn(w.t)
+	defer stop()
+	w.gone = gone
 	for {
 		if w.reread {
 			if err := w.read(ctx); err != nil {
@@ -127,11 +132,11 @@ func (w *waiter) follow(wctx context.Context) {
 func (w *waiter) start(wctx context.Context, key string) *keyWatchState {
 	ctx, cancel := context.WithCancel(wctx)
 	var opts []clientv3.OpOption
-	if key == w.t.key || !w.decision.WatchPuts {
-		// Only a delete matters: not this entry's own touch, nor a put on
-		// an entry ahead whose grant does not concern this one. (A key's
-		// watch outlives decisions, but puts only come to matter for a key
-		// watched from further back, never the other way round.)
+	if !w.decision.WatchPuts {
+		// Only a delete matters: not a put on an entry ahead whose grant
+		// does not concern this one. (A key's watch outlives decisions, but
+		// puts only come to matter for a key watched from further back,
+		// never the other way round.)
 		opts = append(opts, clientv3.WithFilterPut())
 	}
 	go watchKey(ctx, w.cli, key, w.events, opts...)
@@ -148,13 +153,11 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 		return w.t.observeGone(ctx, true)
 	case <-w.t.ended:
 		return ErrLeft // Leave or Abandon, from another goroutine
+	case <-w.gone:
+		return w.t.observeGone(ctx, false)
 	case ev = <-w.events:
 	}
 	ws := w.watches[ev.key]
-	own := ev.key == w.t.key
-	if own {
-		ws = w.own
-	}
 	if ws == nil {
 		return nil // from a watch already stopped
 	}
@@ -178,26 +181,17 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 			return w.t.observeGone(ctx, true)
 		case <-pause.C:
 		}
-		if own {
-			w.own = w.start(wctx, ev.key)
-		} else {
-			w.watches[ev.key] = w.start(wctx, ev.key)
-		}
+		w.watches[ev.key] = w.start(wctx, ev.key)
 	case ev.created:
 		ws.pending = false
 		w.newest = max(w.newest, ev.rev)
-	case ev.deleted && own:
-		return w.t.observeGone(ctx, false)
 	case ev.rev <= w.readRev:
 		// Already reflected by the last read.
-	case ev.deleted, ev.put && w.decision.WatchPuts && !own:
+	case ev.deleted, ev.put && w.decision.WatchPuts:
 		w.reread = true
 		w.needRev = max(w.needRev, ev.rev)
 	}
 	pending := 0
-	if w.own.pending {
-		pending++
-	}
 	for _, ws := range w.watches {
 		if ws.pending {
 			pending++
