@@ -40,7 +40,8 @@ func (t *Ticket) Requeue(ctx context.Context) (*Ticket, error) {
 						clientv3.OpPut(sp.key, sp.value, clientv3.WithLease(q.s.Lease())),
 						clientv3.OpGet(from, clientv3.WithRange(to), clientv3.WithKeysOnly(),
 							clientv3.WithLimit(int64(turn.AheadLimit(sp.limit)+1)),
-							clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend))).
+							clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend)),
+						clientv3.OpDelete(t.yieldKey())). // the old entry's request to yield goes with it
 					Else(clientv3.OpGet(sp.key, clientv3.WithKeysOnly()), clientv3.OpGet(t.key, clientv3.WithKeysOnly())).
 					Commit()
 				return err

@@ -34,6 +34,7 @@ type Ticket struct {
 	done      chan struct{}
 	closed    bool
 	stop      context.CancelFunc // stops the goroutine behind done
+	yield     yieldState         // see YieldRequested
 }
 
 func newTicket(sp entrySpec, rev int64, joined time.Time, ahead int) *Ticket {
@@ -125,7 +126,8 @@ func (t *Ticket) Leave(ctx context.Context) error {
 	attempts := 0
 	err := t.retry(ctx, func(ctx context.Context) (err error) {
 		attempts++
-		resp, err = t.q.s.Client().Txn(ctx).If(t.IsOwner()).Then(clientv3.OpDelete(t.key)).Commit()
+		// The request to yield, if any, goes with the entry.
+		resp, err = t.q.s.Client().Txn(ctx).If(t.IsOwner()).Then(clientv3.OpDelete(t.key), clientv3.OpDelete(t.yieldKey())).Commit()
 		return err
 	})
 	if isLost(err) {
