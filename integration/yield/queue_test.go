@@ -128,8 +128,7 @@ func TestDeadHoldersRequestGoesWithItsLease(t *testing.T) {
 	w := newWorld(t)
 	ctx := within(t)
 	hs := w.session()
-	a, err := w.queue(hs, nil).Join(ctx, "a")
-	if err != nil {
+	if _, err := w.queue(hs, nil).Join(ctx, "a"); err != nil {
 		t.Fatal(err)
 	}
 	b, err := w.queue(w.session(), nil).Join(ctx, "b")
@@ -151,7 +150,6 @@ func TestDeadHoldersRequestGoesWithItsLease(t *testing.T) {
 	if err := b.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_ = a
 	notTold(t, bCh, "the next holder")
 	if err := b.Leave(ctx); err != nil {
 		t.Fatal(err)
