@@ -21,7 +21,8 @@ type Hooks struct {
 	// cancelled or failed call's) fails and will be tried again.
 	CleanupRetried func(CleanupInfo)
 	// YieldRequested is called once per entry when its holder learns of a
-	// request to yield (only holders that call YieldRequested learn of it).
+	// request to yield: only holders that call YieldRequested learn of
+	// one, on the goroutine that watches for it.
 	YieldRequested func(YieldInfo)
 }
 
