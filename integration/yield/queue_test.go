@@ -2,6 +2,7 @@ package yield_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -231,6 +232,74 @@ func TestYieldRequestedCostsOneWatch(t *testing.T) {
 		t.Errorf("YieldReason = %q", a.YieldReason())
 	}
 	if err := a.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.noKeysLeft()
+}
+
+// Askers at once write one request between them, and all of them report
+// the one reason that stands.
+func TestConcurrentAskersWriteOneRequest(t *testing.T) {
+	w := newWorld(t)
+	ctx := within(t)
+	a, err := w.queue(w.session(), nil).Join(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const askers = 4
+	qs := make([]*queue.Queue, askers)
+	for i := range qs {
+		qs[i] = w.queue(w.session(), nil)
+	}
+	before := testcluster.Revision(t, w.admin)
+	reasons := make([]string, askers)
+	errs := make(chan error, askers)
+	for i, q := range qs {
+		go func() {
+			asked, err := q.AskToYield(ctx, fmt.Sprintf("asker %d", i))
+			if err == nil && len(asked) == 1 {
+				reasons[i] = asked[0].YieldReason
+			}
+			errs <- err
+		}()
+	}
+	for range askers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := testcluster.Revision(t, w.admin); after != before+1 {
+		t.Errorf("store revision moved by %d, want 1: one request written", after-before)
+	}
+	told(t, a.YieldRequested(), "the holder")
+	for i, r := range reasons {
+		if r != a.YieldReason() {
+			t.Errorf("asker %d reports reason %q, the holder has %q", i, r, a.YieldReason())
+		}
+	}
+	if err := a.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.noKeysLeft()
+}
+
+// An entry written by hand, without a lease, has nobody to tell: it is not
+// asked, and nothing is written.
+func TestLeaselessHolderIsNotAsked(t *testing.T) {
+	w := newWorld(t)
+	ctx := within(t)
+	stray := w.name + "/.x/by-hand"
+	if _, err := w.admin.Put(ctx, stray, "by hand"); err != nil {
+		t.Fatal(err)
+	}
+	before := testcluster.Revision(t, w.admin)
+	if _, err := w.queue(w.session(), nil).AskToYield(ctx, "you?"); !errors.Is(err, queue.ErrNoHolder) {
+		t.Fatalf("AskToYield with a lease-less holder = %v, want ErrNoHolder", err)
+	}
+	if after := testcluster.Revision(t, w.admin); after != before {
+		t.Errorf("store revision moved from %d to %d", before, after)
+	}
+	if _, err := w.admin.Delete(ctx, stray); err != nil {
 		t.Fatal(err)
 	}
 	w.noKeysLeft()
