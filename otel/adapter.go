@@ -79,6 +79,7 @@ type Adapter struct {
 	ahead                           metric.Int64Histogram
 	joins, grants, releases, losses metric.Int64Counter
 	cleanups                        metric.Int64Counter
+	yields                          metric.Int64Counter
 
 	// The attribute options of each (lock, kind), made once: building them
 	// on every event would allocate.
@@ -115,7 +116,7 @@ func New(opts ...Option) (*Adapter, error) {
 	}
 	m := cfg.mp.Meter(ScopeName)
 	a := &Adapter{group: cfg.group, tracer: cfg.tp.Tracer(ScopeName), series: make(map[seriesKey]*series)}
-	var errs [8]error
+	var errs [9]error
 	a.wait, errs[0] = m.Float64Histogram("fairlock.wait", metric.WithUnit("s"),
 		metric.WithDescription("Time from joining a lock's line to being granted the lock."),
 		metric.WithExplicitBucketBoundaries(timeBuckets...))
@@ -135,6 +136,8 @@ func New(opts ...Option) (*Adapter, error) {
 		metric.WithDescription("Entries found gone without their owner removing them."))
 	a.cleanups, errs[7] = m.Int64Counter("fairlock.cleanup_retries", metric.WithUnit("{attempt}"),
 		metric.WithDescription("Failed attempts to remove an abandoned entry that will be tried again."))
+	a.yields, errs[8] = m.Int64Counter("fairlock.yield_requests", metric.WithUnit("{request}"),
+		metric.WithDescription("Requests to yield received by holders that listen for them."))
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
@@ -144,6 +147,7 @@ func New(opts ...Option) (*Adapter, error) {
 		Released:       a.released,
 		Lost:           a.lost,
 		CleanupRetried: a.cleanupRetried,
+		YieldRequested: a.yieldRequested,
 	}
 	return a, nil
 }
@@ -198,6 +202,13 @@ func (a *Adapter) lost(e queue.LossInfo) {
 
 func (a *Adapter) cleanupRetried(e queue.CleanupInfo) {
 	a.cleanups.Add(context.Background(), 1, metric.WithAttributes(AttrLock.String(a.lockLabel(e.Name))))
+}
+
+// yieldRequested counts a request to yield; they are rare, so their
+// attributes are not cached.
+func (a *Adapter) yieldRequested(e queue.YieldInfo) {
+	a.yields.Add(context.Background(), 1, metric.WithAttributes(
+		AttrLock.String(a.lockLabel(e.Name)), AttrKind.String(string(e.Kind))))
 }
 
 // lockLabel returns the fairlock.lock attribute of name, valid UTF-8 as

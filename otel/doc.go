@@ -27,6 +27,7 @@
 //	fairlock.losses          counter ({entry})    entries gone without their owner removing them, with
 //	                                              fairlock.loss.reason "expired" or "deleted" and
 //	                                              fairlock.loss.state "held" or "waiting"
+//	fairlock.yield_requests  counter ({request})  requests to yield received by holders that listen (YieldRequested)
 //	fairlock.cleanup_retries counter ({attempt})  failed removals of an abandoned entry that will be retried
 //
 // The wait and hold histograms have the Prometheus adapter's buckets, 1 ms

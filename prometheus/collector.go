@@ -27,6 +27,7 @@ type Collector struct {
 	releases *prometheus.CounterVec
 	losses   *prometheus.CounterVec
 	cleanups *prometheus.CounterVec
+	yields   *prometheus.CounterVec
 
 	// Looking a child up in a Vec hashes its label values under a lock; an
 	// event touches up to three, so they are looked up once per
@@ -107,6 +108,10 @@ func New(opts ...Option) *Collector {
 			Namespace: ns, Name: "cleanup_retries_total",
 			Help: "Failed attempts to remove an abandoned entry (a cancelled or failed call's) that will be tried again.",
 		}, []string{labelLock}),
+		yields: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "yield_requests_total",
+			Help: "Requests to yield (queue.AskToYield, fairlock yield) received by holders that listen for them.",
+		}, lk),
 		series: make(map[seriesKey]*series),
 	}
 	c.hooks = queue.Hooks{
@@ -115,6 +120,7 @@ func New(opts ...Option) *Collector {
 		Released:       c.released,
 		Lost:           c.lost,
 		CleanupRetried: c.cleanupRetried,
+		YieldRequested: c.yieldRequested,
 	}
 	return c
 }
@@ -138,7 +144,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (c *Collector) collectors() []prometheus.Collector {
-	return []prometheus.Collector{c.wait, c.hold, c.ahead, c.joins, c.grants, c.releases, c.losses, c.cleanups}
+	return []prometheus.Collector{c.wait, c.hold, c.ahead, c.joins, c.grants, c.releases, c.losses, c.cleanups, c.yields}
 }
 
 func (c *Collector) joined(e queue.JoinInfo) {
@@ -176,6 +182,12 @@ func (c *Collector) lost(e queue.LossInfo) {
 
 func (c *Collector) cleanupRetried(e queue.CleanupInfo) {
 	c.cleanups.WithLabelValues(c.lockLabel(e.Name)).Inc()
+}
+
+// yieldRequested counts a request to yield. They are rare, so the Vec
+// lookup is not cached.
+func (c *Collector) yieldRequested(e queue.YieldInfo) {
+	c.yields.WithLabelValues(c.lockLabel(e.Name), string(e.Kind)).Inc()
 }
 
 // lockLabel returns the "lock" label of name. client_golang panics on a

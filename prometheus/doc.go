@@ -37,6 +37,7 @@
 //	                                          reason="expired" (the session's lease ended) or
 //	                                          "deleted" (someone deleted the key), and
 //	                                          state="held" or "waiting"
+//	fairlock_yield_requests_total  counter    requests to yield received by holders that listen (YieldRequested)
 //	fairlock_cleanup_retries_total counter    failed removals of an abandoned entry that will be retried; label lock only
 //
 // The wait and hold buckets run from 1 ms to 10 minutes (DefaultBuckets;

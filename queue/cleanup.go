@@ -109,7 +109,7 @@ func (st *sessionState) cleanup() {
 			go func() {
 				defer wg.Done()
 				ctx, cancel := context.WithTimeout(st.ctx, cleanupAttempt)
-				err := remove(ctx, st.s.Client(), e.key, e.rev)
+				err := e.q.remove(ctx, e.key, e.rev)
 				cancel()
 				if err != nil {
 					failed[i] = true
@@ -209,14 +209,19 @@ func (st *sessionState) removeStray(q *Queue, key string, rev int64) {
 	}
 }
 
-// remove deletes key: the entry at create revision rev only, when rev is
-// known (not 0), whatever is there otherwise.
-func remove(ctx context.Context, cli *clientv3.Client, key string, rev int64) error {
-	if rev == 0 {
-		_, err := cli.Delete(ctx, key)
-		return err
+// remove deletes the entry at key, and any request that its holder yield:
+// the entry at create revision rev only, when rev is known (not 0),
+// whatever is there otherwise.
+func (q *Queue) remove(ctx context.Context, key string, rev int64) error {
+	del := []clientv3.Op{clientv3.OpDelete(key)}
+	if ask, ok := q.layout.YieldRequest(key); ok {
+		del = append(del, clientv3.OpDelete(ask))
 	}
-	_, err := cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", rev)).Then(clientv3.OpDelete(key)).Commit()
+	txn := q.s.Client().Txn(ctx)
+	if rev != 0 {
+		txn = txn.If(clientv3.Compare(clientv3.CreateRevision(key), "=", rev))
+	}
+	_, err := txn.Then(del...).Commit()
 	return err
 }
 

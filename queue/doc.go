@@ -67,5 +67,14 @@
 // Done closes then too, on purpose. See HeldUntil for the deadline by which
 // Done closes at the latest.
 //
+// # Yield requests
+//
+// Queue.AskToYield asks the line's current holders to give their holds up:
+// per holder, one key beside the line (outside every range an entry waits
+// on), bound to the holder's lease and carrying its token, deleted by the
+// holder's Leave or Requeue in the same transaction as its entry. A holder
+// learns of it on Ticket.YieldRequested, which watches nothing until first
+// called, and decides; asking grants nothing and moves nobody.
+//
 // Keys live under the lock name: `etcdctl get --prefix NAME/` shows the line.
 package queue

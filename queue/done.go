@@ -96,6 +96,7 @@ func (t *Ticket) closeDoneLocked() {
 	if t.stop != nil {
 		t.stop()
 	}
+	t.yield.stopLocked()
 	if t.done != nil && !t.closed {
 		t.closed = true
 		close(t.done)

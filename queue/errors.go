@@ -57,6 +57,10 @@ var (
 
 	// ErrMixedSessions reports a JoinAll over Queues of different sessions.
 	ErrMixedSessions = errors.New("fairlock: lines of different sessions in one call")
+
+	// ErrNoHolder reports an AskToYield on a line that nobody holds;
+	// nothing was written.
+	ErrNoHolder = errors.New("fairlock: nobody holds the lock")
 )
 
 // lostError is the one error for "the entry is gone": it matches ErrLost

@@ -20,6 +20,10 @@ type Hooks struct {
 	// CleanupRetried is called each time removing an abandoned entry (a
 	// cancelled or failed call's) fails and will be tried again.
 	CleanupRetried func(CleanupInfo)
+	// YieldRequested is called once per entry when its holder learns of a
+	// request to yield: only holders that call YieldRequested learn of
+	// one, on the goroutine that watches for it.
+	YieldRequested func(YieldInfo)
 }
 
 // Kind says what sort of entry an event is about.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
@@ -31,6 +32,10 @@ type Entry struct {
 	Limit  int              // the semaphore's limit, for a permit
 	Weight int              // a permit's weight; 1 for every other entry
 	Holds  bool             // its turn has come, as of the read
+	// YieldRequested: the holder has been asked to yield (AskToYield),
+	// for YieldReason, and has not left since.
+	YieldRequested bool
+	YieldReason    string
 }
 
 // New returns the line named name seen through session s. A name is an
@@ -64,7 +69,8 @@ func (q *Queue) Identity() string { return q.cfg.identity }
 func (q *Queue) Session() *concurrency.Session { return q.s }
 
 // List returns the whole line, oldest (first served) first, permits of
-// every limit included, each marked with whether its turn has come. It
+// every limit included, each marked with whether its turn has come and
+// whether its holder has been asked to yield (AskToYield). It
 // reads at one revision, so the list is a consistent snapshot. Transient
 // errors are retried until ctx ends.
 func (q *Queue) List(ctx context.Context) ([]Entry, error) {
@@ -82,7 +88,12 @@ func (q *Queue) List(ctx context.Context) ([]Entry, error) {
 	}
 	entries := make([]Entry, 0, len(resp.Kvs))
 	members := make([]turn.Member, 0, len(resp.Kvs))
+	var requests []*mvccpb.KeyValue
 	for _, kv := range resp.Kvs {
+		if q.layout.IsYieldRequest(string(kv.Key)) {
+			requests = append(requests, kv) // under the line's prefix, but no entry
+			continue
+		}
 		e := Entry{Key: string(kv.Key), Value: string(kv.Value), Rev: kv.CreateRevision, Lease: clientv3.LeaseID(kv.Lease), Kind: Exclusive, Weight: 1}
 		m := turn.Member{Exclusive: true}
 		if p, err := keys.Parse(e.Key); err == nil {
@@ -100,6 +111,7 @@ func (q *Queue) List(ctx context.Context) ([]Entry, error) {
 	for i, holds := range turn.Holders(members) {
 		entries[i].Holds = holds
 	}
+	attachYieldRequests(q.layout, entries, requests)
 	return entries, nil
 }
 

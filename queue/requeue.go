@@ -32,7 +32,8 @@ func (t *Ticket) Requeue(ctx context.Context) (*Ticket, error) {
 			[]clientv3.Op{clientv3.OpDelete(t.key), sp.put(),
 				clientv3.OpGet(from, clientv3.WithRange(to), clientv3.WithKeysOnly(),
 					clientv3.WithLimit(int64(turn.AheadLimit(sp.limit)+1)),
-					clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend))},
+					clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend)),
+				clientv3.OpDelete(t.yieldKey())}, // the old entry's request to yield goes with it
 			nil
 	})
 	if err != nil || w.revs == nil {

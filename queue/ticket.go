@@ -43,6 +43,7 @@ type Ticket struct {
 	done              chan struct{}
 	closed            bool
 	stop              context.CancelFunc // stops the goroutines behind done
+	yield             yieldState         // see YieldRequested
 }
 
 // state is where a ticket is in its life. It moves forward only: waiting,
@@ -165,7 +166,8 @@ func (t *Ticket) Leave(ctx context.Context) error {
 		err := t.retry(ctx, func(ctx context.Context) (err error) {
 			attempts++
 			resp, err = t.q.s.Client().Txn(ctx).If(append([]clientv3.Cmp{t.IsOwner()}, guards...)...).
-				Then(append([]clientv3.Op{clientv3.OpDelete(t.key)}, touches...)...).
+				// The request to yield, if any, goes with the entry.
+				Then(append([]clientv3.Op{clientv3.OpDelete(t.key), clientv3.OpDelete(t.yieldKey())}, touches...)...).
 				Else(clientv3.OpGet(t.key, clientv3.WithKeysOnly())).Commit()
 			return err
 		})

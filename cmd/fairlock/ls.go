@@ -39,7 +39,9 @@ foreign.
 the fields place (0 for foreign keys), state (holding, waiting, foreign),
 mode (exclusive, shared, permit, unknown; "" for foreign keys), limit
 (permits only, else 0), token, key, lease (hex; "" for none), ttl (seconds
-left; null without a lease, -1 once expired), value and wedges.`,
+left; null without a lease, -1 once expired), value, wedges, and
+yield_requested and yield_reason: a holder asked to yield (fairlock
+yield) shows as "holding (asked to yield: REASON)" until it leaves.`,
 		Example: `  fairlock ls /jobs/backup
   fairlock ls --json /jobs/backup | jq -r '.entries[] | select(.state == "holding") | .value'`,
 		Args: cobra.ArbitraryArgs,
@@ -103,6 +105,9 @@ type lsEntry struct {
 	TTL    *int64 `json:"ttl"`
 	Value  string `json:"value"`
 	Wedges bool   `json:"wedges"`
+	// A pending request that the holder yield (fairlock yield).
+	YieldRequested bool   `json:"yield_requested"`
+	YieldReason    string `json:"yield_reason"`
 
 	leaseID clientv3.LeaseID
 }
@@ -175,6 +180,7 @@ func lineEntries(name string, line []queue.Entry) []lsEntry {
 		le := lsEntry{
 			Place: i + 1, State: stateWaiting, Mode: mode, Limit: limit, Token: e.Rev, Key: e.Key,
 			Value: e.Value, leaseID: e.Lease, Wedges: e.Lease == clientv3.NoLease,
+			YieldRequested: e.YieldRequested, YieldReason: e.YieldReason,
 		}
 		if e.Holds {
 			le.State = stateHolding
@@ -242,12 +248,15 @@ func printLine(w io.Writer, out lsOutput) {
 		if mode == "" {
 			mode = "-"
 		}
-		lease, ttl := e.Lease, ttlText(e)
+		lease, ttl, state := e.Lease, ttlText(e), e.State
+		if e.YieldRequested {
+			state += " (asked to yield: " + e.YieldReason + ")"
+		}
 		if lease == "" {
 			lease = "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n",
-			place, e.State, mode, e.Token, lease, ttl, printable(e.Key), printable(e.Value))
+			place, printable(state), mode, e.Token, lease, ttl, printable(e.Key), printable(e.Value))
 	}
 	tw.Flush()
 }

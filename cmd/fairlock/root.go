@@ -57,7 +57,7 @@ NAME/ shows the keys of NAME's line.`,
 		return usageError(cmd, err.Error())
 	})
 	root.CompletionOptions.HiddenDefaultCmd = true
-	root.AddCommand(newExec(conn), newLs(conn), newRm(conn), newElect(conn), newObserve(conn))
+	root.AddCommand(newExec(conn), newLs(conn), newRm(conn), newElect(conn), newObserve(conn), newYield(conn))
 	// Each Use line spells out its flags.
 	for _, c := range append(root.Commands(), root) {
 		c.DisableFlagsInUseLine = true

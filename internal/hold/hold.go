@@ -198,3 +198,25 @@ var Closed = func() chan struct{} {
 	close(c)
 	return c
 }()
+
+// YieldRequested is closed once the oldest hold is asked to yield (see
+// queue.Ticket.YieldRequested); a channel never closed when none is held.
+func (s *Set) YieldRequested() <-chan struct{} {
+	if t := s.Oldest(); t != nil {
+		return t.YieldRequested()
+	}
+	return Never
+}
+
+// YieldReason is why the oldest hold was asked to yield; "" before it is
+// asked, and when none is held.
+func (s *Set) YieldReason() string {
+	if t := s.Oldest(); t != nil {
+		return t.YieldReason()
+	}
+	return ""
+}
+
+// Never is a channel never closed: the YieldRequested of nothing held,
+// which nobody asks.
+var Never = make(chan struct{})

@@ -6,6 +6,9 @@
 //	N/.s/<id>           shared entries (readers)
 //	N/.p/<limit>/<id>   semaphore permits of weight 1, by the semaphore's limit
 //	N/.p/<limit>/<id>@<weight>   permits of a weight above 1
+//	N/.a/<rest>         a request that the holder of N/.<rest> yield
+//	                    (AskToYield); ".a" sorts before every entry range,
+//	                    so no entry ever waits for a request
 //
 // Path segments that start with "." are reserved for this layout, so the
 // entries of lock "/a" can never be mistaken for those of lock "/a/b" (or the
@@ -36,6 +39,9 @@ const (
 	sharedMarker    = "/.s/"
 	permitMarker    = "/.p/"
 	weightMark      = "@"
+	// askMarker: yield requests, N/.a/ followed by the asked entry's key
+	// without its N/. (x/<id>, s/<id>, p/<limit>/<id>).
+	askMarker = "/.a/"
 )
 
 // Validate reports whether name can name a lock: an absolute, slash-separated
@@ -139,6 +145,38 @@ func (l Layout) WeightedPermitEntry(id string, limit, weight int) string {
 func (l Layout) OtherLimits(limit int) [2][2]string {
 	all, own := l.PermitsPrefix(), l.PermitPrefix(limit)
 	return [2][2]string{{all, own}, {PrefixEnd(own), PrefixEnd(all)}}
+}
+
+// YieldRequestsPrefix is the prefix of the lock's yield requests. It is
+// under Line but in no entry range: readers of the whole line skip it.
+func (l Layout) YieldRequestsPrefix() string { return l.name + askMarker }
+
+// YieldRequest is the key of the request that the entry at entryKey yield:
+// one key per entry key, so a request never reaches another entry (a
+// later entry on the same key is told apart by the token in the
+// request's value). It reports false when entryKey is not under Line or
+// is itself a request.
+func (l Layout) YieldRequest(entryKey string) (string, bool) {
+	rest, ok := strings.CutPrefix(entryKey, l.Line())
+	if !ok || rest == "" || strings.HasPrefix(entryKey, l.YieldRequestsPrefix()) {
+		return "", false
+	}
+	return l.YieldRequestsPrefix() + rest, true
+}
+
+// IsYieldRequest reports whether key is one of the lock's yield requests.
+func (l Layout) IsYieldRequest(key string) bool {
+	return strings.HasPrefix(key, l.YieldRequestsPrefix())
+}
+
+// YieldTarget is the key of the entry a yield request at key is about; it
+// reports false when key is not one of the lock's requests.
+func (l Layout) YieldTarget(key string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, l.YieldRequestsPrefix())
+	if !ok || rest == "" {
+		return "", false
+	}
+	return l.Line() + rest, true
 }
 
 // EtcdMutexPrefix is the prefix etcd's own concurrency.Mutex (and etcdctl

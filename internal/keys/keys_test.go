@@ -216,3 +216,42 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestYieldRequestKeys(t *testing.T) {
+	l, _ := keys.New("/jobs/a")
+	entries := []string{l.Entry("e1", false), l.Entry("e1", true), l.PermitEntry("e1", 3)}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		r, ok := l.YieldRequest(e)
+		if !ok {
+			t.Fatalf("YieldRequest(%q) refused", e)
+		}
+		if seen[r] {
+			t.Errorf("two entries share the request key %q", r)
+		}
+		seen[r] = true
+		if !l.IsYieldRequest(r) || !strings.HasPrefix(r, l.Line()) {
+			t.Errorf("request %q: IsYieldRequest false or outside the line %q", r, l.Line())
+		}
+		if back, ok := l.YieldTarget(r); !ok || back != e {
+			t.Errorf("YieldTarget(%q) = %q, %v; want %q", r, back, ok, e)
+		}
+		if _, err := keys.Parse(r); err == nil {
+			t.Errorf("Parse(%q) accepted a request as an entry", r)
+		}
+		// Outside every range an entry waits on.
+		for _, p := range []string{l.ExclusivePrefix(), l.SharedPrefix(), l.PermitsPrefix()} {
+			if strings.HasPrefix(r, p) || r >= p && r < keys.PrefixEnd(l.ExclusivePrefix()) {
+				t.Errorf("request %q is inside the entry range from %q", r, p)
+			}
+		}
+	}
+	for _, bad := range []string{"/jobs/a/.a/x/e1", "/jobs/b/.x/e1", "/jobs/a/", "/jobs/a/."} {
+		if r, ok := l.YieldRequest(bad); ok {
+			t.Errorf("YieldRequest(%q) = %q, want refused", bad, r)
+		}
+	}
+	if _, ok := l.YieldTarget(l.Entry("e1", false)); ok {
+		t.Error("YieldTarget accepted an entry key")
+	}
+}

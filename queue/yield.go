@@ -1,0 +1,323 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fairlock/fairlock/internal/keys"
+)
+
+// A yield request is one key per asked entry, N/.a/<the entry's key past
+// N/.>, outside every range an entry waits on, so asking never moves the
+// line. Its value is the asked entry's token and the reason; it is bound to
+// the asked entry's lease, so it goes when that session does, and the
+// entry's own Leave or Requeue deletes it in the same transaction as the
+// entry. A request left behind by an entry removed some other way (fairlock
+// rm, a cancelled call's cleanup) carries that entry's token, which the next
+// entry on the same key does not have: readers ignore it, and the next ask
+// replaces it.
+
+// YieldInfo describes a yield request as its holder learns of it.
+type YieldInfo struct {
+	Name   string
+	Key    string
+	Token  int64
+	Kind   Kind
+	Reason string        // as the asker gave it
+	Held   time.Duration // from the grant to the request being noticed (0 if unknown)
+}
+
+func (h *Hooks) yieldRequested(i YieldInfo) {
+	if h != nil && h.YieldRequested != nil {
+		h.YieldRequested(i)
+	}
+}
+
+// yieldState is a ticket's side of yield requests, guarded by the
+// ticket's mu. The zero value means YieldRequested was never called: no
+// watch, no cost.
+type yieldState struct {
+	ch     chan struct{} // made by the first YieldRequested; closed once asked
+	asked  bool
+	reason string
+	stop   context.CancelFunc // ends the watch of the request's key
+}
+
+// stopLocked ends the watch, if any; called with the ticket's mu held when
+// the hold ends.
+func (y *yieldState) stopLocked() {
+	if y.stop != nil {
+		y.stop()
+		y.stop = nil
+	}
+}
+
+// AskToYield asks every current holder of the line (the exclusive holder,
+// every read holder, every permit holder) to give its hold up, for reason.
+// It returns the entries asked, in line order, with YieldRequested set and
+// YieldReason the reason their request holds (the first one's, when a
+// holder was already asked). Asking changes no place in line and grants
+// nothing: a holder learns of it from its Ticket's YieldRequested (or the
+// hold's) and releases as usual, or keeps the lock.
+//
+// It reads the line, then writes, per holder, one key bound to that
+// holder's lease and checked against its token: a request never reaches
+// the holder's successor, and goes with the hold. A holder already asked
+// costs no write. An entry without a lease (written by hand) has no one to
+// tell and is not asked. On a line that nobody holds it returns
+// ErrNoHolder and writes nothing. Transient errors are retried until ctx
+// ends; if ctx ends first it returns ctx.Err(), and the holders asked so
+// far stay asked (their requests go with their holds).
+func (q *Queue) AskToYield(ctx context.Context, reason string) ([]Entry, error) {
+	if err := q.usable(); err != nil {
+		return nil, err
+	}
+	for {
+		line, err := q.List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var holders []Entry
+		for _, e := range line {
+			if e.Holds && e.Lease != clientv3.NoLease {
+				holders = append(holders, e)
+			}
+		}
+		if len(holders) == 0 {
+			return nil, ErrNoHolder
+		}
+		var asked []Entry
+		for _, e := range holders {
+			ok, why, err := q.ask(ctx, e, reason)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				e.YieldRequested, e.YieldReason = true, why
+				asked = append(asked, e)
+			}
+		}
+		if len(asked) > 0 {
+			q.log(slog.LevelInfo, "asked holders to yield", slog.Int("asked", len(asked)), slog.String("reason", reason))
+			return asked, nil
+		}
+		// Every holder left between the read and the asking: the line
+		// has moved on, so read it again.
+	}
+}
+
+// ask writes the request that entry e yield, unless one for e is there
+// already. It reports whether e is asked, with the reason its request
+// holds; false when e is gone.
+func (q *Queue) ask(ctx context.Context, e Entry, reason string) (asked bool, held string, err error) {
+	rkey, ok := q.layout.YieldRequest(e.Key)
+	if !ok {
+		return false, "", nil
+	}
+	owned := clientv3.Compare(clientv3.CreateRevision(e.Key), "=", e.Rev)
+	// mod 0: expect no request there; else the stale request (of an
+	// earlier entry on the same key) seen at revision mod, to replace.
+	var mod int64
+	for range 8 {
+		free := clientv3.Compare(clientv3.CreateRevision(rkey), "=", 0)
+		if mod != 0 {
+			free = clientv3.Compare(clientv3.ModRevision(rkey), "=", mod)
+		}
+		var resp *clientv3.TxnResponse
+		leaseGone := false
+		err := q.retry(ctx, func(ctx context.Context) (err error) {
+			resp, err = q.s.Client().Txn(ctx).If(owned, free).
+				Then(clientv3.OpPut(rkey, encodeYield(e.Rev, reason), clientv3.WithLease(e.Lease))).
+				Else(clientv3.OpGet(e.Key, clientv3.WithKeysOnly()), clientv3.OpGet(rkey)).
+				Commit()
+			if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+				// The holder's lease ended: it is gone, not this session.
+				leaseGone = true
+				return nil
+			}
+			return err
+		})
+		switch {
+		case err != nil:
+			return false, "", err
+		case leaseGone:
+			return false, "", nil
+		case resp.Succeeded:
+			return true, reason, nil
+		case !ownedIn(resp.Responses[0], e.Rev):
+			return false, "", nil // the holder left
+		}
+		kvs := resp.Responses[1].GetResponseRange().GetKvs()
+		if len(kvs) == 0 {
+			mod = 0 // the request went in between: try again
+			continue
+		}
+		if token, r, ok := decodeYield(kvs[0].Value); ok && token == e.Rev {
+			return true, r, nil // asked already (also: a retried write whose reply was lost)
+		}
+		mod = kvs[0].ModRevision
+	}
+	return false, "", nil // the request key kept changing under us: leave it to the others
+}
+
+// encodeYield is a request's value: the asked entry's token, a space, the
+// reason.
+func encodeYield(token int64, reason string) string {
+	return strconv.FormatInt(token, 10) + " " + reason
+}
+
+// decodeYield undoes encodeYield.
+func decodeYield(v []byte) (token int64, reason string, ok bool) {
+	tok, reason, found := strings.Cut(string(v), " ")
+	n, err := strconv.ParseInt(tok, 10, 64)
+	if !found || err != nil || n <= 0 {
+		return 0, "", false
+	}
+	return n, reason, true
+}
+
+// attachYieldRequests marks the entries of a List that have a request of
+// their own token; requests of any other token are stale and ignored.
+func attachYieldRequests(layout keys.Layout, entries []Entry, requests []*mvccpb.KeyValue) {
+	if len(requests) == 0 {
+		return
+	}
+	byKey := make(map[string]int, len(entries))
+	for i, e := range entries {
+		byKey[e.Key] = i
+	}
+	for _, kv := range requests {
+		target, ok := layout.YieldTarget(string(kv.Key))
+		if !ok {
+			continue
+		}
+		i, found := byKey[target]
+		token, reason, valid := decodeYield(kv.Value)
+		if found && valid && token == entries[i].Rev {
+			entries[i].YieldRequested, entries[i].YieldReason = true, reason
+		}
+	}
+}
+
+// yieldKey is the key of this ticket's yield request.
+func (t *Ticket) yieldKey() string {
+	k, _ := t.q.layout.YieldRequest(t.key)
+	return k
+}
+
+// YieldRequested returns a channel that is closed once this entry, while
+// it holds its turn, is asked to yield (see Queue.AskToYield); YieldReason
+// then says why. It is never closed for an entry that is not held, nor
+// after the entry leaves the line. The first call starts one watch on the
+// entry's request key, which ends when the entry leaves the line, Done
+// closes or the session ends; until then nothing is watched and asking
+// costs the holder nothing. A request reaches the channel within one watch
+// event. Being asked changes nothing else: the entry keeps its turn until
+// Leave, as usual.
+func (t *Ticket) YieldRequested() <-chan struct{} {
+	if t == nil || t.q == nil || t.q.st == nil {
+		return make(chan struct{})
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.yield.ch == nil {
+		t.yield.ch = make(chan struct{})
+		if t.state < left && !t.closed && !sessionEnded(t.q.s) {
+			ctx, cancel := context.WithCancel(t.q.st.ctx)
+			t.yield.stop = cancel
+			go t.watchYield(ctx, t.yieldKey())
+		}
+	}
+	return t.yield.ch
+}
+
+// YieldReason returns the reason of the request that closed
+// YieldRequested's channel; "" before that (and "" for a request given no
+// reason).
+func (t *Ticket) YieldReason() string {
+	if t == nil {
+		return ""
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.yield.reason
+}
+
+// watchYield follows key until a request of this entry's token shows up or
+// ctx ends, watching again after a broken watch.
+func (t *Ticket) watchYield(ctx context.Context, key string) {
+	cli := t.q.s.Client()
+	for ctx.Err() == nil {
+		if t.followYield(ctx, cli, key) {
+			return
+		}
+		pause := time.NewTimer(brokenWatchPause)
+		select { // the watch broke (no leader, compaction): pause, then watch again
+		case <-ctx.Done():
+		case <-pause.C:
+		}
+		pause.Stop()
+	}
+}
+
+// followYield follows one watch of key: true once asked, false when the
+// watch broke or ctx ended. The watch starts now (see watchKey); once it is
+// in place, one read covers what came before.
+func (t *Ticket) followYield(ctx context.Context, cli *clientv3.Client, key string) bool {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wch := cli.Watch(clientv3.WithRequireLeader(wctx), key, clientv3.WithCreatedNotify(), clientv3.WithFilterDelete())
+	for resp := range wch {
+		if resp.Canceled || resp.Err() != nil {
+			return false
+		}
+		if resp.Created {
+			get, err := cli.Get(wctx, key)
+			if err != nil {
+				return false
+			}
+			if len(get.Kvs) == 1 && t.noteYield(get.Kvs[0].Value) {
+				return true
+			}
+			continue
+		}
+		for _, ev := range resp.Events {
+			if t.noteYield(ev.Kv.Value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// noteYield closes YieldRequested's channel if v is a request for this
+// entry's token, and tells the hooks and the log, once.
+func (t *Ticket) noteYield(v []byte) bool {
+	token, reason, ok := decodeYield(v)
+	if !ok || token != t.rev {
+		return false // stale: a request for an earlier entry on this key
+	}
+	t.mu.Lock()
+	if t.yield.asked || t.state >= left {
+		t.mu.Unlock()
+		return true
+	}
+	t.yield.asked, t.yield.reason = true, reason
+	close(t.yield.ch)
+	var held time.Duration
+	if t.state == granted {
+		held = time.Since(t.grantedAt)
+	}
+	t.mu.Unlock()
+	t.q.hooks().yieldRequested(YieldInfo{Name: t.q.Name(), Key: t.key, Token: t.rev, Kind: t.kind, Reason: reason, Held: held})
+	t.q.log(slog.LevelInfo, "asked to yield", slog.String("key", t.key), slog.Int64("token", t.rev), slog.String("reason", reason))
+	return true
+}
