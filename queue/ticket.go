@@ -144,8 +144,8 @@ func (t *Ticket) Position(ctx context.Context) (int, error) {
 // ErrLost, deleting nothing, when the entry was already gone (lease ended,
 // or deleted by someone else), and ErrLeft when the ticket has already
 // left (Leave, Abandon) or a Leave of it is under way. A permit's Leave
-// also lets in, in the same transaction, the waiters its leaving lets in
-// (see Semaphore's doc). Transient errors are retried until ctx ends; if a
+// also tells the waiters its leaving lets in, in the same transaction, so
+// that their successors wake (see package semaphore's doc). Transient errors are retried until ctx ends; if a
 // reply was lost and the retry finds the entry gone while the session's
 // lease lives, the first attempt is taken to have removed it and Leave
 // returns nil. If ctx ends before the outcome is known, Leave returns
@@ -155,46 +155,38 @@ func (t *Ticket) Leave(ctx context.Context) error {
 	if err := t.beginLeave(); err != nil {
 		return err
 	}
-	for round := 0; ; round++ {
-		var guards []clientv3.Cmp
-		var touches []clientv3.Op
-		if round < maxLetInRounds {
-			guards, touches = t.letIn(ctx)
-		}
-		var resp *clientv3.TxnResponse
-		attempts := 0
-		err := t.retry(ctx, func(ctx context.Context) (err error) {
-			attempts++
-			resp, err = t.q.s.Client().Txn(ctx).If(append([]clientv3.Cmp{t.IsOwner()}, guards...)...).
-				// The request to yield, if any, goes with the entry.
-				Then(append([]clientv3.Op{clientv3.OpDelete(t.key), clientv3.OpDelete(t.yieldKey())}, touches...)...).
-				Else(clientv3.OpGet(t.key, clientv3.WithKeysOnly())).Commit()
-			return err
-		})
-		switch {
-		case isLost(err):
-			t.end(lost, err)
-			t.markLossReported()
-			return err
-		case err != nil:
-			if t.abortLeave() {
-				return nil
-			}
-			return err
-		case resp.Succeeded:
-			t.end(left, nil)
+	touches := t.letIn(ctx)
+	var resp *clientv3.TxnResponse
+	attempts := 0
+	err := t.retry(ctx, func(ctx context.Context) (err error) {
+		attempts++
+		// The request to yield, if any, goes with the entry.
+		resp, err = t.q.s.Client().Txn(ctx).If(t.IsOwner()).
+			Then(append([]clientv3.Op{clientv3.OpDelete(t.key), clientv3.OpDelete(t.yieldKey())}, touches...)...).
+			Commit()
+		return err
+	})
+	switch {
+	case isLost(err):
+		t.end(lost, err)
+		t.markLossReported()
+		return err
+	case err != nil:
+		if t.abortLeave() {
 			return nil
-		case ownedIn(resp.Responses[0], t.rev):
-			continue // the line changed since letIn read it: read again
-		case attempts > 1 && t.leaseAlive(ctx):
-			t.end(left, nil) // an earlier attempt, whose reply was lost, removed it
-			return nil
-		default:
-			err := t.lost(ctx)
-			t.end(lost, err)
-			t.markLossReported()
-			return err
 		}
+		return err
+	case resp.Succeeded:
+		t.end(left, nil)
+		return nil
+	case attempts > 1 && t.leaseAlive(ctx):
+		t.end(left, nil) // an earlier attempt, whose reply was lost, removed it
+		return nil
+	default:
+		err := t.lost(ctx)
+		t.end(lost, err)
+		t.markLossReported()
+		return err
 	}
 }
 
@@ -204,28 +196,25 @@ func (t *Ticket) markLossReported() {
 	t.mu.Unlock()
 }
 
-// maxLetInRounds bounds the Leaves of a permit whose view of the line was
-// outdated by other holders leaving at the same moment; past it the entry
-// is deleted alone, and the waiters it lets in wake their successors
-// themselves (see Wait).
-const maxLetInRounds = 3
-
 // letIn returns, for a permit, the ops that touch the entries its leaving
 // lets in (a put that keeps value, lease and create revision), so that
-// their successors, which watch them, learn at once that they are in, and
-// the guards that the line ahead of them is as read. Nothing for a line
-// that serves one at a time, and nothing when the read fails: the
-// grantees then touch themselves.
-func (t *Ticket) letIn(ctx context.Context) (guards []clientv3.Cmp, touches []clientv3.Op) {
+// their successors, which watch them, learn at once that they are in. Each
+// touch is a transaction of its own inside the Leave's, applied only if
+// its entry is still there, so a touch never fails the Leave. A view of
+// the line outdated by other holders leaving at the same moment may touch
+// an entry that is not let in (its successor wakes and reads again: one
+// event for nothing) or miss one that is (which then touches itself: see
+// Wait). Nothing for a line that serves one at a time, and nothing when
+// the read fails.
+func (t *Ticket) letIn(ctx context.Context) []clientv3.Op {
 	if t.kind != Permit || t.limit < 2 {
-		return nil, nil
+		return nil
 	}
 	from, to := t.q.blockRange(t.kind, t.limit)
-	// Serializable: an outdated answer fails the guards, never the line.
 	resp, err := t.q.s.Client().Get(ctx, from, clientv3.WithRange(to), clientv3.WithKeysOnly(), clientv3.WithSerializable(),
 		clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend), clientv3.WithLimit(int64(turn.AheadLimit(t.limit))))
 	if err != nil {
-		return nil, nil
+		return nil
 	}
 	weights, leaving := make([]int, len(resp.Kvs)), -1
 	for i, kv := range resp.Kvs {
@@ -234,19 +223,15 @@ func (t *Ticket) letIn(ctx context.Context) (guards []clientv3.Cmp, touches []cl
 			leaving = i
 		}
 	}
-	in := turn.LetIn(t.limit, weights, leaving)
-	if len(in) == 0 {
-		return nil, nil
+	var touches []clientv3.Op
+	for _, i := range turn.LetIn(t.limit, weights, leaving) {
+		kv := resp.Kvs[i]
+		touches = append(touches, clientv3.OpTxn(
+			[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(string(kv.Key)), "=", kv.CreateRevision)},
+			[]clientv3.Op{clientv3.OpPut(string(kv.Key), "", clientv3.WithIgnoreValue(), clientv3.WithIgnoreLease())},
+			nil))
 	}
-	for i, kv := range resp.Kvs[:in[len(in)-1]+1] {
-		if i != leaving {
-			guards = append(guards, clientv3.Compare(clientv3.CreateRevision(string(kv.Key)), "=", kv.CreateRevision))
-		}
-	}
-	for _, i := range in {
-		touches = append(touches, clientv3.OpPut(string(resp.Kvs[i].Key), "", clientv3.WithIgnoreValue(), clientv3.WithIgnoreLease()))
-	}
-	return guards, touches
+	return touches
 }
 
 // beginLeave marks a Leave under way, or says why none may start.

@@ -116,13 +116,21 @@ func (w *waiter) run(ctx, wctx context.Context) error {
 
 // follow makes the set of watched keys the decision's.
 func (w *waiter) follow(wctx context.Context) {
+	want := w.decision.Watch
+	if w.decision.Oldest && w.t.limit > 1 {
+		// The oldest permit waiter: one watch on its line's deletes rather
+		// than one per holder. The deletes of entries behind it wake it
+		// too; they are rare (a waiter giving up) and cost one read.
+		from, _ := w.t.q.blockRange(w.t.kind, w.t.limit)
+		want = []string{from}
+	}
 	for key, ws := range w.watches {
-		if !slices.Contains(w.decision.Watch, key) {
+		if !slices.Contains(want, key) {
 			ws.cancel()
 			delete(w.watches, key)
 		}
 	}
-	for _, key := range w.decision.Watch {
+	for _, key := range want {
 		if w.watches[key] == nil {
 			w.watches[key] = w.start(wctx, key)
 		}
@@ -132,6 +140,9 @@ func (w *waiter) follow(wctx context.Context) {
 func (w *waiter) start(wctx context.Context, key string) *keyWatchState {
 	ctx, cancel := context.WithCancel(wctx)
 	var opts []clientv3.OpOption
+	if from, to := w.t.q.blockRange(w.t.kind, w.t.limit); key == from {
+		opts = append(opts, clientv3.WithRange(to)) // the line's range (see follow)
+	}
 	if !w.decision.WatchPuts {
 		// Only a delete matters: not a put on an entry ahead whose grant
 		// does not concern this one. (A key's watch outlives decisions, but

@@ -8,8 +8,9 @@ import (
 )
 
 // One handoff, counted: a release wakes the oldest waiter once (the
-// holder's delete), and its grant wakes the next waiter once (the touch).
-// Nobody else, the granted waiter itself included, receives anything.
+// holder's delete), and the next waiter once (the touch of the waiter it
+// lets in, in the release's own transaction). Nobody else, the granted
+// waiter itself included, receives anything.
 func TestOneHandoffWakesTwoWatches(t *testing.T) {
 	c := cluster(t)
 	name := name(t)
@@ -27,21 +28,21 @@ func TestOneHandoffWakesTwoWatches(t *testing.T) {
 	}
 	sm1, calls1 := counted(1)
 	sm2, calls2 := counted(2)
-	w1 := acquiring(bg, sm1) // the oldest waiter: watches h1 and h2
+	w1 := acquiring(bg, sm1) // the oldest waiter: watches the line's deletes
 	testcluster.WaitKeys(t, admin, name+"/", 3)
 	w2 := acquiring(bg, sm2) // behind it: watches w1
 	testcluster.WaitKeys(t, admin, name+"/", 4)
 	// Both are watching once a read follows their watches' creation; count
 	// from there (nothing in the line moves until the release below).
 	testcluster.Eventually(t, waitLimit, "both waiters watching", func() bool {
-		return len(calls1.WatchStartRevs()) >= 1+limit && len(calls2.WatchStartRevs()) >= 2
+		return len(calls1.WatchStartRevs()) >= 1 && len(calls2.WatchStartRevs()) >= 1
 	})
 	e1, e2 := calls1.WatchEvents(), calls2.WatchEvents()
 
 	mustRelease(t, h1)
 	p1 := granted(t, w1, promptly, "the oldest waiter after a release")
-	// w2 is woken by w1's touch and becomes the oldest waiter; h2's release
-	// then lets it in.
+	// w2 is woken by the touch of w1 and becomes the oldest waiter; h2's
+	// release then lets it in.
 	testcluster.Eventually(t, waitLimit, "the touch to reach the next waiter", func() bool { return calls2.WatchEvents() > e2 })
 	mustRelease(t, h2)
 	p2 := granted(t, w2, promptly, "the next waiter after the second release")

@@ -12,6 +12,9 @@ type Decision struct {
 	// WatchPuts: a put on a watched key matters too, not only its delete
 	// (the predecessor's "touch" when it is granted a permit).
 	WatchPuts bool
+	// Oldest: the entry is the oldest waiter and Watch holds every entry
+	// ahead of it, all holders: any of them leaving may let it in.
+	Oldest bool
 }
 
 // Ahead is an entry older than the deciding one, as a read reports it.
@@ -62,7 +65,7 @@ func Decide(limit, weight int, ahead []Ahead) Decision {
 		for i, a := range ahead {
 			keys[i] = a.Key
 		}
-		return Decision{Watch: keys}
+		return Decision{Watch: keys, Oldest: true}
 	default:
 		return Decision{Watch: []string{ahead[0].Key}, WatchPuts: limit > 1}
 	}
