@@ -67,6 +67,8 @@ func TestHelpHasExamples(t *testing.T) {
 	}
 }
 
+// The message names the endpoint, the flag to fix and why the connection
+// failed, as gRPC last saw it.
 func TestUnreachableEtcdExits1NamingTheEndpoint(t *testing.T) {
 	// Port 1 on loopback: nothing listens there.
 	p, code := run(t, nil, "--endpoints", "127.0.0.1:1", "--dial-timeout", "1s", "ls", "/a")
@@ -74,7 +76,7 @@ func TestUnreachableEtcdExits1NamingTheEndpoint(t *testing.T) {
 		t.Fatalf("exit %d, want 1; stderr: %s", code, p.Stderr())
 	}
 	oneLine(t, "stderr", p.Stderr())
-	for _, want := range []string{"127.0.0.1:1", "--endpoints"} {
+	for _, want := range []string{"127.0.0.1:1", "--endpoints", "last connection error: dial tcp 127.0.0.1:1: connect: connection refused"} {
 		if !strings.Contains(p.Stderr(), want) {
 			t.Errorf("stderr %q does not contain %q", p.Stderr(), want)
 		}
