@@ -185,7 +185,7 @@ func (x *execRun) waitError(err error) error {
 	case errors.Is(err, context.DeadlineExceeded) && x.timeout > 0:
 		return fail(exitTimeout, "gave up waiting for %s after --timeout %v: ran nothing", x.name, x.timeout)
 	case errors.Is(err, queue.ErrLimitMismatch):
-		return &exitError{code: exitUsage, err: fmt.Errorf(
+		return &exitError{code: exitMismatch, err: fmt.Errorf(
 			"fairlock exec: --limit %d differs from the limit in use on %s (see fairlock ls %s)", x.mode.limit, x.name, x.name)}
 	}
 	return waitFailure(x.name, err)
