@@ -42,8 +42,10 @@ func New(s *concurrency.Session, name string, opts ...queue.Option) (*Mutex, err
 	return &Mutex{q: q}, nil
 }
 
-// Lock waits, in arrival order, until the Mutex holds the lock. An
-// uncontended Lock takes one round trip.
+// Lock waits, in arrival order, until the Mutex holds the lock; called
+// while the same Mutex holds it, Lock queues behind that hold and waits
+// until Unlock or the end of ctx, as sync.Mutex does (no reentry, no
+// error). An uncontended Lock takes one round trip.
 //
 // If ctx ends first, Lock removes its entry from the line (with a fresh
 // context bounded by queue.CleanupTimeout) and returns ctx.Err(); a grant
