@@ -148,8 +148,10 @@ func (s *connErrs) stop() string {
 
 // connCause extracts from a call's error what gRPC said of the connection
 // ("dial tcp: lookup etcd-1: no such host", "dial tcp 127.0.0.1:2379:
-// connect: connection refused", "tls: first record does not look like a
-// TLS handshake"), or "" when the error says nothing of it.
+// connect: connection refused", "authentication handshake failed: tls:
+// ..."), or "" when the error says nothing of it. gRPC words it as
+// `[latest balancer error: ][last connection error: ]connection error:
+// desc = "transport: Error while dialing: ..."`, depending on its version.
 func connCause(err error) string {
 	st, ok := status.FromError(err)
 	if !ok {
@@ -161,18 +163,19 @@ func connCause(err error) string {
 		return ""
 	}
 	msg := st.Message()
-	i := strings.Index(msg, "connection error: ")
-	if i < 0 {
+	if i := strings.LastIndex(msg, "connection error: desc = "); i >= 0 {
+		msg = msg[i+len("connection error: desc = "):]
+		if u, err := strconv.Unquote(msg); err == nil {
+			msg = u
+		}
+	} else if i := strings.LastIndex(msg, "last connection error: "); i >= 0 {
+		msg = msg[i+len("last connection error: "):]
+	} else {
 		return ""
-	}
-	msg = msg[i+len("connection error: "):]
-	msg = strings.TrimPrefix(msg, "desc = ")
-	if u, err := strconv.Unquote(msg); err == nil {
-		msg = u
 	}
 	msg = strings.TrimPrefix(msg, "transport: ")
 	msg = strings.TrimPrefix(msg, "Error while dialing: ")
-	return msg
+	return strings.TrimSpace(msg)
 }
 
 // connectErr turns a failure to talk to etcd into one line naming the
