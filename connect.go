@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -116,21 +117,20 @@ func revoke(cli *clientv3.Client, id clientv3.LeaseID, timeout time.Duration) {
 // connErrs keeps the last connection error gRPC reported to a call of
 // Connect's, until stop.
 type connErrs struct {
-	mu      sync.Mutex
-	last    string
-	stopped bool
+	stopped atomic.Bool // the client's later calls pass through untouched
+
+	mu   sync.Mutex
+	last string
 }
 
 // interceptor runs inside etcd's retrying interceptor, so it sees each
 // attempt's error as gRPC made it.
 func (s *connErrs) interceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	err := invoker(ctx, method, req, reply, cc, opts...)
-	if err != nil {
+	if err != nil && !s.stopped.Load() {
 		if cause := connCause(err); cause != "" {
 			s.mu.Lock()
-			if !s.stopped {
-				s.last = cause
-			}
+			s.last = cause
 			s.mu.Unlock()
 		}
 	}
@@ -140,9 +140,9 @@ func (s *connErrs) interceptor(ctx context.Context, method string, req, reply an
 // stop ends the recording and returns the last connection error seen, ""
 // for none.
 func (s *connErrs) stop() string {
+	s.stopped.Store(true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.stopped = true
 	return s.last
 }
 
