@@ -22,8 +22,9 @@ import (
 // Connect validates cfg, connects to etcd and opens the session that every
 // lock of the returned Client is held through. It returns within ctx and
 // cfg.DialTimeout, whichever ends first: an unreachable cluster is an error
-// naming the endpoints that matches ErrUnreachable (and ctx.Err() when ctx
-// ended), never a hang. A bad Config is an error matching ErrNoEndpoints,
+// naming the endpoints and the last connection error gRPC saw (no such
+// host, connection refused, a TLS handshake's failure) that matches
+// ErrUnreachable (and ctx.Err() when ctx ended), never a hang. A bad Config is an error matching ErrNoEndpoints,
 // ErrInvalidTTL or ErrInvalidDialTimeout, and nothing is dialled. On any
 // error nothing is left behind: no client, no lease.
 //
@@ -59,6 +60,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	ttl := int(cfg.TTL / time.Second)
 	gctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
 	lease, err := cli.Grant(gctx, int64(ttl))
+	cause := seen.stop() // before the revoke below, whose errors are not Connect's
 	if err == nil && gctx.Err() != nil {
 		err = gctx.Err() // granted too late to be sure the lease is useful; give it back
 	}
@@ -68,9 +70,8 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 			revoke(cli, lease.ID, cfg.DialTimeout)
 		}
 		cli.Close()
-		return nil, cfg.connectErr(ctx, err, seen.stop())
+		return nil, cfg.connectErr(ctx, err, cause)
 	}
-	seen.stop()
 	s, err := concurrency.NewSession(cli, concurrency.WithLease(lease.ID), concurrency.WithTTL(ttl))
 	if err != nil {
 		revoke(cli, lease.ID, cfg.DialTimeout)
