@@ -57,7 +57,8 @@ fairlock_grants_total, ...), labelled with NAME.
 
 Exit codes: COMMAND's status; 1 lost hold or etcd error; 2 bad flags or
 name, or a --metrics-addr that cannot be listened on; 75 --try found NAME
-busy; 124 --timeout ended the wait; 126 COMMAND not runnable; 127 COMMAND
+busy; 78 --limit differs from the limit in use on NAME; 124 --timeout
+ended the wait; 126 COMMAND not runnable; 127 COMMAND
 not found; 128+N interrupted by signal N while waiting.`,
 		Example: `  # one backup at a time across all machines, in arrival order
   fairlock exec /jobs/backup -- /usr/local/bin/backup --full
