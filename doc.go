@@ -2,13 +2,28 @@
 // a few lines:
 //
 //	c, err := fairlock.Connect(ctx, fairlock.Config{Endpoints: []string{"localhost:2379"}})
-//	if err != nil { ... } // an unreachable cluster is an error, never a hang
-//	defer c.Close()       // revokes the session: every entry goes at once
+//	if err != nil {
+//		return err // an unreachable cluster is an error naming why, never a hang
+//	}
+//	defer c.Close() // revokes the session: every entry goes at once
 //
 //	m, err := c.Mutex("/jobs/nightly")
-//	if err != nil { ... }
-//	if err := m.Lock(ctx); err != nil { ... }
+//	if err != nil {
+//		return err
+//	}
+//	if err := m.Lock(ctx); err != nil {
+//		return err
+//	}
 //	defer m.Unlock(context.WithoutCancel(ctx))
+//
+//	// A write fenced by the hold: applied only while it lasts.
+//	resp, err := c.Etcd().Txn(ctx).If(m.IsOwner()).Then(clientv3.OpPut("/results/nightly", "done")).Commit()
+//	if err == nil && !resp.Succeeded {
+//		err = fairlock.ErrLost // the hold ended first: nothing was written
+//	}
+//
+// The README's version of this code, which keeps the errors of Close and
+// Unlock too, compiles in a test; see also the package Example.
 //
 // A Client is one etcd client and one session (a lease kept alive in the
 // background). Every lock it makes is held through that session: when the
@@ -23,4 +38,8 @@
 // Queue.List tells who holds and who waits, and with its hooks and logger.
 // Code that manages its own clientv3.Client and concurrency.Session can use
 // those packages directly.
+//
+// The errors of those packages are here under the same names and as the
+// same values (ErrLost, ErrLocked, ErrNoPermit, ...), so that a user of
+// Client matches them with errors.Is without importing the lock packages.
 package fairlock

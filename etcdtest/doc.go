@@ -12,8 +12,10 @@
 //	}
 //
 // Start is the same without a test: the caller closes the member. The
-// command etcdtest/cmd/testetcd runs one in a process of its own, for test
-// suites that are not written in Go or that must share one member.
+// command etcdtest/cmd/testetcd runs one in a process of its own, for
+// trying fairlock by hand (go run ./etcdtest/cmd/testetcd -addr
+// 127.0.0.1:2379, from a checkout) and for test suites that are not written
+// in Go or that must share one member.
 //
 // A member starts in about a second. It listens on free loopback ports, with
 // fsync off by default in New (the tests' data is thrown away) and on by

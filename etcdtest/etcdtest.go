@@ -22,6 +22,10 @@ type Options struct {
 	LogLevel string
 	// StartTimeout bounds the start; 0 means 30 s.
 	StartTimeout time.Duration
+	// ClientAddr is the host:port clients reach the member at, such as
+	// "127.0.0.1:2379" (etcd's and the fairlock command's default); ""
+	// means a free loopback port. The peer port is always a free one.
+	ClientAddr string
 }
 
 // Etcd is a running embedded member.
@@ -55,7 +59,12 @@ func Start(ctx context.Context, opts Options) (*Etcd, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	client, err := freeURL()
+	client := url.URL{Scheme: "http", Host: opts.ClientAddr}
+	if opts.ClientAddr == "" {
+		client, err = freeURL()
+	} else if _, _, err = net.SplitHostPort(opts.ClientAddr); err != nil {
+		err = fmt.Errorf("etcdtest: client address %q: %w", opts.ClientAddr, err)
+	}
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

@@ -39,10 +39,10 @@ func New(s *concurrency.Session, name string, opts ...queue.Option) (*Mutex, err
 	return &Mutex{q: q, h: hold.Set{Single: true}}, nil
 }
 
-// Lock waits, in arrival order, until the Mutex holds the lock; a Lock on
-// a Mutex that already holds the lock waits behind that hold, like anyone,
-// until it is released (or ctx ends): locks are not reentrant. An
-// uncontended Lock takes one round trip.
+// Lock waits, in arrival order, until the Mutex holds the lock; called
+// while the same Mutex holds it, Lock queues behind that hold and waits
+// until Unlock or the end of ctx, as sync.Mutex does (no reentry, no
+// error). An uncontended Lock takes one round trip.
 //
 // If ctx ends first, Lock removes its entry from the line and returns
 // ctx.Err() within queue.CleanupTimeout of ctx's end; a grant

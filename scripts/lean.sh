@@ -31,6 +31,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -49,7 +50,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "lean consumer:", err)
 		os.Exit(1)
 	}
-	fmt.Println("ran: Lock, TryLock refused, Unlock, TryLock, Unlock")
+	fmt.Println("ran: Lock, TryLock refused, Unlock, TryLock, Unlock, Connect to a closed port")
 }
 
 func run(eps []string) error {
@@ -79,7 +80,21 @@ func run(eps []string) error {
 	if err := mb.TryLock(ctx); err != nil {
 		return fmt.Errorf("TryLock after Unlock: %w", err)
 	}
-	return mb.Unlock(ctx)
+	if err := mb.Unlock(ctx); err != nil {
+		return err
+	}
+	// Unreachable: the error names why, as gRPC of these versions says it.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	closed := l.Addr().String()
+	l.Close()
+	_, err = fairlock.Connect(ctx, fairlock.Config{Endpoints: []string{closed}, DialTimeout: time.Second})
+	if !errors.Is(err, fairlock.ErrUnreachable) || !strings.Contains(err.Error(), "connection refused") {
+		return fmt.Errorf("Connect to a closed port = %v, want ErrUnreachable saying connection refused", err)
+	}
+	return nil
 }
 GO
 cd "$tmp"

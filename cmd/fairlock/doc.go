@@ -2,9 +2,9 @@
 // lock's line, and removes a stray entry that wedges one.
 //
 //	fairlock exec [--shared | --limit N] [--try] [--timeout D] [--ttl D] [--grace D] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]
-//	fairlock ls [--json] NAME
+//	fairlock ls [--json] [--prefix] NAME
 //	fairlock rm NAME KEY
-//	fairlock elect [--rotate D] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]
+//	fairlock elect [--rotate D] [--ttl D] [--grace D] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]
 //
 // exec waits its turn in NAME's line (first come, first served), runs
 // COMMAND with FAIRLOCK_NAME, FAIRLOCK_KEY and FAIRLOCK_TOKEN in its
@@ -29,11 +29,16 @@
 // The address is listened on before fairlock connects to etcd, so one
 // that cannot be used is reported at once, as bad input.
 //
+// ls shows NAME's line; with --prefix, the locks under NAME/. It exits 3
+// when a key without a lease (written by hand) wedges a line it shows.
+//
 // Exit codes: COMMAND's own status; 1 for a lost hold or an etcd error; 2
 // for bad flags or names, or a --metrics-addr that cannot be listened on;
-// 75 when --try finds the lock busy; 124 when --timeout ends the wait; 126
-// and 127 when COMMAND cannot be run or is not found; 128+N when signal N
-// interrupted the wait.
+// 3 when ls finds a wedged line; 75 when --try finds the lock busy; 78
+// when --limit differs from the limit in use on NAME; 124 when --timeout
+// ends the wait; 126 and 127 when COMMAND cannot be run or is not found;
+// 128+N when signal N interrupted the wait. --ttl 0 means the default
+// (10s), as in fairlock.Config.
 //
 // The connection flags are etcdctl's: --endpoints (else
 // $FAIRLOCK_ENDPOINTS, else $ETCDCTL_ENDPOINTS, else 127.0.0.1:2379),

@@ -57,7 +57,8 @@ fairlock_grants_total, ...), labelled with NAME.
 
 Exit codes: COMMAND's status; 1 lost hold or etcd error; 2 bad flags or
 name, or a --metrics-addr that cannot be listened on; 75 --try found NAME
-busy; 124 --timeout ended the wait; 126 COMMAND not runnable; 127 COMMAND
+busy; 78 --limit differs from the limit in use on NAME; 124 --timeout
+ended the wait; 126 COMMAND not runnable; 127 COMMAND
 not found; 128+N interrupted by signal N while waiting.`,
 		Example: `  # one backup at a time across all machines, in arrival order
   fairlock exec /jobs/backup -- /usr/local/bin/backup --full
@@ -185,7 +186,7 @@ func (x *execRun) waitError(err error) error {
 	case errors.Is(err, context.DeadlineExceeded) && x.timeout > 0:
 		return fail(exitTimeout, "gave up waiting for %s after --timeout %v: ran nothing", x.name, x.timeout)
 	case errors.Is(err, queue.ErrLimitMismatch):
-		return &exitError{code: exitUsage, err: fmt.Errorf(
+		return &exitError{code: exitMismatch, err: fmt.Errorf(
 			"fairlock exec: --limit %d differs from the limit in use on %s (see fairlock ls %s)", x.mode.limit, x.name, x.name)}
 	}
 	return waitFailure(x.name, err)

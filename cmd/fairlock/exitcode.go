@@ -14,7 +14,9 @@ import (
 const (
 	exitFailure  = 1   // a lost hold, an etcd error
 	exitUsage    = 2   // bad flags, names or arguments
+	exitWedged   = 3   // ls: a key without a lease wedges a line it showed
 	exitBusy     = 75  // --try found the lock busy (EX_TEMPFAIL)
+	exitMismatch = 78  // --limit differs from the limit in use on NAME (EX_CONFIG): the flags are right, the name is taken
 	exitTimeout  = 124 // --timeout ended the wait (as timeout(1))
 	exitCannot   = 126 // COMMAND found but not runnable
 	exitNotFound = 127 // COMMAND not found
@@ -81,6 +83,18 @@ func childExitCode(exited bool, status int, signaled bool, sig syscall.Signal) i
 	default:
 		return exitFailure
 	}
+}
+
+// argCount says how many arguments there were: "got no arguments", "got 1
+// argument", "got 3 arguments".
+func argCount(n int) string {
+	switch n {
+	case 0:
+		return "got no arguments"
+	case 1:
+		return "got 1 argument"
+	}
+	return fmt.Sprintf("got %d arguments", n)
 }
 
 // signalExitCode is the code for fairlock interrupted by sig while it

@@ -161,7 +161,7 @@ type holdFlags struct {
 
 func (f *holdFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.ttl, "ttl", defaultTTL,
-		"session lease TTL: how long the hold outlives a fairlock that stopped answering (whole seconds)")
+		"session lease TTL: how long the hold outlives a fairlock that stopped answering (whole seconds; 0 means the default)")
 	fs.DurationVar(&f.grace, "grace", defaultGrace, "after SIGTERM, how long COMMAND has before SIGKILL")
 }
 
@@ -177,7 +177,7 @@ func (f *holdFlags) config(cmd *cobra.Command, conn *connFlags, argv []string) (
 	if err != nil {
 		return fairlock.Config{}, err
 	}
-	cfg.TTL = f.ttl
+	cfg.TTL = f.ttl // 0: fairlock.Config's default, as the flag's
 	cfg.Identity = identity(queue.DefaultIdentity(), argv)
 	if _, err := exec.LookPath(argv[0]); err != nil {
 		return fairlock.Config{}, fail(startExitCode(err), "%s", strings.TrimPrefix(err.Error(), "exec: "))
@@ -185,10 +185,11 @@ func (f *holdFlags) config(cmd *cobra.Command, conn *connFlags, argv []string) (
 	return cfg, nil
 }
 
-// validateHold checks the hold flags.
+// validateHold checks the hold flags. A --ttl of 0 means the default, as
+// in fairlock.Config.
 func validateHold(ttl, grace time.Duration) error {
-	if ttl < time.Second || ttl%time.Second != 0 {
-		return errors.New("--ttl must be a whole number of seconds, at least 1s (etcd leases count seconds)")
+	if ttl != 0 && (ttl < time.Second || ttl%time.Second != 0) {
+		return errors.New("--ttl must be a whole number of seconds, at least 1s (etcd leases count seconds), or 0 for the default")
 	}
 	if grace < 0 {
 		return errors.New("--grace must not be negative")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -20,20 +21,27 @@ import (
 )
 
 func newLs(conn *connFlags) *cobra.Command {
-	var asJSON bool
+	var asJSON, prefix bool
 	cmd := &cobra.Command{
-		Use:   "ls [--json] NAME",
-		Short: "Show the line of the lock NAME",
+		Use:   "ls [--json] [--prefix] NAME",
+		Short: "Show the line of the lock NAME, or the locks under NAME/",
 		Long: `ls shows the line of the lock NAME, oldest first: each entry's place,
 whether it holds or waits, its mode (exclusive, shared, permit(N)), its
 token (create revision), its key, its lease and the lease's TTL left, and
 its value (host/pid and command line of the fairlock that wrote it).
+Exclusive and shared entries are one line, numbered from 1; a semaphore's
+permits are a line of their own (they do not exclude the others), listed
+after it and numbered from 1 again.
 
 An entry without a lease (written by hand) never goes away by itself and
-wedges the line: ls flags it, and fairlock rm NAME KEY removes it. Keys
-directly under NAME/ that are not fairlock entries (etcd's own
-concurrency.Mutex and etcdctl lock keep theirs there) are listed as
-foreign.
+wedges the line: ls flags it on stderr and exits 3, and fairlock rm NAME
+KEY removes it. Keys directly under NAME/ that are not fairlock entries
+(etcd's own concurrency.Mutex and etcdctl lock keep theirs there) are
+listed as foreign.
+
+With --prefix, ls lists the locks that have entries under NAME/ (NAME
+itself included; NAME may be /), one row each: how many hold, wait and
+wedge, and their modes.
 
 --json prints one object: {"name": NAME, "entries": [...]}, each entry with
 the fields place (0 for foreign keys), state (holding, waiting, foreign),
@@ -41,17 +49,26 @@ mode (exclusive, shared, permit, unknown; "" for foreign keys), limit
 (permits only, else 0), token, key, lease (hex; "" for none), ttl (seconds
 left; null without a lease, -1 once expired), value, wedges, and
 yield_requested and yield_reason: a holder asked to yield (fairlock
-yield) shows as "holding (asked to yield: REASON)" until it leaves.`,
+yield) shows as "holding (asked to yield: REASON)" until it leaves. With
+--prefix: {"prefix": NAME, "locks": [...]}, each lock with the fields name,
+holding, waiting, wedged (counts) and modes.
+
+Exit status: 0; 3 when an entry without a lease wedges a line shown; 1 for
+an etcd error; 2 for bad input.`,
 		Example: `  fairlock ls /jobs/backup
+  fairlock ls --prefix /jobs
   fairlock ls --json /jobs/backup | jq -r '.entries[] | select(.state == "holding") | .value'`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usageError(cmd, fmt.Sprintf("want one NAME, got %d arguments", len(args)))
+				return usageError(cmd, "want one NAME, "+argCount(len(args)))
 			}
 			name := args[0]
-			if err := keys.Validate(name); err != nil {
-				return usageError(cmd, libMessage(err))
+			// With --prefix, / (every lock) is a prefix, not a lock name.
+			if !prefix || name != "/" {
+				if err := keys.Validate(name); err != nil {
+					return usageError(cmd, libMessage(err))
+				}
 			}
 			cfg, err := conn.config(cmd)
 			if err != nil {
@@ -64,6 +81,9 @@ yield) shows as "holding (asked to yield: REASON)" until it leaves.`,
 			defer c.Close()
 			ctx, cancel := context.WithTimeout(cmd.Context(), 2*cfg.DialTimeout)
 			defer cancel()
+			if prefix {
+				return lsPrefix(ctx, c, name, asJSON)
+			}
 			out, err := listLine(ctx, c, name)
 			if err != nil {
 				return fail(exitFailure, "ls %s: %s", name, libMessage(err))
@@ -72,20 +92,181 @@ yield) shows as "holding (asked to yield: REASON)" until it leaves.`,
 				enc := json.NewEncoder(os.Stdout)
 				enc.SetIndent("", "  ")
 				enc.SetEscapeHTML(false) // values are command lines: keep their < > & readable
-				return enc.Encode(out)
+				if err := enc.Encode(out); err != nil {
+					return err
+				}
+				return wedged(name, out.Entries)
 			}
 			printLine(os.Stdout, out)
-			for _, e := range out.Entries {
-				if e.Wedges {
-					fmt.Fprintf(os.Stderr, "fairlock: %s has no lease, so it never goes away and blocks the line behind it: fairlock rm %s %s\n",
-						e.Key, shellQuote(name), shellQuote(e.Key))
-				}
-			}
-			return nil
+			return wedged(name, out.Entries)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON, for scripts")
+	cmd.Flags().BoolVar(&prefix, "prefix", false, "list the locks under NAME/ (NAME may be /) instead of one line")
 	return cmd
+}
+
+// wedged names on stderr each entry of name's line that wedges it, with the
+// command that removes it, and returns the error that exits 3 if there is
+// any.
+func wedged(name string, entries []lsEntry) error {
+	n := 0
+	for _, e := range entries {
+		if e.Wedges {
+			n++
+			fmt.Fprintf(os.Stderr, "fairlock: %s has no lease, so it never goes away and blocks the line behind it: fairlock rm %s %s\n",
+				e.Key, shellQuote(name), shellQuote(e.Key))
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return &exitError{code: exitWedged}
+}
+
+// lsPrefixOutput is what ls --prefix prints; its JSON field names are
+// stable.
+type lsPrefixOutput struct {
+	Prefix string   `json:"prefix"`
+	Locks  []lsLock `json:"locks"`
+}
+
+type lsLock struct {
+	Name    string   `json:"name"`
+	Holding int      `json:"holding"`
+	Waiting int      `json:"waiting"`
+	Wedged  int      `json:"wedged"`
+	Modes   []string `json:"modes"`
+}
+
+// lsPrefix lists the locks under prefix/ and exits 3 if any line is
+// wedged.
+func lsPrefix(ctx context.Context, c *fairlock.Client, prefix string, asJSON bool) error {
+	out, entries, err := listLocks(ctx, c, prefix)
+	if err != nil {
+		return fail(exitFailure, "ls --prefix %s: %s", prefix, libMessage(err))
+	}
+	if asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	} else {
+		printLocks(os.Stdout, out)
+	}
+	var wedgedErr error
+	for _, l := range out.Locks {
+		if err := wedged(l.Name, entries[l.Name]); err != nil {
+			wedgedErr = err
+		}
+	}
+	return wedgedErr
+}
+
+// listLocks reads the names of the locks with entries under prefix/ (and
+// prefix itself), and each one's line.
+func listLocks(ctx context.Context, c *fairlock.Client, prefix string) (lsPrefixOutput, map[string][]lsEntry, error) {
+	resp, err := c.Etcd().Get(ctx, prefixRange(prefix), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return lsPrefixOutput{}, nil, err
+	}
+	keyList := make([]string, len(resp.Kvs))
+	for i, kv := range resp.Kvs {
+		keyList[i] = string(kv.Key)
+	}
+	out := lsPrefixOutput{Prefix: prefix, Locks: []lsLock{}}
+	entries := map[string][]lsEntry{}
+	for _, name := range lockNames(prefix, keyList) {
+		q, err := c.Queue(name)
+		if err != nil {
+			return lsPrefixOutput{}, nil, err
+		}
+		line, err := q.List(ctx)
+		if err != nil {
+			return lsPrefixOutput{}, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if len(line) == 0 {
+			continue // gone since the read of the names
+		}
+		es := lineEntries(name, line)
+		entries[name] = es
+		out.Locks = append(out.Locks, summarize(name, es))
+	}
+	return out, entries, nil
+}
+
+// prefixRange is the etcd key prefix under which the entries of the locks
+// below prefix (and of prefix itself) live.
+func prefixRange(prefix string) string {
+	if strings.HasSuffix(prefix, "/") {
+		return prefix
+	}
+	return prefix + "/"
+}
+
+// lockNames returns, sorted and once each, the names of the locks whose
+// entry keys are among keys and that are prefix or below it. Keys that are
+// no fairlock entry are skipped.
+func lockNames(prefix string, keyList []string) []string {
+	under := prefixRange(prefix)
+	seen := map[string]bool{}
+	var names []string
+	for _, k := range keyList {
+		e, err := keys.Parse(k)
+		if err != nil || keys.Validate(e.Name) != nil || seen[e.Name] {
+			continue
+		}
+		if e.Name != prefix && !strings.HasPrefix(e.Name, under) {
+			continue
+		}
+		seen[e.Name] = true
+		names = append(names, e.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// summarize counts a line's holders, waiters and wedging entries, and
+// names its modes.
+func summarize(name string, es []lsEntry) lsLock {
+	l := lsLock{Name: name, Modes: []string{}}
+	seen := map[string]bool{}
+	for _, e := range es {
+		switch e.State {
+		case stateHolding:
+			l.Holding++
+		case stateWaiting:
+			l.Waiting++
+		}
+		if e.Wedges {
+			l.Wedged++
+		}
+		mode := e.Mode
+		if mode == string(queue.Permit) {
+			mode = fmt.Sprintf("permit(%d)", e.Limit)
+		}
+		if !seen[mode] {
+			seen[mode] = true
+			l.Modes = append(l.Modes, mode)
+		}
+	}
+	return l
+}
+
+// printLocks prints ls --prefix's table.
+func printLocks(w io.Writer, out lsPrefixOutput) {
+	if len(out.Locks) == 0 {
+		fmt.Fprintf(w, "no locks under %s\n", prefixRange(out.Prefix))
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tHOLDING\tWAITING\tWEDGED\tMODES")
+	for _, l := range out.Locks {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", printable(l.Name), l.Holding, l.Waiting, l.Wedged, strings.Join(l.Modes, ","))
+	}
+	tw.Flush()
 }
 
 // lsOutput is what ls prints; its JSON field names are stable.
@@ -172,22 +353,32 @@ func listLine(ctx context.Context, c *fairlock.Client, name string) (lsOutput, e
 	return out, nil
 }
 
-// lineEntries turns the line as List returns it into ls's entries.
+// lineEntries turns the line as List returns it into ls's entries. The
+// exclusive and shared entries are one line and come first, numbered from
+// 1; the permits of each limit are a line of their own, which a Mutex's
+// entries do not wait for: they come after, numbered from 1 again.
 func lineEntries(name string, line []queue.Entry) []lsEntry {
 	out := make([]lsEntry, 0, len(line))
-	for i, e := range line {
+	var permits []lsEntry
+	places := map[int]int{} // by limit; 0 for the exclusive and shared line
+	for _, e := range line {
 		mode, limit := entryMode(name, e)
+		places[limit]++
 		le := lsEntry{
-			Place: i + 1, State: stateWaiting, Mode: mode, Limit: limit, Token: e.Rev, Key: e.Key,
+			Place: places[limit], State: stateWaiting, Mode: mode, Limit: limit, Token: e.Rev, Key: e.Key,
 			Value: e.Value, leaseID: e.Lease, Wedges: e.Lease == clientv3.NoLease,
 			YieldRequested: e.YieldRequested, YieldReason: e.YieldReason,
 		}
 		if e.Holds {
 			le.State = stateHolding
 		}
-		out = append(out, le)
+		if limit > 0 {
+			permits = append(permits, le)
+		} else {
+			out = append(out, le)
+		}
 	}
-	return out
+	return append(out, permits...)
 }
 
 // entryMode is an entry's mode and limit. A key in the line that no

@@ -29,7 +29,7 @@ refused (exit 2).`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
-				return usageError(cmd, fmt.Sprintf("want NAME and KEY, got %d arguments", len(args)))
+				return usageError(cmd, "want NAME and KEY, "+argCount(len(args)))
 			}
 			name, key := args[0], args[1]
 			layout, err := keys.New(name)

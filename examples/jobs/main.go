@@ -12,7 +12,7 @@
 //
 //	go run ./examples/jobs
 //	go run ./examples/jobs -workers 5 -jobs 3 -work 200ms
-//	ETCD_ENDPOINTS=localhost:2379 go run ./examples/jobs
+//	FAIRLOCK_ENDPOINTS=localhost:2379 go run ./examples/jobs
 package main
 
 import (

@@ -25,7 +25,7 @@ func TestBadInputExits2WithOneLine(t *testing.T) {
 		{[]string{"exec", "--bogus", "/a", "--", "true"}, "unknown flag: --bogus"},
 		{[]string{"exec", "--timeout", "soon", "/a", "--", "true"}, "--timeout"},
 		{[]string{"exec", "--ttl", "1500ms", "/a", "--", "true"}, "--ttl"},
-		{[]string{"exec", "--ttl", "0s", "/a", "--", "true"}, "--ttl"},
+		{[]string{"exec", "--ttl", "-1s", "/a", "--", "true"}, "--ttl"},
 		{[]string{"exec", "--grace", "-1s", "/a", "--", "true"}, "--grace"},
 		{[]string{"exec", "--shared", "--limit", "2", "/a", "--", "true"}, "exclude each other"},
 		{[]string{"exec", "--limit", "0", "/a", "--", "true"}, "--limit"},
@@ -33,10 +33,11 @@ func TestBadInputExits2WithOneLine(t *testing.T) {
 		{[]string{"exec", "--cert", "c.pem", "/a", "--", "true"}, "--cert and --key"},
 		{[]string{"exec", "--cacert", "/no/such/ca.pem", "/a", "--", "true"}, "--cacert"},
 		{[]string{"exec", "--endpoints", ",", "/a", "--", "true"}, "--endpoints"},
-		{[]string{"ls"}, "one NAME"},
+		{[]string{"ls"}, "want one NAME, got no arguments"},
+		{[]string{"ls", "--prefix", "jobs"}, "relative"},
 		{[]string{"ls", "a"}, "relative"},
 		{[]string{"ls", "--json", "/a", "/b"}, "one NAME"},
-		{[]string{"rm", "/a"}, "NAME and KEY"},
+		{[]string{"rm", "/a"}, "want NAME and KEY, got 1 argument ("},
 		{[]string{"rm", "/a", "/b/.x/k"}, "not under /a/"},
 		{[]string{"rm", "/a", "/a/b/.x/k"}, "lock below"},
 		{[]string{"elect", "/a", "true"}, `put "--"`},
@@ -67,6 +68,8 @@ func TestHelpHasExamples(t *testing.T) {
 	}
 }
 
+// The message names the endpoint, the flag to fix and why the connection
+// failed, as gRPC last saw it.
 func TestUnreachableEtcdExits1NamingTheEndpoint(t *testing.T) {
 	// Port 1 on loopback: nothing listens there.
 	p, code := run(t, nil, "--endpoints", "127.0.0.1:1", "--dial-timeout", "1s", "ls", "/a")
@@ -74,7 +77,7 @@ func TestUnreachableEtcdExits1NamingTheEndpoint(t *testing.T) {
 		t.Fatalf("exit %d, want 1; stderr: %s", code, p.Stderr())
 	}
 	oneLine(t, "stderr", p.Stderr())
-	for _, want := range []string{"127.0.0.1:1", "--endpoints"} {
+	for _, want := range []string{"127.0.0.1:1", "--endpoints", "last connection error: dial tcp 127.0.0.1:1: connect: connection refused"} {
 		if !strings.Contains(p.Stderr(), want) {
 			t.Errorf("stderr %q does not contain %q", p.Stderr(), want)
 		}

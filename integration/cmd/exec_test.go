@@ -304,10 +304,11 @@ func TestExecLimitAdmitsThatMany(t *testing.T) {
 	if got := lines(t, log); len(got) != 2 {
 		t.Fatalf("log = %q, want two starts", got)
 	}
-	// A different limit on the same name is refused.
+	// A different limit on the same name is refused, with a code of its
+	// own: the flags are well formed, the name is in use otherwise.
 	p, code = run(t, nil, execArgs([]string{"--limit", "5"}, name, "true")...)
-	if code != 2 || !strings.Contains(p.Stderr(), "--limit 5") {
-		t.Fatalf("--limit 5 beside --limit 2: exit %d, stderr %q; want 2 naming --limit", code, p.Stderr())
+	if code != 78 || !strings.Contains(p.Stderr(), "--limit 5") {
+		t.Fatalf("--limit 5 beside --limit 2: exit %d, stderr %q; want 78 naming --limit", code, p.Stderr())
 	}
 	writeFile(t, release, "")
 	for _, p := range ps {

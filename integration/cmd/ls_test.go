@@ -101,6 +101,40 @@ func TestLsShowsHolderAndWaiters(t *testing.T) {
 		}
 	}
 
+	// --prefix lists the lock among those under its parent, with the
+	// line's counts.
+	p, code = run(t, nil, "ls", "--json", "--prefix", "/cmdtest")
+	if code != 0 {
+		t.Fatalf("ls --prefix: exit %d; stderr: %s", code, p.Stderr())
+	}
+	var locks struct {
+		Prefix string `json:"prefix"`
+		Locks  []struct {
+			Name                     string
+			Holding, Waiting, Wedged int
+			Modes                    []string
+		} `json:"locks"`
+	}
+	if err := json.Unmarshal([]byte(p.Stdout()), &locks); err != nil {
+		t.Fatalf("ls --json --prefix: %v; output:\n%s", err, p.Stdout())
+	}
+	found := false
+	for _, l := range locks.Locks {
+		if l.Name == name {
+			found = true
+			if l.Holding != 1 || l.Waiting != 2 || l.Wedged != 0 || strings.Join(l.Modes, ",") != "exclusive,shared" {
+				t.Errorf("ls --prefix: %+v, want 1 holding, 2 waiting, modes exclusive,shared", l)
+			}
+		}
+	}
+	if !found || locks.Prefix != "/cmdtest" {
+		t.Errorf("ls --prefix /cmdtest = %+v, want %s among the locks", locks, name)
+	}
+	p, code = run(t, nil, "ls", "--prefix", "/cmdtest")
+	if code != 0 || !strings.HasPrefix(p.Stdout(), "NAME") || !strings.Contains(p.Stdout(), name+" ") {
+		t.Errorf("ls --prefix: exit %d, table:\n%s", code, p.Stdout())
+	}
+
 	writeFile(t, release, "")
 	holder.wantExit(0)
 	writer.wantExit(0)

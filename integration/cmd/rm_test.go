@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// A key written by hand without a lease wedges the line; ls says so, and rm
-// un-wedges it.
+// A key written by hand without a lease wedges the line; ls says so and
+// exits 3, and rm un-wedges it.
 func TestRmStrayKeyUnwedgesTheLine(t *testing.T) {
 	cli := etcd(t)
 	name := lockName(t)
@@ -25,15 +25,20 @@ func TestRmStrayKeyUnwedgesTheLine(t *testing.T) {
 	waitEntries(t, cli, name, 2)
 
 	p, code := run(t, nil, "ls", "--json", name)
-	if code != 0 {
-		t.Fatalf("ls: exit %d; stderr: %s", code, p.Stderr())
+	if code != 3 {
+		t.Fatalf("ls --json of a wedged line: exit %d, want 3; stderr: %s", code, p.Stderr())
 	}
 	if !strings.Contains(p.Stdout(), `"wedges": true`) {
 		t.Errorf("ls --json does not flag the stray key:\n%s", p.Stdout())
 	}
 	p, code = run(t, nil, "ls", name)
-	if code != 0 || !strings.Contains(p.Stderr(), "fairlock rm "+name+" "+stray) {
-		t.Errorf("ls: exit %d, stderr %q; want a hint to rm the stray key", code, p.Stderr())
+	if code != 3 || !strings.Contains(p.Stderr(), "fairlock rm "+name+" "+stray) {
+		t.Errorf("ls: exit %d, stderr %q; want 3 and a hint to rm the stray key", code, p.Stderr())
+	}
+	prefix := name[:strings.LastIndex(name, "/")]
+	p, code = run(t, nil, "ls", "--prefix", prefix)
+	if code != 3 || !strings.Contains(p.Stderr(), "fairlock rm "+name+" "+stray) {
+		t.Errorf("ls --prefix %s: exit %d, stderr %q; want 3 and a hint to rm the stray key", prefix, code, p.Stderr())
 	}
 	if exists(ran) || w.exited() {
 		t.Fatal("the waiter ran behind a stray key")

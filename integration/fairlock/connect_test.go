@@ -306,3 +306,44 @@ func list(t *testing.T, ctx context.Context, q *queue.Queue) []entry {
 	}
 	return out
 }
+
+// An unreachable etcd is reported with the reason gRPC last gave for the
+// connection failing, not only the deadline that ended the wait: a host
+// that does not resolve, a port that refuses, TLS spoken to a plain etcd.
+func TestConnectSaysWhy(t *testing.T) {
+	plain := oneMember(t)
+	_, clientTLS := testTLS(t)
+	for _, tc := range []struct {
+		name string
+		cfg  fairlock.Config
+		want string
+	}{
+		// .invalid never resolves (RFC 6761).
+		{"no such host", fairlock.Config{Endpoints: []string{"etcd.invalid:2379"}}, "lookup etcd.invalid"},
+		{"connection refused", fairlock.Config{Endpoints: []string{closedPort(t)}}, "connection refused"},
+		{"TLS to a plain etcd", fairlock.Config{Endpoints: []string{plain.Members[0].GRPCURL}, TLS: clientTLS}, "tls:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.cfg.DialTimeout = 2 * time.Second
+			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+			defer cancel()
+			fc, err := fairlock.Connect(ctx, tc.cfg)
+			if err == nil {
+				fc.Close()
+				t.Fatalf("Connect to %v succeeded", tc.cfg.Endpoints)
+			}
+			if !errors.Is(err, fairlock.ErrUnreachable) || !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("err = %v, want ErrUnreachable and context.DeadlineExceeded", err)
+			}
+			msg := err.Error()
+			t.Log(msg)
+			if !strings.Contains(msg, "last connection error: ") || !strings.Contains(msg, tc.want) {
+				t.Errorf("err = %q, want the last connection error, with %q", msg, tc.want)
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("err = %q, want one line", msg)
+			}
+		})
+	}
+}

@@ -1,15 +1,22 @@
-// Command testetcd runs a single-member etcd for tests, in a process of its
-// own: it starts the member on free loopback ports with its data in a new
+// Command testetcd runs a single-member etcd in a process of its own, for
+// trying fairlock and for tests: it starts the member on loopback ports
+// (free ones, or -addr for the client port) with its data in a new
 // temporary directory, prints the client endpoints (comma-separated) as the
 // first line of its standard output, and runs until its standard input
-// closes or it gets SIGTERM or SIGINT. Then it stops the member, removes
-// the data and exits 0.
+// closes or it gets SIGTERM or SIGINT (Ctrl-C). Then it stops the member,
+// removes the data and exits 0.
 //
-// Standard input closing is what stops it when whoever started it dies
-// without a word: keep a pipe to it open for as long as the member is
-// needed (-ignore-stdin runs it until a signal alone).
+// To try the library and the fairlock command, from a checkout, in a
+// terminal of its own:
 //
-//	go run github.com/fairlock/fairlock/etcdtest/cmd/testetcd
+//	go run ./etcdtest/cmd/testetcd -addr 127.0.0.1:2379
+//
+// 127.0.0.1:2379 is where etcd's clients and the fairlock command look by
+// default. Standard input closing is what stops it when whoever started it
+// dies without a word: a script keeps a pipe to it open for as long as the
+// member is needed, or passes -ignore-stdin and stops it with a signal (a
+// job sent to the background of a shell has no standard input to keep).
+// The data is thrown away: this is not how to run etcd for real.
 package main
 
 import (
@@ -31,24 +38,36 @@ func main() {
 	ignoreStdin := flag.Bool("ignore-stdin", false, "keep running when standard input closes; stop on a signal only")
 	logLevel := flag.String("log-level", "", `etcd's log level, to standard error ("" means fatal)`)
 	timeout := flag.Duration("start-timeout", 30*time.Second, "give up if the member is not ready by then")
+	addr := flag.String("addr", "", `host:port to serve clients at, such as 127.0.0.1:2379 ("" means a free loopback port)`)
 	flag.Parse()
-	if err := run(*fsync, *ignoreStdin, *logLevel, *timeout); err != nil {
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "testetcd: no arguments expected, got %q (see testetcd -h)\n", flag.Args())
+		os.Exit(2)
+	}
+	opts := etcdtest.Options{NoFsync: !*fsync, LogLevel: *logLevel, StartTimeout: *timeout, ClientAddr: *addr}
+	if err := run(opts, *ignoreStdin); err != nil {
 		fmt.Fprintln(os.Stderr, "testetcd:", err)
 		os.Exit(1)
 	}
 }
 
-func run(fsync, ignoreStdin bool, logLevel string, timeout time.Duration) error {
+func run(opts etcdtest.Options, ignoreStdin bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	e, err := etcdtest.Start(ctx, etcdtest.Options{NoFsync: !fsync, LogLevel: logLevel, StartTimeout: timeout})
+	e, err := etcdtest.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	if _, err := fmt.Println(strings.Join(e.Endpoints(), ",")); err != nil {
+	endpoints := strings.Join(e.Endpoints(), ",")
+	if _, err := fmt.Println(endpoints); err != nil {
 		return err
 	}
+	how := "Ctrl-C, SIGTERM or the end of standard input stops it"
+	if ignoreStdin {
+		how = "Ctrl-C or SIGTERM stops it"
+	}
+	fmt.Fprintf(os.Stderr, "testetcd: etcd serves at %s (data in a temporary directory, removed on exit); %s\n", endpoints, how)
 	stdinClosed := make(chan struct{})
 	if !ignoreStdin {
 		go func() {

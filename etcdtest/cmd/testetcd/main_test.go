@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -29,9 +30,9 @@ func TestMain(m *testing.M) {
 
 // start runs the command with a data directory under dir and returns it,
 // the pipe to its standard input and the endpoints it printed.
-func start(t *testing.T, ctx context.Context, dir string) (*exec.Cmd, io.WriteCloser, string) {
+func start(t *testing.T, ctx context.Context, dir string, args ...string) (*exec.Cmd, io.WriteCloser, string) {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, os.Args[0])
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
 	cmd.Env = append(os.Environ(), runMain+"=1", "TMPDIR="+dir)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
@@ -88,5 +89,32 @@ func TestServesThenStops(t *testing.T) {
 				t.Fatalf("data left behind in %s: %v", dir, left)
 			}
 		})
+	}
+}
+
+// -addr puts the client port where asked: the printed endpoint is there,
+// and serves.
+func TestAddr(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd, stdin, endpoints := start(t, ctx, t.TempDir(), "-addr", addr)
+	defer cmd.Wait() //nolint:errcheck // the stop below is what is checked
+	defer stdin.Close()
+	if endpoints != "http://"+addr {
+		t.Fatalf("endpoints %q, want http://%s", endpoints, addr)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if _, err := cli.Put(ctx, "/k", "v"); err != nil {
+		t.Fatalf("put to %s: %v", addr, err)
 	}
 }

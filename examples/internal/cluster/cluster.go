@@ -1,5 +1,5 @@
 // Package cluster gives the example programs their etcd: the cluster the
-// user named with -endpoints or $ETCD_ENDPOINTS or, when none is named, a
+// user named with -endpoints or $FAIRLOCK_ENDPOINTS or, when none is named, a
 // single-member etcd embedded in the process for the length of the run, so
 // that the examples run on a machine with nothing installed.
 package cluster
@@ -18,13 +18,13 @@ import (
 
 // EnvEndpoints names the environment variable read when -endpoints is not
 // given.
-const EnvEndpoints = "ETCD_ENDPOINTS"
+const EnvEndpoints = "FAIRLOCK_ENDPOINTS"
 
 // EndpointsUsage is the help text of the -endpoints flag.
 const EndpointsUsage = "comma-separated etcd client URLs (default $" + EnvEndpoints +
 	`; when both are empty, an embedded single-member etcd is started and removed on exit)`
 
-// DefaultEndpoints returns $ETCD_ENDPOINTS, the -endpoints flag's default.
+// DefaultEndpoints returns $FAIRLOCK_ENDPOINTS, the -endpoints flag's default.
 func DefaultEndpoints() string { return os.Getenv(EnvEndpoints) }
 
 // Cluster is the etcd an example runs against.
