@@ -139,8 +139,9 @@ func (t *Ticket) doneClosed() bool {
 // this moment at the latest. Bound work that must end while the turn lasts
 // by it, as context.WithDeadline(ctx, t.HeldUntil()); a process can still
 // be paused between checking and acting, which is what fencing tokens are
-// for. It is the zero time when not yet known (the guard's first keep-alive
-// has not been answered) and once Done has closed.
+// for. A granted ticket always has it: the grant waits for the guard's
+// first answer. It is the zero time for a ticket that waits and whose
+// session's guard has not been answered yet, and once Done has closed.
 func (t *Ticket) HeldUntil() time.Time {
 	if t == nil || t.q == nil || t.q.st == nil || t.doneClosed() {
 		return time.Time{}
