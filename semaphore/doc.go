@@ -1,22 +1,29 @@
 // Package semaphore is a fair distributed counting semaphore on etcd v3: at
 // most limit permits are held at once, by etcd's record, and they are
-// granted in arrival order.
+// granted in arrival order. A permit may weigh more than one (AcquireN):
+// then the limit is a budget (GPU memory, connections, bandwidth) and a
+// permit takes its weight of it.
 //
 // Every Acquire appends a permit entry to the name's ordered line (package
 // queue), in one round trip, and waits for its turn; its create revision,
 // assigned by etcd, is its place in line and the permit's fencing token.
 // Four promises hold together:
 //
-//   - Limit: an entry holds a permit only while fewer than limit permit
-//     entries are older than it, so never more than limit hold at once.
-//   - FIFO: nobody is overtaken; permits go in create-revision order.
-//   - No idle permit: when any holder leaves, whichever it is, the oldest
-//     waiter is let in with one handoff; a permit never stays free while
-//     someone waits behind a holder that has not left.
-//   - Herd-free: a release wakes only the waiter it lets in (see below),
-//     so the watch events per acquisition stay flat as waiters grow.
+//   - Limit: an entry holds a permit only while the weights of the entries
+//     older than it and its own fit in the limit, so the weights held never
+//     exceed it.
+//   - FIFO: nobody is overtaken; permits go in create-revision order, and a
+//     light permit does not pass a heavy one that waits, even when it would
+//     fit (as golang.org/x/sync/semaphore.Weighted), so heavy waiters are
+//     never starved.
+//   - No idle capacity: when any holder leaves, whichever it is, the
+//     waiters that now fit are let in at once; capacity never stays free
+//     while the oldest waiter could use it.
+//   - Herd-free: a release wakes only the waiters it lets in and the one
+//     waiter behind them (see below), so the watch events per acquisition
+//     stay flat as waiters grow.
 //
-// TryAcquire takes a permit only if one is free, and otherwise writes
+// TryAcquire takes a permit only if it fits at once, and otherwise writes
 // nothing (the store revision does not move). Release is fenced: it deletes
 // the entry only if it still has the permit's create revision, so a late
 // Release of a lost permit deletes nothing and reports ErrLost. A permit's
@@ -27,45 +34,63 @@
 // # One limit per name
 //
 // Everyone using a name as a semaphore must agree on its limit. The entry
-// keys carry it (NAME/.p/<limit>/<id>), and a join writes only if, in the
-// same transaction, no permit entry of another limit exists. So two limits
-// never share a line: while anyone holds or waits with one limit, an
-// Acquire or TryAcquire with another fails with ErrLimitMismatch and writes
-// nothing; once everyone has left, any limit may start afresh. A race
-// between two limits on an idle name is settled by etcd's serial order:
-// the first join wins, the other fails.
+// keys carry it (NAME/.p/<limit>/<id>, with @<weight> after the id for a
+// weight above 1), and a join writes only if, in the same transaction, no
+// permit entry of another limit exists. So two limits never share a line:
+// while anyone holds or waits with one limit, an Acquire or TryAcquire
+// with another fails with ErrLimitMismatch and writes nothing; once
+// everyone has left, any limit may start afresh. A race between two limits
+// on an idle name is settled by etcd's serial order: the first join wins,
+// the other fails. Weights mix freely in one line; weight-1 permits have
+// the keys and costs they had before weights existed.
 //
 // # How waiters watch
 //
-// The difficulty is that with limit holders any of them may leave first. A
-// waiter that watched only its predecessor would miss the release of an
-// older holder (an idle permit); one that watched every holder would be
-// woken by releases that do not let it in (a herd). Instead, an entry's
-// place is k, the number of permit entries older than it, and:
+// The difficulty is that any of the holders may leave first, and that one
+// release may let in several waiters (a heavy holder leaving) or none (a
+// heavy waiter that still does not fit). A waiter that watched only its
+// predecessor would miss the release of an older holder (idle capacity);
+// one that watched every holder would be woken by releases that do not let
+// it in (a herd). Since entries are let in strictly in order, the holders
+// are always a prefix of the line. An entry reads the newest limit+1
+// entries older than it and their weights (from their keys), and:
 //
-//   - k < limit: it holds a permit.
-//   - k == limit, the oldest waiter: it watches every one of the limit
-//     entries ahead of it, for deletion. Any of them leaving lets it in,
-//     and nothing else can: while all of them remain, limit entries are
-//     older than it. Entries can only leave the part of the line older
-//     than it, never join it (a new entry gets a newer create revision),
-//     so these limit keys are all that matters.
-//   - k > limit: it watches only its predecessor, for deletion and for a
-//     put. It cannot be let in before it is the oldest waiter, and since
-//     its own count is its predecessor's plus one, that happens exactly
-//     when the predecessor leaves or is granted. A predecessor that is
-//     granted says so by "touching" its own key: a put, fenced by its
-//     create revision, that keeps value, lease and create revision, made
-//     only when someone is behind it, and sent after Acquire has returned
-//     the permit (off the grant's path; it is retried until the session
-//     ends, and a hold that ends first wakes the successor by its delete).
+//   - their weights and its own fit in the limit: it holds a permit.
+//   - their weights fit but its own does not: it is the oldest waiter.
+//     Every entry ahead of it holds; any of them leaving may let it in, and
+//     nothing else can (no entry ever joins ahead of it), so it watches the
+//     line's deletes: one watch, woken by holders leaving (and by a waiter
+//     behind it giving up, which costs it a read).
+//   - otherwise someone ahead waits, and so does its predecessor. It cannot
+//     be let in before it is the oldest waiter, which happens exactly when
+//     its predecessor leaves or is let in, so it watches only its
+//     predecessor: for its deletion, and for a put, its "touch", which says
+//     it was let in.
 //
-// So a release wakes one waiter, the oldest, which it lets in; that grant's
-// touch wakes one more, the next waiter, which becomes the oldest waiter
-// and starts watching the holders. At most two watch events per acquisition,
-// whatever the number of waiters, and nobody is woken for nothing. (With
-// limit 1 the oldest waiter's one entry ahead is its predecessor, and no
-// touch is needed: this is fairmutex's line.)
+// The touch is the releaser's: a Release reads the head of the line (a
+// serializable read, no fsync), works out whom its leaving lets in (package
+// internal/turn, LetIn), and touches them in its own delete's transaction:
+// a put that keeps value, lease and create revision, applied only while
+// the touched entry is still there. So one write per release, however many
+// it lets in, and the wake-up of the waiters behind does not depend on the
+// grantees' processes (a grantee whose Acquire gave up and left its entry
+// in line is let in and its successor woken all the same). A view of the
+// line outdated by other holders leaving at the same moment may touch an
+// entry that is not let in (its successor reads and goes back to
+// watching) or miss one that is; a grantee that finds itself let in
+// without a touch, and someone behind it, touches itself. The same holds
+// when a holder's lease ends or its key is deleted: no release ran, so the
+// grantee touches itself once it sees its grant, and until its process
+// does, its successor waits.
+//
+// So a release wakes the waiters it lets in (each watching the holders, or
+// its predecessor that it touched) and one more, the waiter behind the last
+// of them, which becomes the oldest waiter and watches the line's deletes.
+// Nobody is woken for nothing but by a waiter behind the oldest one giving
+// up. With weight-1 permits that is at most two watch events per
+// acquisition, whatever the number of waiters. (With limit 1 the oldest
+// waiter's one entry ahead is its predecessor, and no touch is needed:
+// this is fairmutex's line.)
 //
 // No release is missed. Every watch starts "now" (etcd serves a watch from
 // a past revision from a loop that runs every 100 ms), so it covers only
@@ -73,9 +98,8 @@
 // waiter's last read, the waiter reads the line again before it trusts the
 // watch. A touch or a delete that happened between the read and the watch
 // is thus seen by the read, and any later one by the watch. A predecessor
-// granted before the waiter joined needs no touch: the waiter's own join
-// read already counts it as one of fewer than limit older entries, so the
-// waiter holds or is the oldest waiter.
+// let in before the waiter joined needs no touch: the waiter's own join
+// read already counts it among the holders.
 //
 // # Semaphores and mutexes on one name
 //

@@ -80,3 +80,68 @@ func Example() {
 	// waiter granted, with a higher token: true
 	// second Release: true
 }
+
+// A budget rather than a count: 8 GB of GPU memory, jobs taking what they
+// need. A light job does not pass a heavy one that waits, even though it
+// would fit, so heavy jobs are never starved.
+func ExampleSemaphore_AcquireN() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := fairlock.Connect(ctx, fairlock.Config{Endpoints: endpoints})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	gpu, err := c.Semaphore("/examples/semaphore/gpu-gb", 8)
+	if err != nil {
+		log.Fatal(err)
+	}
+	training, err := gpu.AcquireN(ctx, 6)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("training holds", training.Weight(), "of", gpu.Limit())
+
+	// A 4 GB job must wait; a 1 GB job behind it waits too.
+	heavy := make(chan *semaphore.Permit)
+	go func() {
+		p, err := gpu.AcquireN(ctx, 4)
+		if err != nil {
+			log.Fatal(err)
+		}
+		heavy <- p
+	}()
+	line, err := c.Queue("/examples/semaphore/gpu-gb")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for { // until the 4 GB job is in line
+		entries, err := line.List(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if len(entries) == 2 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_, err = gpu.TryAcquireN(ctx, 1)
+	fmt.Println("1 GB while a 4 GB job waits:", errors.Is(err, semaphore.ErrNoPermit))
+	_, err = gpu.AcquireN(ctx, 9)
+	fmt.Println("more than the budget:", errors.Is(err, semaphore.ErrInvalidWeight))
+
+	if err := training.Release(ctx); err != nil {
+		log.Fatal(err)
+	}
+	p := <-heavy
+	fmt.Println("the 4 GB job got in:", p.Weight())
+	if err := p.Release(ctx); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// training holds 6 of 8
+	// 1 GB while a 4 GB job waits: true
+	// more than the budget: true
+	// the 4 GB job got in: 4
+}
