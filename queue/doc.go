@@ -21,10 +21,12 @@
 //
 // Waiting is herd-free: Ticket.Wait watches only the entries whose leaving
 // can bring its turn (package internal/turn decides which), so a release
-// wakes the waiter it lets in, not the line. Watches start "now": etcd
-// serves a watch from a past revision in a loop that runs every 100 ms,
-// which would stall every handoff. A read after the watches are in place
-// covers the gap.
+// wakes the waiter it lets in, not the line, and a waiter costs etcd one
+// watcher. Watches start "now": etcd serves a watch from a past revision in
+// a loop that runs every 100 ms, which would stall every handoff. A read
+// after the watches are in place covers the gap. A waiter's own entry is
+// checked at each wake-up and, for entries deleted by someone else, by one
+// read per session every OwnKeyCheckInterval.
 //
 // # Keys and history
 //
@@ -35,7 +37,10 @@
 // independent of how much uncompacted history etcd holds for it: etcd's
 // range reads visit every key ever written under a prefix until it
 // compacts. Many short-lived sessions still write new keys each; etcd's
-// compaction (--auto-compaction-retention) removes them.
+// compaction (--auto-compaction-retention) removes them. A slot whose write
+// had an unknown outcome (a transient error, a cancelled call) never
+// returns to use: its key is watched for the rest of the session, and an
+// entry that a late-applied write puts there is removed at once.
 //
 // # Errors and retries
 //
@@ -51,12 +56,15 @@
 //
 // # Cancellation and cleanup
 //
-// A join whose ctx ends waits, at most CleanupTimeout, for etcd's answer to
-// its write, then removes what it wrote: a cancelled RPC may still be
-// applied after a delete sent behind it. A removal that cannot reach etcd
-// is handed to the session's one cleanup worker, which retries at most
-// every 250 ms until it succeeds or the session ends; until then the entry
-// holds its place, so "nothing left in etcd" holds once etcd is reachable.
+// Every call returns within CleanupTimeout of its ctx's end. A join whose
+// ctx ends waits, within that bound, for etcd's answer to its write, then
+// removes what it wrote: a cancelled RPC may still be applied after a
+// delete sent behind it. Removals are the session's cleanup worker's, one
+// per session: it removes a call's entries all at once, fenced on their
+// create revisions where known, and goes on retrying, at most every 250 ms,
+// past the call's return until it succeeds or the session ends; until then
+// the entry holds its place, so "nothing left in etcd" holds once etcd is
+// reachable.
 //
 // # Done
 //
