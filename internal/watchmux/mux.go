@@ -35,6 +35,12 @@ const (
 // limit of 128 operations per transaction.
 const maxBatch = 64
 
+// linger is how long the checker waits for more watches to be created
+// before a read that would check fewer than maxBatch keys. It delays only
+// the finding of an entry deleted before its watch was created; a delete
+// after that is an event, seen at once.
+const linger = 25 * time.Millisecond
+
 // Mux serves key watches on one etcd watch stream. Its methods are safe for
 // concurrent use. The zero value is not usable; call New.
 type Mux struct {
@@ -70,6 +76,7 @@ type watch struct {
 	id      int64                          // etcd's watch id on the current stream; -1 when none
 	stopped bool                           // stopped or gone: gone is not called (again)
 	check   bool                           // waits in toCheck
+	from    int64                          // the store revision its server watcher started at
 }
 
 // New returns a Mux of cli's connection that ends with ctx: then its stream
@@ -288,6 +295,7 @@ func (m *Mux) handle(resp *etcdserverpb.WatchResponse) {
 			m.cancelLocked(resp.WatchId)
 		default:
 			w.id = resp.WatchId
+			w.from = resp.GetHeader().GetRevision()
 			m.byID[w.id] = w
 			m.queueCheckLocked(w)
 		}
@@ -345,6 +353,14 @@ func (m *Mux) checkLoop() {
 	pause := minPause
 	for {
 		m.mu.Lock()
+		if len(m.toCheck) < maxBatch {
+			m.mu.Unlock()
+			select {
+			case <-m.ctx.Done():
+			case <-time.After(linger):
+			}
+			m.mu.Lock()
+		}
 		var batch []*watch
 		for len(m.toCheck) > 0 && len(batch) < maxBatch {
 			w := m.toCheck[0]
@@ -389,15 +405,28 @@ func (m *Mux) checkLoop() {
 }
 
 // read reads the batch's keys in one transaction and returns those whose
-// entry is gone.
+// entry is gone. It reads serializably, from the member the call reaches,
+// with no round through raft (a linearizable read would make raft batch the
+// writes of everyone else less well): a member whose store has reached the
+// revision every watch of the batch started at has seen all that happened
+// before them, and the watches see what happens after. A member behind
+// that is read linearizably instead.
 func (m *Mux) read(batch []*watch) ([]*watch, error) {
 	ops := make([]clientv3.Op, len(batch))
+	var from int64
 	for i, w := range batch {
-		ops[i] = clientv3.OpGet(w.key, clientv3.WithKeysOnly())
+		ops[i] = clientv3.OpGet(w.key, clientv3.WithKeysOnly(), clientv3.WithSerializable())
+		from = max(from, w.from)
 	}
 	ctx, cancel := context.WithTimeout(m.ctx, 5*time.Second)
 	defer cancel()
 	resp, err := m.cli.Txn(ctx).Then(ops...).Commit()
+	if err == nil && resp.Header.GetRevision() < from {
+		for i, w := range batch {
+			ops[i] = clientv3.OpGet(w.key, clientv3.WithKeysOnly())
+		}
+		resp, err = m.cli.Txn(ctx).Then(ops...).Commit()
+	}
 	if err != nil {
 		return nil, err
 	}
