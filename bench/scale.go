@@ -228,6 +228,9 @@ func gauge(name string) (float64, error) {
 	return 0, fmt.Errorf("metric %s not registered", name)
 }
 
+// lineWave is how many waiters of a line join at a time.
+const lineWave = 100
+
 // lineClients is how many clients the line cells' sessions are spread on.
 const lineClients = 16
 
@@ -314,30 +317,37 @@ func runLine(ctx context.Context, endpoints []string, name string, waiters int) 
 	}()
 	defer func() { stopSampling(); <-sampled }()
 
+	// Waiters join in waves, each wave once the one before is in line, so
+	// that thousands of joins at once do not time out in etcd (each of
+	// etcd's Mutex joins reads the whole line, sorted).
 	lockErrs := make([]error, waiters)
 	var drained sync.WaitGroup
-	for i := 1; i <= waiters; i++ {
-		drained.Go(func() {
-			if err := locks[i].Lock(ctx); err != nil {
-				lockErrs[i-1] = err
-				return
+	defer func() { cancel(); drained.Wait() }() // on error: stop the waiters first
+	for from := 1; from <= waiters; from += lineWave {
+		to := min(from+lineWave-1, waiters)
+		for i := from; i <= to; i++ {
+			drained.Go(func() {
+				if err := locks[i].Lock(ctx); err != nil {
+					lockErrs[i-1] = err
+					cancel() // the others cannot all be granted: stop
+					return
+				}
+				lockErrs[i-1] = locks[i].Unlock(ctx)
+			})
+		}
+		for {
+			get, err := clis[0].Get(ctx, lock+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+			if err != nil {
+				return row, errors.Join(err, errors.Join(lockErrs...))
 			}
-			lockErrs[i-1] = locks[i].Unlock(ctx)
-		})
-	}
-	// Wait until every waiter is in line.
-	for {
-		get, err := clis[0].Get(ctx, lock+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
-		if err != nil {
-			return row, err
-		}
-		if get.Count >= int64(waiters+1) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return row, fmt.Errorf("%d of %d waiters in line: %w", get.Count-1, waiters, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
+			if get.Count >= int64(to+1) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return row, fmt.Errorf("%d of %d waiters in line: %w", get.Count-1, waiters, errors.Join(ctx.Err(), errors.Join(lockErrs...)))
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
 	}
 	t0 := time.Now()
