@@ -9,7 +9,9 @@ import (
 )
 
 func TestHolds(t *testing.T) {
-	kv := func(create int64) *mvccpb.KeyValue { return &mvccpb.KeyValue{Key: []byte("/k"), CreateRevision: create} }
+	kv := func(create int64) *mvccpb.KeyValue {
+		return &mvccpb.KeyValue{Key: []byte("/k"), CreateRevision: create}
+	}
 	for _, tc := range []struct {
 		name string
 		kvs  []*mvccpb.KeyValue
