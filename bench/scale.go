@@ -383,7 +383,7 @@ func (rn *runner) scale(ctx context.Context, res *results) {
 			names = append(names, name)
 		}
 	}
-	if rn.cfg.group("holds") {
+	if rn.cfg.group("holds") && rn.cfg.holds > 0 {
 		type spec struct {
 			name string
 			done bool
