@@ -9,7 +9,7 @@
 // ends the stream instead of going quiet. Each watch starts "now", never at
 // a past revision (etcd serves those from a loop that runs every 100 ms);
 // once etcd has created it, one read (batched with the reads of the other
-// watches created within the next 25 ms, and serializable when the member
+// watches created meanwhile, or within 25 ms under a burst, and serializable when the member
 // read has reached the watches' start) covers what happened before. When the
 // stream breaks, it is opened again after a pause (50 ms, doubled up to 1 s
 // while it keeps failing), every watch is created again and every key read
@@ -18,8 +18,8 @@
 // What it costs: two goroutines per Mux (the stream's reader and its
 // sender), a third while reads are due, and per watch a map entry and one
 // etcd server watcher. A delete is an event, seen at once; an entry already
-// gone when its watch was created is found by the read, within about 25 ms
-// and one round trip.
+// gone when its watch was created is found by the read: one round trip
+// after the watch's creation, at most about 25 ms more under a burst.
 package watchmux
 
 import (
@@ -44,10 +44,11 @@ const (
 // limit of 128 operations per transaction.
 const maxBatch = 64
 
-// linger is how long the checker waits for more watches to be created
-// before a read that would check fewer than maxBatch keys. It delays only
-// the finding of an entry deleted before its watch was created; a delete
-// after that is an event, seen at once.
+// linger is how long the checker, having just read, waits for more
+// watches to be created before a read that would check fewer than maxBatch
+// keys. It delays only the finding of an entry deleted before its watch was
+// created, and only under a burst of watches; a delete after that is an
+// event, seen at once.
 const linger = 25 * time.Millisecond
 
 // Mux serves key watches on one etcd watch stream. Its methods are safe for
@@ -66,6 +67,7 @@ type Mux struct {
 	wake     chan struct{}                  // buffered 1, one per stream: the outbox has requests
 	toCheck  []*watch                       // created, not yet covered by a read
 	checking bool                           // a checker goroutine runs
+	lastRead time.Time                      // when the checker last read
 	stats    Stats
 }
 
@@ -364,7 +366,9 @@ func (m *Mux) checkLoop() {
 	pause := minPause
 	for {
 		m.mu.Lock()
-		if len(m.toCheck) < maxBatch {
+		// A read right after another waits for more watches: under a burst
+		// of watches, reads batch; a lone watch is read at once.
+		if len(m.toCheck) < maxBatch && time.Since(m.lastRead) < linger {
 			m.mu.Unlock()
 			select {
 			case <-m.ctx.Done():
@@ -389,6 +393,7 @@ func (m *Mux) checkLoop() {
 			return
 		}
 		m.stats.Reads++
+		m.lastRead = time.Now()
 		m.mu.Unlock()
 
 		gone, err := m.read(batch)
