@@ -68,15 +68,6 @@ type Mux struct {
 	toCheck  []*watch                       // created, not yet covered by a read
 	checking bool                           // a checker goroutine runs
 	lastRead time.Time                      // when the checker last read
-	stats    Stats
-}
-
-// Stats counts what a Mux did since New.
-type Stats struct {
-	Streams int64 // watch streams opened
-	Creates int64 // watch create requests sent
-	Reads   int64 // reads covering watch starts (each checks up to 64 keys)
-	Deletes int64 // delete events received
 }
 
 type watch struct {
@@ -95,20 +86,6 @@ type watch struct {
 // no I/O and starts no goroutine until the first Watch.
 func New(ctx context.Context, cli *clientv3.Client) *Mux {
 	return &Mux{ctx: ctx, cli: cli, watches: map[*watch]struct{}{}, byID: map[int64]*watch{}}
-}
-
-// Stats returns what the Mux did so far.
-func (m *Mux) Stats() Stats {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.stats
-}
-
-// Len returns how many watches are live.
-func (m *Mux) Len() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.watches)
 }
 
 // Watch calls gone once, from one of the Mux's goroutines and never from
@@ -145,7 +122,6 @@ func (m *Mux) createLocked(w *watch) {
 	}
 	w.on = m.stream
 	m.pending = append(m.pending, w)
-	m.stats.Creates++
 	m.sendLocked(&etcdserverpb.WatchRequest{RequestUnion: &etcdserverpb.WatchRequest_CreateRequest{
 		CreateRequest: &etcdserverpb.WatchCreateRequest{
 			Key:     []byte(w.key),
@@ -230,7 +206,6 @@ func (m *Mux) serve() (answered bool) {
 	}
 	m.mu.Lock()
 	m.stream = st
-	m.stats.Streams++
 	m.outbox = nil
 	wake := make(chan struct{}, 1)
 	m.wake = wake
@@ -325,9 +300,6 @@ func (m *Mux) handle(resp *etcdserverpb.WatchResponse) {
 		for _, ev := range resp.Events {
 			deleted = deleted || ev.Type == mvccpb.DELETE
 		}
-		if deleted {
-			m.stats.Deletes++
-		}
 		if w != nil && deleted {
 			// Called without m.mu: gone may call stop.
 			go m.fire(w)
@@ -392,7 +364,6 @@ func (m *Mux) checkLoop() {
 			m.mu.Unlock()
 			return
 		}
-		m.stats.Reads++
 		m.lastRead = time.Now()
 		m.mu.Unlock()
 
