@@ -29,6 +29,8 @@ func TestRun(t *testing.T) {
 		multiLines: 4,
 		kaTTL:      2,
 		kaTTLs:     1,
+		holds:      50,
+		lines:      []int{20},
 		noFsync:    true,
 		out:        dir,
 	}
@@ -99,12 +101,33 @@ func TestRun(t *testing.T) {
 		}
 	}
 
+	if len(res.Holds) != 3 {
+		t.Errorf("%d holds rows, want 3 (fairmutex with and without Done, etcd-mutex)", len(res.Holds))
+	}
+	for _, r := range res.Holds {
+		if r.Err != "" || r.PerSec <= 0 || r.Holds != 50 {
+			t.Errorf("holds %s Done %v: %+v", r.Contender, r.Done, r)
+		}
+		if r.Contender == nameFair && r.Done && (r.Watchers < 0.99 || r.Watchers > 1.01) {
+			t.Errorf("fairmutex holds with Done: %.2f server watchers per hold, want 1", r.Watchers)
+		}
+	}
+	if len(res.Lines) != 2 {
+		t.Errorf("%d long-line rows, want 2", len(res.Lines))
+	}
+	for _, r := range res.Lines {
+		if r.Err != "" || r.PerSec <= 0 || r.Calls <= 0 || r.Events <= 0 || r.Watchers <= 0 {
+			t.Errorf("line %s of %d: %+v", r.Contender, r.Waiters, r)
+		}
+	}
+
 	md, err := os.ReadFile(filepath.Join(dir, "results.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"fairmutex", "etcd-rwmutex", "fsync off", "### Targets", "curator-sem", "etcd-election",
-		"etcd-sorted", "fairmutex+hooks", "long-lived sessions", "compacted", "keep-alive"} {
+		"etcd-sorted", "fairmutex+hooks", "long-lived sessions", "compacted", "keep-alive",
+		"Many holds per session", "Long lines"} {
 		if !strings.Contains(string(md), s) {
 			t.Errorf("results.md lacks %q", s)
 		}

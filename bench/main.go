@@ -32,11 +32,20 @@ type config struct {
 	hold       time.Duration
 	noFsync    bool
 	out        string
+	groups     map[string]bool // row groups to run; nil runs all
+	holds      int             // locks one session holds in the holds rows
+	lines      []int           // waiters of the long-line rows
 }
+
+// rowGroups are the names -groups takes.
+var rowGroups = []string{"mutex", "uncontended", "semaphore", "election", "multi", "trylock", "history", "holds", "line"}
+
+// group reports whether row group name is to run.
+func (c config) group(name string) bool { return c.groups == nil || c.groups[name] }
 
 func main() {
 	cfg := config{kaTTLs: 4}
-	var contenders, reads, only, history, semCounts, elections, multiN, multiK string
+	var contenders, reads, only, history, semCounts, elections, multiN, multiK, groups, lines string
 	quick := flag.Bool("quick", false, "a short run for checking the harness: shorter cells, fewer counts (figures not for publishing)")
 	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "how long each cell runs, in all")
 	flag.IntVar(&cfg.rounds, "rounds", 5, "slices each cell is cut into; the contenders of one count take turns slice by slice")
@@ -52,6 +61,9 @@ func main() {
 	flag.IntVar(&cfg.multiLines, "multi-locks", 8, "locks the multi-lock calls choose from (at most 64)")
 	flag.IntVar(&cfg.kaTTL, "keepalive-ttl", 3, "lease TTL in seconds of the keep-alive probe, which runs alongside the history cells; 0 skips it")
 	flag.DurationVar(&cfg.hold, "hold", 0, "how long each hold is kept before Unlock")
+	flag.StringVar(&groups, "groups", "", "run only these row groups, comma-separated: "+strings.Join(rowGroups, ",")+"; empty runs all")
+	flag.IntVar(&cfg.holds, "holds", 5000, "locks one session holds in the holds rows")
+	flag.StringVar(&lines, "lines", "1000,3000", "waiters on one lock in the long-line rows, comma-separated; empty skips them")
 	flag.BoolVar(&cfg.noFsync, "nofsync", false, "turn etcd's fsync off (unsafe; not how the figures are meant to be read)")
 	flag.StringVar(&cfg.out, "out", "", "directory for results.md and chart.svg; empty writes none")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (clients and etcd server) to this file")
@@ -60,7 +72,7 @@ func main() {
 		set := map[string]bool{}
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		for name, v := range map[string]*string{"contenders": &contenders, "reads": &reads, "history": &history,
-			"sem-contenders": &semCounts, "candidates": &elections, "multi-callers": &multiN} {
+			"sem-contenders": &semCounts, "candidates": &elections, "multi-callers": &multiN, "lines": &lines} {
 			if !set[name] {
 				*v = quickDefaults[name]
 			}
@@ -70,6 +82,9 @@ func main() {
 		}
 		if !set["rounds"] {
 			cfg.rounds = 2
+		}
+		if !set["holds"] {
+			cfg.holds = 1000
 		}
 	}
 
@@ -96,6 +111,20 @@ func main() {
 	cfg.multiK = ints("multi-k", multiK, 1, false)
 	if cfg.multiLines < 1 || cfg.multiLines > 64 || slices.Max(cfg.multiK) > cfg.multiLines {
 		fatalf("-multi-locks: want 1 to 64 locks, at least the largest -multi-k")
+	}
+	cfg.lines = ints("lines", lines, 1, true)
+	if groups != "" {
+		cfg.groups = map[string]bool{}
+		for _, g := range strings.Split(groups, ",") {
+			g = strings.TrimSpace(g)
+			if !slices.Contains(rowGroups, g) {
+				fatalf("-groups: unknown row group %q (want %s)", g, strings.Join(rowGroups, ","))
+			}
+			cfg.groups[g] = true
+		}
+	}
+	if cfg.holds < 1 {
+		fatalf("-holds: want at least 1")
 	}
 	if cfg.semLimit < 1 {
 		fatalf("-sem-limit: want at least 1")
@@ -150,6 +179,7 @@ var quickDefaults = map[string]string{
 	"sem-contenders": "8,32",
 	"candidates":     "2,8",
 	"multi-callers":  "8",
+	"lines":          "300",
 }
 
 func fatalf(format string, args ...any) {

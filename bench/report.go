@@ -118,6 +118,12 @@ func tables(res *results) []table {
 	if res.KeepAlive != nil {
 		out = append(out, keepAliveTable(*res.KeepAlive))
 	}
+	if len(res.Holds) > 0 {
+		out = append(out, holdsTable(res.Holds))
+	}
+	if len(res.Lines) > 0 {
+		out = append(out, lineTable(res.Lines))
+	}
 	if tg := targetTable(res); len(tg.rows) > 0 {
 		out = append(out, tg)
 	}

@@ -25,6 +25,8 @@ type results struct {
 	History     []historyRow // fairmutex on a lock with uncompacted past acquisitions
 	TryLock     []tryResult
 	KeepAlive   *keepAliveResult
+	Holds       []holdsRow    // one session holding many locks
+	Lines       []lineRow     // many waiters on one lock
 	FsyncMean   time.Duration // WAL fsync latency over the whole run
 	FsyncP99    time.Duration // upper bound of its bucket
 	OthersCPU   float64       // share of the machine's CPU other processes used during the run; -1 unknown
@@ -153,6 +155,9 @@ func run(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 
 	// Mutexes and read-write locks, count by count.
 	for _, n := range cfg.contenders {
+		if !cfg.group("mutex") {
+			break
+		}
 		specs := rn.specs(kindMutex, cellSpec{n: n})
 		for _, pct := range cfg.reads {
 			specs = append(specs, rn.specs(kindRW, cellSpec{n: n, readPct: pct})...)
@@ -178,7 +183,7 @@ func run(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 			alone = append(alone, cellSpec{c: c, n: 1, duration: cfg.duration, hold: cfg.hold})
 		}
 	}
-	if len(alone) > 0 {
+	if len(alone) > 0 && cfg.group("uncontended") {
 		if res.Uncontended, err = rn.rowsIn(ctx, alone, uncontendedRounds); err != nil {
 			return res, err
 		}
@@ -201,8 +206,12 @@ func run(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 		into  *[]cellResult
 		k     kind
 		bases []cellSpec
-	}{{&res.Semaphore, kindSemaphore, sems}, {&res.Election, kindElection, elections}, {&res.Multi, kindMulti, multi}} {
+		group string
+	}{{&res.Semaphore, kindSemaphore, sems, "semaphore"}, {&res.Election, kindElection, elections, "election"}, {&res.Multi, kindMulti, multi, "multi"}} {
 		for _, base := range g.bases {
+			if !cfg.group(g.group) {
+				break
+			}
 			cells, err := rn.rows(ctx, rn.specs(g.k, base))
 			if err != nil {
 				return res, err
@@ -212,7 +221,7 @@ func run(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 	}
 
 	for _, name := range []string{nameFair, nameEtcdMutex} {
-		if !cfg.runs(name) {
+		if !cfg.runs(name) || !cfg.group("trylock") {
 			continue
 		}
 		c, _ := contenderNamed(name)
@@ -231,12 +240,12 @@ func run(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 	// The keep-alive probe counts per session, on its own clients, so it
 	// runs alongside the history cells rather than on its own time.
 	var ka *keepAliveProbe
-	if cfg.kaTTL > 0 && cfg.runs(nameFair) {
+	if cfg.kaTTL > 0 && cfg.runs(nameFair) && cfg.group("history") {
 		if ka, err = startKeepAlive(ctx, rn.endpoints, cfg.kaTTL); err != nil {
 			rn.failed = append(rn.failed, "keep-alive probe: "+err.Error())
 		}
 	}
-	if cfg.runs(nameFair) && len(cfg.history) > 0 {
+	if cfg.runs(nameFair) && len(cfg.history) > 0 && cfg.group("history") {
 		rows, err := runHistories(ctx, rn.endpoints, cfg, func(h historyRow) {
 			rn.report(fmt.Sprintf("fairmutex n=%d fresh", historyContenders), h.Fresh)
 			rn.report(fmt.Sprintf("fairmutex n=%d past=%d, %s", historyContenders, h.Past, h.Kind), h.Aged)
@@ -254,6 +263,7 @@ func run(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 			rn.failed = append(rn.failed, "keep-alive probe: "+r.Err)
 		}
 	}
+	rn.scale(ctx, res)
 	if len(rn.failed) > 0 {
 		return res, fmt.Errorf("%d measurements failed:\n  %s", len(rn.failed), strings.Join(rn.failed, "\n  "))
 	}

@@ -3,8 +3,6 @@ package queue
 import (
 	"context"
 	"time"
-
-	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // Done returns a channel that is closed when the entry leaves the line for
@@ -17,6 +15,11 @@ import (
 // then too, on purpose, since this client can no longer know that the
 // entry lives. The first call starts a watch on the entry's key, which ends
 // with the entry.
+//
+// What a watched entry costs: no goroutine of its own and one server
+// watcher. Every watched entry of a session shares one watch stream, served
+// by one goroutine (package internal/watchmux), and one goroutine per
+// safety margin follows the lease's deadline for all of them.
 func (t *Ticket) Done() <-chan struct{} {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -24,66 +27,33 @@ func (t *Ticket) Done() <-chan struct{} {
 		t.done = make(chan struct{})
 		if t.state >= left || t.q == nil || sessionEnded(t.q.s) {
 			t.closeDoneLocked()
-		} else {
-			// The session's context ends with the session: so does the watch.
-			ctx, cancel := context.WithCancel(t.q.st.ctx)
-			t.stop = cancel
-			go t.watchUntilGone(ctx)
-			go t.untilDeadline(ctx)
+			return t.done
+		}
+		st := t.q.st
+		d := st.doneOf()
+		g := d.deadline(st, t.q.cfg.margin)
+		if !g.add(t) {
+			t.closeDoneLocked() // the deadline has passed, or the lease is gone
+			return t.done
+		}
+		// The watch's callback runs on the mux's goroutine, never inside
+		// Watch, so it may take t.mu.
+		stopWatch := d.mux.Watch(t.key, t.rev, t.observedGone)
+		t.stop = func() {
+			stopWatch()
+			g.remove(t)
 		}
 	}
 	return t.done
 }
 
-// watchUntilGone closes t.done once the entry is gone or ctx ends.
-func (t *Ticket) watchUntilGone(ctx context.Context) {
-	defer t.closeDone()
-	cli := t.q.s.Client()
-	events := make(chan watchEvent)
-	for ctx.Err() == nil {
-		wctx, cancel := context.WithCancel(ctx)
-		go watchKey(wctx, cli, t.key, events, clientv3.WithFilterPut())
-		gone := t.untilGone(wctx, cli, events)
-		cancel()
-		if gone {
-			// Whoever removed it, this is the one place that sees it for
-			// a hold nobody waits on: settle the ticket (its slot comes back).
-			t.observeGone(ctx, false)
-			return
-		}
-		select { // the watch broke (no leader, compaction): pause, then watch again
-		case <-ctx.Done():
-		case <-time.After(brokenWatchPause):
-		}
-	}
-}
-
-// untilGone follows one watch of the entry's key: true once the entry is
-// surely gone, false when the watch broke or ctx ended first.
-func (t *Ticket) untilGone(ctx context.Context, cli *clientv3.Client, events <-chan watchEvent) bool {
-	for {
-		select {
-		case <-ctx.Done():
-			return false
-		case ev := <-events:
-			switch {
-			case ev.broken:
-				return false
-			case ev.deleted:
-				return true
-			case ev.created:
-				// The watch covers what happens from now on; read once to
-				// learn whether the entry went before that.
-				get, err := cli.Get(ctx, t.key, clientv3.WithKeysOnly())
-				if err != nil {
-					return false
-				}
-				if len(get.Kvs) == 0 || get.Kvs[0].CreateRevision != t.rev {
-					return true
-				}
-			}
-		}
-	}
+// observedGone is what Done's watch does once the entry is gone: close
+// Done at once, then settle the ticket (the loss told, the slot back), off
+// the mux's goroutine, since settling asks etcd whether the lease lives.
+// This is the one place that sees the end of a hold nobody waits on.
+func (t *Ticket) observedGone() {
+	t.closeDone()
+	go t.observeGone(context.Background(), false)
 }
 
 func (t *Ticket) closeDone() {
@@ -100,26 +70,6 @@ func (t *Ticket) closeDoneLocked() {
 	if t.done != nil && !t.closed {
 		t.closed = true
 		close(t.done)
-	}
-}
-
-// untilDeadline closes t.done when the session's lease may be about to
-// expire on etcd's side: the guard's deadline, less the safety margin,
-// passed with no later keep-alive answered. Before the guard's first
-// answer (one round trip after the session's first Queue) the deadline is
-// unknown and only the watch and the session close Done.
-func (t *Ticket) untilDeadline(ctx context.Context) {
-	g := t.q.st.guard
-	if err := g.Ready(ctx); err != nil {
-		if ctx.Err() == nil {
-			t.closeDone() // the guard stopped: the lease is gone
-		}
-		return
-	}
-	select {
-	case <-g.Lost(t.q.cfg.margin):
-		t.closeDone()
-	case <-ctx.Done():
 	}
 }
 

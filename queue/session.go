@@ -26,6 +26,8 @@ type sessionState struct {
 	// guard times the lease from its own keep-alives, for Done and
 	// HeldUntil (see package internal/leaseguard).
 	guard *leaseguard.Guard
+	// done serves the Done channels of the session's tickets (donegroup.go).
+	done doneWatch
 
 	mu   sync.Mutex
 	free []int // slots whose entries are known gone, lowest first

@@ -182,6 +182,11 @@ func (g *Guard) Ready(ctx context.Context) error {
 	return nil
 }
 
+// Readied returns a channel closed at the guard's first answer, or when it
+// stops without one: then Ready returns at once. It is for waiting on
+// readiness in a select beside other channels.
+func (g *Guard) Readied() <-chan struct{} { return g.ready }
+
 // Stopped returns a channel closed once the guard has stopped for good (the
 // session ended or the lease is known gone) and all its goroutines have
 // returned.

@@ -22,6 +22,9 @@ type Calls struct {
 	// client's watches; created, progress and cancel replies are not events.
 	watchEvents atomic.Int64
 
+	// watchStreams counts the watch streams the client opened.
+	watchStreams atomic.Int64
+
 	mu sync.Mutex
 	// watchCreates holds the start revision of every watch the client created.
 	watchCreates []int64
@@ -30,6 +33,11 @@ type Calls struct {
 // WatchEvents returns the number of key events (puts and deletes) etcd has
 // delivered to the client's watches so far: how often it was woken.
 func (c *Calls) WatchEvents() int64 { return c.watchEvents.Load() }
+
+// WatchStreams returns the number of watch streams the client has opened:
+// clientv3 opens one per distinct watch context, fairlock's Done one per
+// session (and again after a break).
+func (c *Calls) WatchStreams() int64 { return c.watchStreams.Load() }
 
 // Unary returns the number of unary RPCs (Range, Txn, Put, LeaseGrant...)
 // the client has sent.
@@ -73,6 +81,9 @@ func (c *Calls) inspectStream(ctx context.Context, desc *grpc.StreamDesc, cc *gr
 	s, err := streamer(ctx, desc, cc, method, opts...)
 	if err != nil {
 		return nil, err
+	}
+	if method == "/etcdserverpb.Watch/Watch" {
+		c.watchStreams.Add(1)
 	}
 	return &watchSpy{ClientStream: s, calls: c}, nil
 }

@@ -1,0 +1,4 @@
+package watchmux
+
+// Holds is holds, for the tests.
+var Holds = holds
