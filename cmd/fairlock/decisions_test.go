@@ -143,20 +143,59 @@ func TestValidateExec(t *testing.T) {
 	}
 }
 
-func TestValidateHold(t *testing.T) {
+func TestHoldGrace(t *testing.T) {
 	for _, tc := range []struct {
 		ttl, grace time.Duration
+		set        bool
+		want       time.Duration
 		ok         bool
 	}{
-		{10 * time.Second, 10 * time.Second, true},
-		{time.Second, 0, true},
-		{0, 0, false},
-		{500 * time.Millisecond, 0, false},
-		{1500 * time.Millisecond, 0, false},
-		{2 * time.Second, -time.Second, false},
+		{10 * time.Second, 0, false, 3300 * time.Millisecond, true},
+		{3 * time.Second, 0, false, time.Second, true},
+		{time.Second, 0, false, 300 * time.Millisecond, true},
+		{10 * time.Second, 5 * time.Second, true, 5 * time.Second, true},
+		{10 * time.Second, 0, true, 0, true},
+		{time.Second, 0, true, 0, true},
+		{10 * time.Second, 10 * time.Second, true, 0, false},
+		{3 * time.Second, 1501 * time.Millisecond, true, 0, false},
+		{0, 0, false, 0, false},
+		{500 * time.Millisecond, 0, false, 0, false},
+		{1500 * time.Millisecond, 0, false, 0, false},
+		{2 * time.Second, -time.Second, true, 0, false},
 	} {
-		if err := validateHold(tc.ttl, tc.grace); (err == nil) != tc.ok {
-			t.Errorf("validateHold(%v, %v) = %v, want ok %v", tc.ttl, tc.grace, err, tc.ok)
+		got, err := holdGrace(tc.ttl, tc.grace, tc.set)
+		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
+			t.Errorf("holdGrace(%v, %v, %v) = %v, %v; want %v, ok %v", tc.ttl, tc.grace, tc.set, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestStopAction(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	s := time.Second
+	for _, tc := range []struct {
+		name             string
+		now, until       time.Time
+		grace            time.Duration
+		terminated       bool
+		termAt           time.Time
+		killed           bool
+		wantTerm, wantKl bool
+	}{
+		{"unknown deadline asks nothing", t0, time.Time{}, s, false, time.Time{}, false, false, false},
+		{"renewed in time", t0, t0.Add(2 * s), s, false, time.Time{}, false, false, false},
+		{"grace away: SIGTERM", t0, t0.Add(s), s, false, time.Time{}, false, true, false},
+		{"past the deadline: both at once", t0, t0.Add(-s), s, false, time.Time{}, false, true, true},
+		{"grace 0 at the deadline: both", t0, t0, 0, false, time.Time{}, false, true, true},
+		{"terminated, grace not over", t0, t0.Add(10 * s), s, true, t0.Add(-s / 2), false, false, false},
+		{"terminated, grace over", t0, t0.Add(10 * s), s, true, t0.Add(-s), false, false, true},
+		{"terminated, deadline first", t0, t0, 5 * s, true, t0.Add(-s), false, false, true},
+		{"terminated without deadline, grace over", t0, time.Time{}, s, true, t0.Add(-2 * s), false, false, true},
+		{"killed already", t0, t0.Add(-s), s, true, t0.Add(-2 * s), true, false, false},
+	} {
+		term, kill := stopAction(tc.now, tc.until, tc.grace, tc.terminated, tc.termAt, tc.killed)
+		if term != tc.wantTerm || kill != tc.wantKl {
+			t.Errorf("%s: stopAction = %v, %v; want %v, %v", tc.name, term, kill, tc.wantTerm, tc.wantKl)
 		}
 	}
 }

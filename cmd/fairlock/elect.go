@@ -65,7 +65,7 @@ its own: a fairlock exec on the same name would be one more candidate.`,
 			}
 			defer m.close()
 			m.hook(&cfg)
-			r := &electRun{cfg: cfg, name: name, argv: argv, rotate: rotate, grace: hf.grace}
+			r := &electRun{cfg: cfg, name: name, argv: argv, rotate: rotate, grace: hf.grace, hf: &hf}
 			return r.run(cmd.Context())
 		},
 	}
@@ -84,6 +84,7 @@ type electRun struct {
 	argv   []string
 	rotate time.Duration
 	grace  time.Duration
+	hf     *holdFlags
 }
 
 func (r *electRun) run(ctx context.Context) error {
@@ -100,6 +101,7 @@ func (r *electRun) run(ctx context.Context) error {
 		if e, err = c.Election(r.name); err != nil {
 			return
 		}
+		r.hf.progress("waiting to lead %s", r.name)
 		err = e.Campaign(ctx, r.cfg.Identity)
 	})
 	if c != nil {
@@ -117,22 +119,30 @@ func (r *electRun) run(ctx context.Context) error {
 		// A term's key and token, read now: the Election forgets them when
 		// the term ends.
 		key, token, lost := e.Key(), e.Token(), e.Done()
-		var rotateC <-chan time.Time
-		var timer *time.Timer
-		if r.rotate > 0 {
-			timer = time.NewTimer(r.rotate)
-			rotateC = timer.C
-		}
-		o, err := runChild(r.argv, commandEnv(r.name, key, token), sigs, lost, rotateC, r.grace)
-		if timer != nil {
-			timer.Stop()
-		}
+		r.hf.progress("leading %s (token %d, key %s)", r.name, token, key)
+		becomeSubreaper()
+		ch, err := startChild(childSpec{
+			argv: r.argv, env: commandEnv(r.name, key, token), sigs: sigs,
+			lost: lost, heldUntil: e.HeldUntil, grace: r.grace, verbose: r.hf.progressFunc(),
+		})
 		if err != nil {
 			resignBounded(e)
 			return fail(startExitCode(err), "%s: %v", r.argv[0], err)
 		}
-		if o.lost {
-			return lostError(c, r.name, key, token, o, r.grace)
+		var timer *time.Timer
+		if r.rotate > 0 {
+			timer = time.AfterFunc(r.rotate, ch.StopGracefully)
+		}
+		o := ch.wait()
+		if timer != nil {
+			timer.Stop()
+		}
+		if o.lost || o.expiring {
+			err := lostError(c, r.name, key, token, o, r.grace)
+			if !o.lost {
+				resignBounded(e) // renewed after all: hand the lead on, the command is stopped
+			}
+			return err
 		}
 		if !o.stopped {
 			// COMMAND ended by itself: hand the lead on, exit with its status.

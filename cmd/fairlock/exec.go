@@ -26,6 +26,7 @@ func newExec(conn *connFlags) *cobra.Command {
 		limit   int
 		try     bool
 		timeout time.Duration
+		interop bool
 		hf      holdFlags
 		mf      metricsFlag
 	)
@@ -97,7 +98,13 @@ not found; 128+N interrupted by signal N while waiting.`,
 			}
 			defer m.close()
 			m.hook(&cfg)
-			x := &execRun{cfg: cfg, name: name, argv: argv, mode: mode, try: try, timeout: timeout, grace: hf.grace}
+			if interop {
+				if mode.limit > 0 {
+					return usageError(cmd, "--etcd-mutex-interop is for exclusive and --shared holds, not --limit")
+				}
+				cfg.Options = append(cfg.Options, queue.WithEtcdMutexInterop())
+			}
+			x := &execRun{cfg: cfg, name: name, argv: argv, mode: mode, try: try, timeout: timeout, grace: hf.grace, hf: &hf}
 			return x.run(cmd.Context())
 		},
 	}
@@ -107,6 +114,8 @@ not found; 128+N interrupted by signal N while waiting.`,
 	fs.IntVar(&limit, "limit", 0, "take one of N permits: at most N holders at once (a semaphore)")
 	fs.BoolVar(&try, "try", false, "if NAME is busy, run nothing and exit 75")
 	fs.DurationVar(&timeout, "timeout", 0, "give up waiting after D and exit 124 (0: wait as long as it takes)")
+	fs.BoolVar(&interop, "etcd-mutex-interop", false,
+		"also wait for holders of etcd's own mutex on NAME (etcdctl lock), while a fleet moves from it; every key under NAME/ then blocks")
 	hf.register(fs)
 	mf.register(fs)
 	return cmd
@@ -121,6 +130,11 @@ type execRun struct {
 	try     bool
 	timeout time.Duration
 	grace   time.Duration
+	hf      *holdFlags
+	// child is the command, once started: child.StopGracefully stops its
+	// process group (SIGTERM, SIGKILL after the grace period) from any
+	// goroutine, as a yield request would.
+	child *child
 }
 
 func (x *execRun) run(ctx context.Context) error {
@@ -141,6 +155,7 @@ func (x *execRun) run(ctx context.Context) error {
 			actx, cancel = context.WithTimeout(ctx, x.timeout)
 			defer cancel()
 		}
+		x.hf.progress("waiting for %s (%s)", x.name, x.mode)
 		h, err = acquire(actx, c, x.name, x.mode, x.try)
 	})
 	if c != nil {
@@ -156,14 +171,25 @@ func (x *execRun) run(ctx context.Context) error {
 		return x.waitError(err)
 	}
 
+	x.hf.progress("granted %s (token %d, key %s)", x.name, h.Token(), h.Key())
 	lost := h.Done() // starts the watch before the command does
-	o, err := runChild(x.argv, commandEnv(x.name, h.Key(), h.Token()), sigs, lost, nil, x.grace)
+	becomeSubreaper()
+	ch, err := startChild(childSpec{
+		argv: x.argv, env: commandEnv(x.name, h.Key(), h.Token()), sigs: sigs,
+		lost: lost, heldUntil: h.HeldUntil, grace: x.grace, verbose: x.hf.progressFunc(),
+	})
 	if err != nil {
 		releaseBounded(h)
 		return fail(startExitCode(err), "%s: %v", x.argv[0], err)
 	}
-	if o.lost {
-		return lostError(c, x.name, h.Key(), h.Token(), o, x.grace)
+	x.child = ch
+	o := ch.wait()
+	if o.lost || o.expiring {
+		err := lostError(c, x.name, h.Key(), h.Token(), o, x.grace)
+		if !o.lost {
+			releaseBounded(h) // renewed after all: give it back, the command is stopped
+		}
+		return err
 	}
 	code := stateExitCode(o.state)
 	if err := releaseBounded(h); err != nil {
@@ -173,6 +199,8 @@ func (x *execRun) run(ctx context.Context) error {
 		}
 		fmt.Fprintf(os.Stderr, "fairlock: could not release %s (%s); it goes when the session's lease expires, within %v\n",
 			x.name, libMessage(err), x.cfg.TTL)
+	} else {
+		x.hf.progress("released %s (token %d)", x.name, h.Token())
 	}
 	return &exitError{code: code}
 }
@@ -181,8 +209,14 @@ func (x *execRun) run(ctx context.Context) error {
 func (x *execRun) waitError(err error) error {
 	switch {
 	case errors.Is(err, errBusy):
+		if x.hf.quiet {
+			return &exitError{code: exitBusy}
+		}
 		return fail(exitBusy, "%s is busy (--try): ran nothing", x.name)
 	case errors.Is(err, context.DeadlineExceeded) && x.timeout > 0:
+		if x.hf.quiet {
+			return &exitError{code: exitTimeout}
+		}
 		return fail(exitTimeout, "gave up waiting for %s after --timeout %v: ran nothing", x.name, x.timeout)
 	case errors.Is(err, queue.ErrLimitMismatch):
 		return &exitError{code: exitUsage, err: fmt.Errorf(
@@ -215,14 +249,23 @@ func releaseBounded(h hold) error {
 	return h.Release(ctx)
 }
 
-// lostError is the error for a hold lost while the command ran.
+// lostError is the error for a hold lost, or about to be, while the
+// command ran.
 func lostError(c *fairlock.Client, name, key string, token int64, o outcome, grace time.Duration) error {
 	how := "stopped the command with SIGTERM"
-	if o.killed {
+	switch {
+	case o.killed && o.killedAtEnd:
+		how = "killed the command with SIGKILL as the hold ran out, before etcd could expire it"
+	case o.killed:
 		how = fmt.Sprintf("killed the command with SIGKILL after --grace %v", grace)
 	}
-	return fail(exitFailure, "lost the lock on %s (token %d): %s; %s",
-		name, token, lossReason(lossFacts(c, key, token)), how)
+	reason := "no renewal of its session lease came in time (fairlock cut off from etcd, or etcd too slow)"
+	if o.lost {
+		if gone, state := lossFacts(c, key, token); gone || state != keyUnknown || !o.expiring {
+			reason = lossReason(gone, state)
+		}
+	}
+	return fail(exitFailure, "lost the lock on %s (token %d): %s; %s", name, token, reason, how)
 }
 
 // lossFacts asks etcd why a hold ended: whether the session's lease is
