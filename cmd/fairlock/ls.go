@@ -73,11 +73,16 @@ left; null without a lease, -1 once expired), value and wedges.`,
 				return enc.Encode(out)
 			}
 			printLine(os.Stdout, out)
+			foreign := false
 			for _, e := range out.Entries {
 				if e.Wedges {
-					fmt.Fprintf(os.Stderr, "fairlock: %s has no lease, so it never goes away and blocks the line behind it: fairlock rm %s %s\n",
-						e.Key, shellQuote(name), shellQuote(e.Key))
+					fmt.Fprintf(os.Stderr, "fairlock: %s has no lease, so it never goes away and blocks the line behind it: fairlock rm %s %s --token %d\n",
+						e.Key, shellQuote(name), shellQuote(e.Key), e.Token)
 				}
+				foreign = foreign || e.State == stateForeign
+			}
+			if foreign {
+				fmt.Fprintf(os.Stderr, "fairlock: %s has foreign holders (etcdctl lock, etcd's own mutex): fairlock exec waits for them only with --etcd-mutex-interop\n", name)
 			}
 			return nil
 		},

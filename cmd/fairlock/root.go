@@ -56,6 +56,7 @@ NAME/ shows the keys of NAME's line.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError(cmd, err.Error())
 	})
+	root.Version = version()
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.AddCommand(newExec(conn), newLs(conn), newRm(conn), newElect(conn))
 	// Each Use line spells out its flags.
