@@ -60,6 +60,7 @@ type child struct {
 	stopReq  chan struct{}
 	stopOnce sync.Once
 	tty      *terminal // non-nil: the group has the terminal
+	guard    *guard    // kills the group if fairlock dies; nil if it could not start
 }
 
 // startChild starts spec.argv in a process group of its own, with spec.env
@@ -77,7 +78,9 @@ func startChild(spec childSpec) (*child, error) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	tty := foregroundTerminal()
 	cmd.SysProcAttr = sysProcAttr(tty)
+	g := startGuard()
 	if err := cmd.Start(); err != nil {
+		g.release()
 		runtime.UnlockOSThread()
 		return nil, err
 	}
@@ -89,6 +92,8 @@ func startChild(spec childSpec) (*child, error) {
 		stopReq: make(chan struct{}),
 		tty:     tty,
 	}
+	c.guard = g
+	g.watch(c.pgid)
 	go func() {
 		cmd.Wait() // its error is in ProcessState
 		close(c.exited)
@@ -121,6 +126,7 @@ func (c *child) StopGracefully() {
 //     hold is released only then.
 func (c *child) wait() outcome {
 	defer runtime.UnlockOSThread()
+	defer c.guard.release() // the group is empty by then
 	defer c.tty.restore()
 
 	var (
@@ -274,7 +280,7 @@ func (c *child) treeAlive() bool {
 }
 
 // exclude are fairlock's children that are not the command tree's orphans.
-func (c *child) exclude() []int { return []int{c.cmd.Process.Pid} }
+func (c *child) exclude() []int { return append(guards.list(), c.cmd.Process.Pid) }
 
 // startExitCode maps a failure to start the command to 127 (not found) or
 // 126 (found, not runnable), as shells do.

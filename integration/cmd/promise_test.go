@@ -6,9 +6,12 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -385,4 +388,37 @@ func TestExecEtcdMutexInteropWaitsForEtcdctlLock(t *testing.T) {
 	if !exists(ran) {
 		t.Fatal("exec exited 0 without running its command")
 	}
+}
+
+// procAlive reports whether process pid runs: it exists and is not a
+// zombie (an orphan's zombie waits for whatever reaps orphans here).
+func procAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || (s[i+2] != 'Z' && s[i+2] != 'X')
+}
+
+// If fairlock itself is killed (SIGKILL: no chance to stop anything), its
+// command dies with it (the parent-death signal), and so does the rest of
+// the command's process group (fairlock's guard process).
+func TestExecKilledFairlockTakesTheGroupWithIt(t *testing.T) {
+	name := lockName(t)
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	a := start(t, nil, execArgs(nil, name, "sh", "-c", `sleep 1000 & echo $! > `+pidFile+`; wait`)...)
+	var pid int
+	eventually(t, "the command's child to start", func() bool {
+		n, err := strconv.Atoi(strings.TrimSpace(readFile(t, pidFile)))
+		pid = n
+		return err == nil && n > 0
+	})
+	if !procAlive(pid) {
+		t.Fatalf("the command's child (pid %d) is not running", pid)
+	}
+	a.signal(syscall.SIGKILL)
+	a.wait()
+	eventually(t, "the command's child to be gone", func() bool { return !procAlive(pid) })
 }
