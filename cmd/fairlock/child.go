@@ -171,6 +171,11 @@ func (c *child) wait() outcome {
 			o.expiring = true
 			terminate(now, "no renewal of the session's lease in time")
 		}
+		if o.killed && firstGone {
+			// Orphans adopted since (a daemon whose parent just died)
+			// get the same.
+			c.signalTree(syscall.SIGKILL)
+		}
 		if kill {
 			o.killed = true
 			o.killedAtEnd = !until.IsZero() && !now.Before(until) && now.Before(termAt.Add(c.spec.grace))

@@ -21,7 +21,7 @@ func newElect(conn *connFlags) *cobra.Command {
 		mf     metricsFlag
 	)
 	cmd := &cobra.Command{
-		Use:   "elect [--rotate D] [--ttl D] [--grace D] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]",
+		Use:   "elect [--rotate D] [--ttl D] [--grace D] [--quiet | --verbose] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]",
 		Short: "Run COMMAND while leader of the election NAME",
 		Long: `elect campaigns in the election NAME (candidates lead in arrival order) and
 runs COMMAND while it leads, with FAIRLOCK_NAME, FAIRLOCK_KEY and
@@ -29,13 +29,15 @@ FAIRLOCK_TOKEN (the term's fencing token) in its environment. When COMMAND
 exits, elect resigns, handing the lead to the next candidate, and exits with
 COMMAND's status.
 
-With --rotate D, after D of leading COMMAND is stopped (SIGTERM, then
-SIGKILL after --grace), the lead passes to the next candidate and this one
+With --rotate D, after D of leading COMMAND's process group is stopped
+(SIGTERM, then SIGKILL after --grace), the lead passes to the next candidate and this one
 rejoins at the tail; COMMAND starts again, under a new token, when this
 candidate leads again. So candidates take turns, round-robin.
 
 Signals, a lost lead and --metrics-addr are handled as by exec: signals are
-passed on to COMMAND; a lost lead stops COMMAND and exits 1; the metrics
+passed on to COMMAND; a lead about to be lost stops COMMAND's whole group
+before it can pass, and exits 1; a rotation and an exit stop what is left
+of the group before the lead passes; the metrics
 of every term are served at http://ADDR/metrics. Give an election a name of
 its own: a fairlock exec on the same name would be one more candidate.`,
 		Example: `  # one scheduler at a time; the others stand by

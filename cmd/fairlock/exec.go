@@ -31,7 +31,7 @@ func newExec(conn *connFlags) *cobra.Command {
 		mf      metricsFlag
 	)
 	cmd := &cobra.Command{
-		Use:   "exec [--shared | --limit N] [--try] [--timeout D] [--ttl D] [--grace D] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]",
+		Use:   "exec [--shared | --limit N] [--try] [--timeout D] [--ttl D] [--grace D] [--quiet | --verbose] [--etcd-mutex-interop] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]",
 		Short: "Run COMMAND while holding the lock NAME",
 		Long: `exec waits its turn in the line of the lock NAME (first come, first served,
 across machines), runs COMMAND with FAIRLOCK_NAME, FAIRLOCK_KEY and
@@ -42,14 +42,34 @@ FAIRLOCK_TOKEN is the hold's fencing token: it rises with every hold of
 NAME. Hand it to whatever COMMAND writes to, so that a store can refuse a
 write from a holder that lost the lock without knowing it.
 
-When the hold is lost (the session's lease expired because fairlock could
-not reach etcd within --ttl, or the entry was deleted) COMMAND gets SIGTERM,
-then SIGKILL after --grace, and fairlock exits 1 saying why. SIGINT,
-SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to fairlock are passed on
-to COMMAND. COMMAND runs in a process group of its own (as with timeout(1)),
-so these signals reach every process it started; it cannot read from the
-terminal. Interrupted while waiting, fairlock leaves the line at once and
-exits 128+N.
+COMMAND runs in a process group of its own (as with timeout(1)), and
+fairlock stops that whole group, so that nothing of this hold runs into the
+next holder's turn:
+  - once no renewal of the session's lease has moved the hold's end
+    (HeldUntil) past now+--grace, the group gets SIGTERM, and SIGKILL at
+    that end at the latest, before etcd can expire the lease; fairlock
+    then exits 1 saying why. The same when the hold is lost otherwise (its
+    entry deleted): SIGTERM, SIGKILL after --grace;
+  - when COMMAND exits, whatever it left in its group gets SIGTERM, and
+    SIGKILL after --grace; the lock is released once the group is empty.
+    Orphans that left the group (setsid) are adopted by fairlock and
+    stopped too; zombies do not count;
+  - if fairlock itself is killed, the kernel kills COMMAND, and a guard
+    process of fairlock's kills the rest of the group. Under systemd,
+    KillMode=control-group (the default) leaves nothing behind.
+--grace defaults to a third of --ttl and may be at most half of it. A
+machine or fairlock paused past the hold's end runs on until it resumes:
+that is what FAIRLOCK_TOKEN is for.
+
+SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to fairlock are
+passed on to COMMAND's group, followed by SIGCONT. When fairlock is the
+foreground job of a terminal, COMMAND's group gets the terminal while it
+runs, and can read it. Interrupted while waiting, fairlock leaves the line
+at once and exits 128+N.
+
+--verbose reports progress on stderr; --quiet keeps a busy --try and an
+ended --timeout silent. --etcd-mutex-interop also waits for holders of
+etcd's own mutex on NAME (etcdctl lock).
 
 With --metrics-addr, fairlock serves Prometheus metrics of its hold at
 http://ADDR/metrics from before it joins the line until it exits: the wait
@@ -64,7 +84,7 @@ not found; 128+N interrupted by signal N while waiting.`,
   fairlock exec /jobs/backup -- /usr/local/bin/backup --full
 
   # from cron: skip this run if the previous one still holds the lock
-  */5 * * * * fairlock exec --try /jobs/sync -- /usr/local/bin/sync
+  */5 * * * * fairlock exec --try --quiet /jobs/sync -- /usr/local/bin/sync
 
   # readers together, writers alone; give up after a minute in line
   fairlock exec --shared --timeout 1m /db/schema -- ./report.sh

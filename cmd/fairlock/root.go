@@ -33,7 +33,7 @@ Lock names are absolute paths such as /jobs/nightly; etcdctl get --prefix
 NAME/ shows the keys of NAME's line.`,
 		Example: `  fairlock exec /jobs/backup -- /usr/local/bin/backup --full
   fairlock ls /jobs/backup
-  fairlock rm /jobs/backup /jobs/backup/.x/stray`,
+  fairlock rm /jobs/backup /jobs/backup/.x/stray --token 1234`,
 		// Errors are printed once, on one line, by run; bad input gets no
 		// usage dump (-h shows it).
 		SilenceUsage:               true,
