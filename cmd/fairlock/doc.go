@@ -4,7 +4,7 @@
 //	fairlock exec [--shared | --limit N] [--try] [--timeout D] [--ttl D] [--grace D] [--quiet | --verbose] [--etcd-mutex-interop] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]
 //	fairlock ls [--json] NAME
 //	fairlock rm [--token N | --force] NAME KEY
-//	fairlock elect [--rotate D] [--ttl D] [--grace D] [--quiet | --verbose] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]
+//	fairlock elect [--rotate D] [--ttl D] [--grace D] [--verbose] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]
 //
 // exec waits its turn in NAME's line (first come, first served), runs
 // COMMAND with FAIRLOCK_NAME, FAIRLOCK_KEY and FAIRLOCK_TOKEN in its

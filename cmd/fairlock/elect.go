@@ -21,7 +21,7 @@ func newElect(conn *connFlags) *cobra.Command {
 		mf     metricsFlag
 	)
 	cmd := &cobra.Command{
-		Use:   "elect [--rotate D] [--ttl D] [--grace D] [--quiet | --verbose] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]",
+		Use:   "elect [--rotate D] [--ttl D] [--grace D] [--verbose] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]",
 		Short: "Run COMMAND while leader of the election NAME",
 		Long: `elect campaigns in the election NAME (candidates lead in arrival order) and
 runs COMMAND while it leads, with FAIRLOCK_NAME, FAIRLOCK_KEY and

@@ -137,6 +137,7 @@ not found; 128+N interrupted by signal N while waiting.`,
 	fs.BoolVar(&interop, "etcd-mutex-interop", false,
 		"also wait for holders of etcd's own mutex on NAME (etcdctl lock), while a fleet moves from it; every key under NAME/ then blocks")
 	hf.register(fs)
+	hf.registerQuiet(fs)
 	mf.register(fs)
 	return cmd
 }

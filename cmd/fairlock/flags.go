@@ -165,8 +165,12 @@ func (f *holdFlags) register(fs *pflag.FlagSet) {
 		"session lease TTL: how long the hold outlives a fairlock that stopped answering (whole seconds)")
 	fs.DurationVar(&f.grace, "grace", 0,
 		"how long COMMAND's process group has between SIGTERM and SIGKILL, at most half the TTL (default a third of the TTL)")
-	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing when --try finds NAME busy or --timeout ends the wait (the exit code tells)")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "report progress on stderr: waiting, granted (with the token), stops, released")
+}
+
+// registerQuiet adds --quiet, for exec: its --try and --timeout.
+func (f *holdFlags) registerQuiet(fs *pflag.FlagSet) {
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing when --try finds NAME busy or --timeout ends the wait (the exit code tells)")
 }
 
 // config checks the hold flags and returns the connection's Config for a
