@@ -152,7 +152,7 @@ func (r *electRun) run(ctx context.Context) error {
 			if err := resignBounded(e); err != nil {
 				if errors.Is(err, election.ErrLost) {
 					return fail(exitFailure, "lost the lead on %s (token %d) before the command ended: %s",
-						r.name, token, lossReason(lossFacts(c, key, token)))
+						r.name, token, lossReason(lossFacts(c, key, token, releaseTimeout)))
 				}
 				fmt.Fprintf(os.Stderr, "fairlock: could not resign from %s (%s); the lead passes on when the session's lease expires, within %v\n",
 					r.name, libMessage(err), r.cfg.TTL)
@@ -166,7 +166,7 @@ func (r *electRun) run(ctx context.Context) error {
 		}
 		if errors.Is(err, election.ErrLost) {
 			return fail(exitFailure, "lost the lead on %s (token %d) while handing it on: %s",
-				r.name, token, lossReason(lossFacts(c, key, token)))
+				r.name, token, lossReason(lossFacts(c, key, token, releaseTimeout)))
 		}
 		if err != nil {
 			resignBounded(e)

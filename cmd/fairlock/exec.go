@@ -20,6 +20,10 @@ import (
 // not answer, the entry goes when the session's lease expires.
 const releaseTimeout = 5 * time.Second
 
+// expiringFactsTimeout bounds the questions to etcd about a hold whose
+// renewals stopped coming: most likely etcd cannot be reached.
+const expiringFactsTimeout = time.Second
+
 func newExec(conn *connFlags) *cobra.Command {
 	var (
 		shared  bool
@@ -216,7 +220,7 @@ func (x *execRun) run(ctx context.Context) error {
 	if err := releaseBounded(h); err != nil {
 		if errors.Is(err, queue.ErrLost) {
 			return fail(exitFailure, "lost the lock on %s (token %d) before the command ended: %s",
-				x.name, h.Token(), lossReason(lossFacts(c, h.Key(), h.Token())))
+				x.name, h.Token(), lossReason(lossFacts(c, h.Key(), h.Token(), releaseTimeout)))
 		}
 		fmt.Fprintf(os.Stderr, "fairlock: could not release %s (%s); it goes when the session's lease expires, within %v\n",
 			x.name, libMessage(err), x.cfg.TTL)
@@ -282,22 +286,27 @@ func lostError(c *fairlock.Client, name, key string, token int64, o outcome, gra
 	}
 	reason := "no renewal of its session lease came in time (fairlock cut off from etcd, or etcd too slow)"
 	if o.lost {
-		if gone, state := lossFacts(c, key, token); gone || state != keyUnknown || !o.expiring {
+		// Cut off from etcd, asking would only delay the exit: briefly.
+		timeout := releaseTimeout
+		if o.expiring {
+			timeout = expiringFactsTimeout
+		}
+		if gone, state := lossFacts(c, key, token, timeout); gone || state != keyUnknown || !o.expiring {
 			reason = lossReason(gone, state)
 		}
 	}
 	return fail(exitFailure, "lost the lock on %s (token %d): %s; %s", name, token, reason, how)
 }
 
-// lossFacts asks etcd why a hold ended: whether the session's lease is
-// gone, and what became of the entry's key.
-func lossFacts(c *fairlock.Client, key string, token int64) (leaseGone bool, state keyState) {
+// lossFacts asks etcd, for at most timeout, why a hold ended: whether the
+// session's lease is gone, and what became of the entry's key.
+func lossFacts(c *fairlock.Client, key string, token int64, timeout time.Duration) (leaseGone bool, state keyState) {
 	select {
 	case <-c.Done():
 		leaseGone = true
 	default:
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cli := c.Etcd()
 	if !leaseGone {

@@ -149,9 +149,13 @@ func TestExecCutOffHolderStopsBeforeNextHolderStarts(t *testing.T) {
 		})
 		b := start(t, nil, execArgs([]string{"--ttl", "3s"}, name, "sh", "-c", `echo "b start" >> `+log)...)
 		waitEntries(t, cli, name, 2)
+		cut := time.Now()
 		px.cutOff()
 		b.wantExit(0)
+		bDone := time.Since(cut)
 		a.wantExit(1)
+		t.Logf("round %d: the next holder ran and exited %v after the cut; the cut-off holder exited %v after it",
+			round, bDone.Round(time.Millisecond), time.Since(cut).Round(time.Millisecond))
 		if msg := a.Stderr(); !strings.Contains(msg, "lost the lock on "+name) || !strings.Contains(msg, "SIGKILL") {
 			t.Errorf("round %d: holder's stderr %q, want a lost lock and a SIGKILL", round, msg)
 		}
