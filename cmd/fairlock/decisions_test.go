@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/fairlock/fairlock/internal/keys"
-	"github.com/fairlock/fairlock/queue"
 )
 
 func TestSelectEndpoints(t *testing.T) {
@@ -144,21 +143,59 @@ func TestValidateExec(t *testing.T) {
 	}
 }
 
-func TestValidateHold(t *testing.T) {
+func TestHoldGrace(t *testing.T) {
 	for _, tc := range []struct {
 		ttl, grace time.Duration
+		set        bool
+		want       time.Duration
 		ok         bool
 	}{
-		{10 * time.Second, 10 * time.Second, true},
-		{time.Second, 0, true},
-		{0, 0, true}, // the default, as in fairlock.Config
-		{-time.Second, 0, false},
-		{500 * time.Millisecond, 0, false},
-		{1500 * time.Millisecond, 0, false},
-		{2 * time.Second, -time.Second, false},
+		{10 * time.Second, 0, false, 3300 * time.Millisecond, true},
+		{3 * time.Second, 0, false, time.Second, true},
+		{time.Second, 0, false, 300 * time.Millisecond, true},
+		{10 * time.Second, 5 * time.Second, true, 5 * time.Second, true},
+		{10 * time.Second, 0, true, 0, true},
+		{time.Second, 0, true, 0, true},
+		{10 * time.Second, 10 * time.Second, true, 0, false},
+		{3 * time.Second, 1501 * time.Millisecond, true, 0, false},
+		{0, 0, false, 3300 * time.Millisecond, true}, // 0 is the default TTL, as in fairlock.Config
+		{500 * time.Millisecond, 0, false, 0, false},
+		{1500 * time.Millisecond, 0, false, 0, false},
+		{2 * time.Second, -time.Second, true, 0, false},
 	} {
-		if err := validateHold(tc.ttl, tc.grace); (err == nil) != tc.ok {
-			t.Errorf("validateHold(%v, %v) = %v, want ok %v", tc.ttl, tc.grace, err, tc.ok)
+		got, err := holdGrace(tc.ttl, tc.grace, tc.set)
+		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
+			t.Errorf("holdGrace(%v, %v, %v) = %v, %v; want %v, ok %v", tc.ttl, tc.grace, tc.set, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestStopAction(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	s := time.Second
+	for _, tc := range []struct {
+		name             string
+		now, until       time.Time
+		grace            time.Duration
+		terminated       bool
+		termAt           time.Time
+		killed           bool
+		wantTerm, wantKl bool
+	}{
+		{"unknown deadline asks nothing", t0, time.Time{}, s, false, time.Time{}, false, false, false},
+		{"renewed in time", t0, t0.Add(2 * s), s, false, time.Time{}, false, false, false},
+		{"grace away: SIGTERM", t0, t0.Add(s), s, false, time.Time{}, false, true, false},
+		{"past the deadline: both at once", t0, t0.Add(-s), s, false, time.Time{}, false, true, true},
+		{"grace 0 at the deadline: both", t0, t0, 0, false, time.Time{}, false, true, true},
+		{"terminated, grace not over", t0, t0.Add(10 * s), s, true, t0.Add(-s / 2), false, false, false},
+		{"terminated, grace over", t0, t0.Add(10 * s), s, true, t0.Add(-s), false, false, true},
+		{"terminated, deadline first", t0, t0, 5 * s, true, t0.Add(-s), false, false, true},
+		{"terminated without deadline, grace over", t0, time.Time{}, s, true, t0.Add(-2 * s), false, false, true},
+		{"killed already", t0, t0.Add(-s), s, true, t0.Add(-2 * s), true, false, false},
+	} {
+		term, kill := stopAction(tc.now, tc.until, tc.grace, tc.terminated, tc.termAt, tc.killed)
+		if term != tc.wantTerm || kill != tc.wantKl {
+			t.Errorf("%s: stopAction = %v, %v; want %v, %v", tc.name, term, kill, tc.wantTerm, tc.wantKl)
 		}
 	}
 }
@@ -333,88 +370,5 @@ func TestPrintable(t *testing.T) {
 		if got := printable(in); got != want {
 			t.Errorf("printable(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-func TestArgCount(t *testing.T) {
-	for n, want := range []string{"got no arguments", "got 1 argument", "got 2 arguments", "got 3 arguments"} {
-		if got := argCount(n); got != want {
-			t.Errorf("argCount(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
-// The lock's line (exclusive and shared entries) is numbered from 1 and
-// listed first; each limit's permits are a line of their own, numbered
-// from 1 again, after it.
-func TestLineEntriesPlaces(t *testing.T) {
-	const name = "/jobs/x"
-	x := func(id string, holds bool) queue.Entry {
-		return queue.Entry{Key: name + "/.x/" + id, Holds: holds, Lease: 1}
-	}
-	s := func(id string) queue.Entry { return queue.Entry{Key: name + "/.s/" + id, Lease: 1} }
-	p := func(limit int, id string, holds bool) queue.Entry {
-		return queue.Entry{Key: fmt.Sprintf("%s/.p/%d/%s", name, limit, id), Holds: holds, Lease: 1}
-	}
-	line := []queue.Entry{p(2, "a", true), x("b", true), p(2, "c", true), s("d"), p(2, "e", false), x("f", false), p(3, "g", false)}
-	type row struct {
-		place int
-		mode  string
-		limit int
-		key   string
-	}
-	want := []row{
-		{1, "exclusive", 0, "b"}, {2, "shared", 0, "d"}, {3, "exclusive", 0, "f"},
-		{1, "permit", 2, "a"}, {2, "permit", 2, "c"}, {3, "permit", 2, "e"},
-		{1, "permit", 3, "g"},
-	}
-	got := lineEntries(name, line)
-	if len(got) != len(want) {
-		t.Fatalf("lineEntries gave %d entries, want %d: %+v", len(got), len(want), got)
-	}
-	for i, w := range want {
-		g := got[i]
-		if g.Place != w.place || g.Mode != w.mode || g.Limit != w.limit || !strings.HasSuffix(g.Key, "/"+w.key) {
-			t.Errorf("row %d = place %d %s limit %d %s, want %+v", i, g.Place, g.Mode, g.Limit, g.Key, w)
-		}
-	}
-}
-
-func TestLockNames(t *testing.T) {
-	ks := []string{
-		"/jobs/b/.x/5747a20b40716203-d7b906c4a0cf-1.0",
-		"/jobs/a/.s/5747a20b40716203-d7b906c4a0cf-1.1",
-		"/jobs/b/.x/stray",
-		"/jobs/a/sub/.p/3/5747a20b40716203-d7b906c4a0cf-1.2",
-		"/jobs/694d7a1c5f0e2b11",                      // etcd's Mutex: not a fairlock entry
-		"/jobs/.x/5747a20b40716203-d7b906c4a0cf-1.3",  // the lock /jobs itself
-		"/jobsx/.x/5747a20b40716203-d7b906c4a0cf-1.4", // not under /jobs/
-		"/other/.x/5747a20b40716203-d7b906c4a0cf-1.5",
-	}
-	for _, tc := range []struct {
-		prefix string
-		want   []string
-	}{
-		{"/jobs", []string{"/jobs", "/jobs/a", "/jobs/a/sub", "/jobs/b"}},
-		{"/jobs/a", []string{"/jobs/a", "/jobs/a/sub"}},
-		{"/", []string{"/jobs", "/jobs/a", "/jobs/a/sub", "/jobs/b", "/jobsx", "/other"}},
-		{"/none", nil},
-	} {
-		if got := lockNames(tc.prefix, ks); !slices.Equal(got, tc.want) {
-			t.Errorf("lockNames(%q) = %q, want %q", tc.prefix, got, tc.want)
-		}
-	}
-}
-
-func TestSummarize(t *testing.T) {
-	ttl := int64(5)
-	got := summarize("/a", []lsEntry{
-		{State: stateHolding, Mode: "exclusive", TTL: &ttl},
-		{State: stateWaiting, Mode: "shared", TTL: &ttl},
-		{State: stateWaiting, Mode: "exclusive", Wedges: true},
-		{State: stateWaiting, Mode: "permit", Limit: 2, TTL: &ttl},
-	})
-	if got.Holding != 1 || got.Waiting != 3 || got.Wedged != 1 || !slices.Equal(got.Modes, []string{"exclusive", "shared", "permit(2)"}) {
-		t.Errorf("summarize = %+v", got)
 	}
 }

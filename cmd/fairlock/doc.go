@@ -1,27 +1,28 @@
 // Command fairlock runs a command under a fair lock held in etcd, shows a
 // lock's line, and removes a stray entry that wedges one.
 //
-//	fairlock exec [--shared | --limit N] [--try] [--timeout D] [--ttl D] [--grace D] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]
+//	fairlock exec [--shared | --limit N] [--try] [--timeout D] [--ttl D] [--grace D] [--quiet | --verbose] [--etcd-mutex-interop] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]
 //	fairlock ls [--json] [--prefix] NAME
-//	fairlock rm NAME KEY
-//	fairlock elect [--rotate D] [--ttl D] [--grace D] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]
+//	fairlock rm [--token N | --force] NAME KEY
+//	fairlock elect [--rotate D] [--ttl D] [--grace D] [--verbose] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]
 //
 // exec waits its turn in NAME's line (first come, first served), runs
 // COMMAND with FAIRLOCK_NAME, FAIRLOCK_KEY and FAIRLOCK_TOKEN in its
 // environment, releases the lock when COMMAND exits, and exits with its
-// status (128+N when a signal N ended it). When the hold is lost (the
-// session's lease expired, or the entry was deleted) COMMAND gets SIGTERM,
-// then SIGKILL after --grace, and fairlock exits 1 saying why.
+// status (128+N when a signal N ended it).
 //
 // COMMAND runs in a process group of its own, as timeout(1) runs its
-// command: the signals fairlock forwards (SIGINT, SIGTERM, SIGHUP,
-// SIGQUIT, SIGUSR1, SIGUSR2) and the stop on a lost hold reach every
-// process COMMAND started, not only the first, and a Ctrl-C at a terminal
-// reaches COMMAND once (through fairlock), not twice. The price, as with
-// timeout(1): COMMAND is not in the terminal's foreground group, so it
-// cannot read from the terminal. On Linux, COMMAND is also killed if
-// fairlock itself dies without a chance to stop it (SIGKILL), since its
-// hold then ends within the session TTL.
+// command, and fairlock stops that whole group so that nothing of a hold
+// runs into the next holder's turn: with SIGTERM once no renewal has moved
+// the hold's HeldUntil past now+--grace, and SIGKILL at HeldUntil at the
+// latest (before etcd can expire the lease); when the hold is lost
+// otherwise; and when COMMAND exits leaving processes behind, before the
+// release. Orphans of the tree are adopted (a subreaper) and stopped too;
+// zombies do not count. The signals fairlock forwards (SIGINT, SIGTERM,
+// SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, each followed by SIGCONT) reach every
+// process of the group. A foreground fairlock hands the terminal to the
+// group. If fairlock itself dies, the kernel kills COMMAND (parent-death
+// signal, Linux) and a guard process kills the rest of the group.
 //
 // With --metrics-addr ADDR, exec and elect serve Prometheus metrics of
 // the hold (package fairlockprom: wait and hold times, grants, releases,

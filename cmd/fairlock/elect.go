@@ -21,7 +21,7 @@ func newElect(conn *connFlags) *cobra.Command {
 		mf     metricsFlag
 	)
 	cmd := &cobra.Command{
-		Use:   "elect [--rotate D] [--ttl D] [--grace D] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]",
+		Use:   "elect [--rotate D] [--ttl D] [--grace D] [--verbose] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]",
 		Short: "Run COMMAND while leader of the election NAME",
 		Long: `elect campaigns in the election NAME (candidates lead in arrival order) and
 runs COMMAND while it leads, with FAIRLOCK_NAME, FAIRLOCK_KEY and
@@ -29,13 +29,15 @@ FAIRLOCK_TOKEN (the term's fencing token) in its environment. When COMMAND
 exits, elect resigns, handing the lead to the next candidate, and exits with
 COMMAND's status.
 
-With --rotate D, after D of leading COMMAND is stopped (SIGTERM, then
-SIGKILL after --grace), the lead passes to the next candidate and this one
+With --rotate D, after D of leading COMMAND's process group is stopped
+(SIGTERM, then SIGKILL after --grace), the lead passes to the next candidate and this one
 rejoins at the tail; COMMAND starts again, under a new token, when this
 candidate leads again. So candidates take turns, round-robin.
 
 Signals, a lost lead and --metrics-addr are handled as by exec: signals are
-passed on to COMMAND; a lost lead stops COMMAND and exits 1; the metrics
+passed on to COMMAND; a lead about to be lost stops COMMAND's whole group
+before it can pass, and exits 1; a rotation and an exit stop what is left
+of the group before the lead passes; the metrics
 of every term are served at http://ADDR/metrics. Give an election a name of
 its own: a fairlock exec on the same name would be one more candidate.`,
 		Example: `  # one scheduler at a time; the others stand by
@@ -65,7 +67,7 @@ its own: a fairlock exec on the same name would be one more candidate.`,
 			}
 			defer m.close()
 			m.hook(&cfg)
-			r := &electRun{cfg: cfg, name: name, argv: argv, rotate: rotate, grace: hf.grace}
+			r := &electRun{cfg: cfg, name: name, argv: argv, rotate: rotate, grace: hf.grace, hf: &hf}
 			return r.run(cmd.Context())
 		},
 	}
@@ -84,6 +86,7 @@ type electRun struct {
 	argv   []string
 	rotate time.Duration
 	grace  time.Duration
+	hf     *holdFlags
 }
 
 func (r *electRun) run(ctx context.Context) error {
@@ -100,6 +103,7 @@ func (r *electRun) run(ctx context.Context) error {
 		if e, err = c.Election(r.name); err != nil {
 			return
 		}
+		r.hf.progress("waiting to lead %s", r.name)
 		err = e.Campaign(ctx, r.cfg.Identity)
 	})
 	if c != nil {
@@ -117,22 +121,30 @@ func (r *electRun) run(ctx context.Context) error {
 		// A term's key and token, read now: the Election forgets them when
 		// the term ends.
 		key, token, lost := e.Key(), e.Token(), e.Done()
-		var rotateC <-chan time.Time
-		var timer *time.Timer
-		if r.rotate > 0 {
-			timer = time.NewTimer(r.rotate)
-			rotateC = timer.C
-		}
-		o, err := runChild(r.argv, commandEnv(r.name, key, token), sigs, lost, rotateC, r.grace)
-		if timer != nil {
-			timer.Stop()
-		}
+		r.hf.progress("leading %s (token %d, key %s)", r.name, token, key)
+		becomeSubreaper()
+		ch, err := startChild(childSpec{
+			argv: r.argv, env: commandEnv(r.name, key, token), sigs: sigs,
+			lost: lost, heldUntil: e.HeldUntil, grace: r.grace, verbose: r.hf.progressFunc(),
+		})
 		if err != nil {
 			resignBounded(e)
 			return fail(startExitCode(err), "%s: %v", r.argv[0], err)
 		}
-		if o.lost {
-			return lostError(c, r.name, key, token, o, r.grace)
+		var timer *time.Timer
+		if r.rotate > 0 {
+			timer = time.AfterFunc(r.rotate, ch.StopGracefully)
+		}
+		o := ch.wait()
+		if timer != nil {
+			timer.Stop()
+		}
+		if o.lost || o.expiring {
+			err := lostError(c, r.name, key, token, o, r.grace)
+			if !o.lost {
+				resignBounded(e) // renewed after all: hand the lead on, the command is stopped
+			}
+			return err
 		}
 		if !o.stopped {
 			// COMMAND ended by itself: hand the lead on, exit with its status.
@@ -140,7 +152,7 @@ func (r *electRun) run(ctx context.Context) error {
 			if err := resignBounded(e); err != nil {
 				if errors.Is(err, election.ErrLost) {
 					return fail(exitFailure, "lost the lead on %s (token %d) before the command ended: %s",
-						r.name, token, lossReason(lossFacts(c, key, token)))
+						r.name, token, lossReason(lossFacts(c, key, token, releaseTimeout)))
 				}
 				fmt.Fprintf(os.Stderr, "fairlock: could not resign from %s (%s); the lead passes on when the session's lease expires, within %v\n",
 					r.name, libMessage(err), r.cfg.TTL)
@@ -154,7 +166,7 @@ func (r *electRun) run(ctx context.Context) error {
 		}
 		if errors.Is(err, election.ErrLost) {
 			return fail(exitFailure, "lost the lead on %s (token %d) while handing it on: %s",
-				r.name, token, lossReason(lossFacts(c, key, token)))
+				r.name, token, lossReason(lossFacts(c, key, token, releaseTimeout)))
 		}
 		if err != nil {
 			resignBounded(e)

@@ -20,17 +20,22 @@ import (
 // not answer, the entry goes when the session's lease expires.
 const releaseTimeout = 5 * time.Second
 
+// expiringFactsTimeout bounds the questions to etcd about a hold whose
+// renewals stopped coming: most likely etcd cannot be reached.
+const expiringFactsTimeout = time.Second
+
 func newExec(conn *connFlags) *cobra.Command {
 	var (
 		shared  bool
 		limit   int
 		try     bool
 		timeout time.Duration
+		interop bool
 		hf      holdFlags
 		mf      metricsFlag
 	)
 	cmd := &cobra.Command{
-		Use:   "exec [--shared | --limit N] [--try] [--timeout D] [--ttl D] [--grace D] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]",
+		Use:   "exec [--shared | --limit N] [--try] [--timeout D] [--ttl D] [--grace D] [--quiet | --verbose] [--etcd-mutex-interop] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]",
 		Short: "Run COMMAND while holding the lock NAME",
 		Long: `exec waits its turn in the line of the lock NAME (first come, first served,
 across machines), runs COMMAND with FAIRLOCK_NAME, FAIRLOCK_KEY and
@@ -41,14 +46,34 @@ FAIRLOCK_TOKEN is the hold's fencing token: it rises with every hold of
 NAME. Hand it to whatever COMMAND writes to, so that a store can refuse a
 write from a holder that lost the lock without knowing it.
 
-When the hold is lost (the session's lease expired because fairlock could
-not reach etcd within --ttl, or the entry was deleted) COMMAND gets SIGTERM,
-then SIGKILL after --grace, and fairlock exits 1 saying why. SIGINT,
-SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to fairlock are passed on
-to COMMAND. COMMAND runs in a process group of its own (as with timeout(1)),
-so these signals reach every process it started; it cannot read from the
-terminal. Interrupted while waiting, fairlock leaves the line at once and
-exits 128+N.
+COMMAND runs in a process group of its own (as with timeout(1)), and
+fairlock stops that whole group, so that nothing of this hold runs into the
+next holder's turn:
+  - once no renewal of the session's lease has moved the hold's end
+    (HeldUntil) past now+--grace, the group gets SIGTERM, and SIGKILL at
+    that end at the latest, before etcd can expire the lease; fairlock
+    then exits 1 saying why. The same when the hold is lost otherwise (its
+    entry deleted): SIGTERM, SIGKILL after --grace;
+  - when COMMAND exits, whatever it left in its group gets SIGTERM, and
+    SIGKILL after --grace; the lock is released once the group is empty.
+    Orphans that left the group (setsid) are adopted by fairlock and
+    stopped too; zombies do not count;
+  - if fairlock itself is killed, the kernel kills COMMAND, and a guard
+    process of fairlock's kills the rest of the group. Under systemd,
+    KillMode=control-group (the default) leaves nothing behind.
+--grace defaults to a third of --ttl and may be at most half of it. A
+machine or fairlock paused past the hold's end runs on until it resumes:
+that is what FAIRLOCK_TOKEN is for.
+
+SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to fairlock are
+passed on to COMMAND's group, followed by SIGCONT. When fairlock is the
+foreground job of a terminal, COMMAND's group gets the terminal while it
+runs, and can read it. Interrupted while waiting, fairlock leaves the line
+at once and exits 128+N.
+
+--verbose reports progress on stderr; --quiet keeps a busy --try and an
+ended --timeout silent. --etcd-mutex-interop also waits for holders of
+etcd's own mutex on NAME (etcdctl lock).
 
 With --metrics-addr, fairlock serves Prometheus metrics of its hold at
 http://ADDR/metrics from before it joins the line until it exits: the wait
@@ -64,7 +89,7 @@ not found; 128+N interrupted by signal N while waiting.`,
   fairlock exec /jobs/backup -- /usr/local/bin/backup --full
 
   # from cron: skip this run if the previous one still holds the lock
-  */5 * * * * fairlock exec --try /jobs/sync -- /usr/local/bin/sync
+  */5 * * * * fairlock exec --try --quiet /jobs/sync -- /usr/local/bin/sync
 
   # readers together, writers alone; give up after a minute in line
   fairlock exec --shared --timeout 1m /db/schema -- ./report.sh
@@ -98,7 +123,13 @@ not found; 128+N interrupted by signal N while waiting.`,
 			}
 			defer m.close()
 			m.hook(&cfg)
-			x := &execRun{cfg: cfg, name: name, argv: argv, mode: mode, try: try, timeout: timeout, grace: hf.grace}
+			if interop {
+				if mode.limit > 0 {
+					return usageError(cmd, "--etcd-mutex-interop is for exclusive and --shared holds, not --limit")
+				}
+				cfg.Options = append(cfg.Options, queue.WithEtcdMutexInterop())
+			}
+			x := &execRun{cfg: cfg, name: name, argv: argv, mode: mode, try: try, timeout: timeout, grace: hf.grace, hf: &hf}
 			return x.run(cmd.Context())
 		},
 	}
@@ -108,7 +139,10 @@ not found; 128+N interrupted by signal N while waiting.`,
 	fs.IntVar(&limit, "limit", 0, "take one of N permits: at most N holders at once (a semaphore)")
 	fs.BoolVar(&try, "try", false, "if NAME is busy, run nothing and exit 75")
 	fs.DurationVar(&timeout, "timeout", 0, "give up waiting after D and exit 124 (0: wait as long as it takes)")
+	fs.BoolVar(&interop, "etcd-mutex-interop", false,
+		"also wait for holders of etcd's own mutex on NAME (etcdctl lock), while a fleet moves from it; every key under NAME/ then blocks")
 	hf.register(fs)
+	hf.registerQuiet(fs)
 	mf.register(fs)
 	return cmd
 }
@@ -122,6 +156,11 @@ type execRun struct {
 	try     bool
 	timeout time.Duration
 	grace   time.Duration
+	hf      *holdFlags
+	// child is the command, once started: child.StopGracefully stops its
+	// process group (SIGTERM, SIGKILL after the grace period) from any
+	// goroutine, as a yield request would.
+	child *child
 }
 
 func (x *execRun) run(ctx context.Context) error {
@@ -142,6 +181,7 @@ func (x *execRun) run(ctx context.Context) error {
 			actx, cancel = context.WithTimeout(ctx, x.timeout)
 			defer cancel()
 		}
+		x.hf.progress("waiting for %s (%s)", x.name, x.mode)
 		h, err = acquire(actx, c, x.name, x.mode, x.try)
 	})
 	if c != nil {
@@ -157,23 +197,36 @@ func (x *execRun) run(ctx context.Context) error {
 		return x.waitError(err)
 	}
 
+	x.hf.progress("granted %s (token %d, key %s)", x.name, h.Token(), h.Key())
 	lost := h.Done() // starts the watch before the command does
-	o, err := runChild(x.argv, commandEnv(x.name, h.Key(), h.Token()), sigs, lost, nil, x.grace)
+	becomeSubreaper()
+	ch, err := startChild(childSpec{
+		argv: x.argv, env: commandEnv(x.name, h.Key(), h.Token()), sigs: sigs,
+		lost: lost, heldUntil: h.HeldUntil, grace: x.grace, verbose: x.hf.progressFunc(),
+	})
 	if err != nil {
 		releaseBounded(h)
 		return fail(startExitCode(err), "%s: %v", x.argv[0], err)
 	}
-	if o.lost {
-		return lostError(c, x.name, h.Key(), h.Token(), o, x.grace)
+	x.child = ch
+	o := ch.wait()
+	if o.lost || o.expiring {
+		err := lostError(c, x.name, h.Key(), h.Token(), o, x.grace)
+		if !o.lost {
+			releaseBounded(h) // renewed after all: give it back, the command is stopped
+		}
+		return err
 	}
 	code := stateExitCode(o.state)
 	if err := releaseBounded(h); err != nil {
 		if errors.Is(err, queue.ErrLost) {
 			return fail(exitFailure, "lost the lock on %s (token %d) before the command ended: %s",
-				x.name, h.Token(), lossReason(lossFacts(c, h.Key(), h.Token())))
+				x.name, h.Token(), lossReason(lossFacts(c, h.Key(), h.Token(), releaseTimeout)))
 		}
 		fmt.Fprintf(os.Stderr, "fairlock: could not release %s (%s); it goes when the session's lease expires, within %v\n",
 			x.name, libMessage(err), x.cfg.TTL)
+	} else {
+		x.hf.progress("released %s (token %d)", x.name, h.Token())
 	}
 	return &exitError{code: code}
 }
@@ -182,8 +235,14 @@ func (x *execRun) run(ctx context.Context) error {
 func (x *execRun) waitError(err error) error {
 	switch {
 	case errors.Is(err, errBusy):
+		if x.hf.quiet {
+			return &exitError{code: exitBusy}
+		}
 		return fail(exitBusy, "%s is busy (--try): ran nothing", x.name)
 	case errors.Is(err, context.DeadlineExceeded) && x.timeout > 0:
+		if x.hf.quiet {
+			return &exitError{code: exitTimeout}
+		}
 		return fail(exitTimeout, "gave up waiting for %s after --timeout %v: ran nothing", x.name, x.timeout)
 	case errors.Is(err, queue.ErrLimitMismatch):
 		return &exitError{code: exitMismatch, err: fmt.Errorf(
@@ -216,25 +275,39 @@ func releaseBounded(h hold) error {
 	return h.Release(ctx)
 }
 
-// lostError is the error for a hold lost while the command ran.
+// lostError is the error for a hold lost, or about to be, while the
+// command ran.
 func lostError(c *fairlock.Client, name, key string, token int64, o outcome, grace time.Duration) error {
 	how := "stopped the command with SIGTERM"
-	if o.killed {
+	switch {
+	case o.killed && o.killedAtEnd:
+		how = "killed the command with SIGKILL as the hold ran out, before etcd could expire it"
+	case o.killed:
 		how = fmt.Sprintf("killed the command with SIGKILL after --grace %v", grace)
 	}
-	return fail(exitFailure, "lost the lock on %s (token %d): %s; %s",
-		name, token, lossReason(lossFacts(c, key, token)), how)
+	reason := "no renewal of its session lease came in time (fairlock cut off from etcd, or etcd too slow)"
+	if o.lost {
+		// Cut off from etcd, asking would only delay the exit: briefly.
+		timeout := releaseTimeout
+		if o.expiring {
+			timeout = expiringFactsTimeout
+		}
+		if gone, state := lossFacts(c, key, token, timeout); gone || state != keyUnknown || !o.expiring {
+			reason = lossReason(gone, state)
+		}
+	}
+	return fail(exitFailure, "lost the lock on %s (token %d): %s; %s", name, token, reason, how)
 }
 
-// lossFacts asks etcd why a hold ended: whether the session's lease is
-// gone, and what became of the entry's key.
-func lossFacts(c *fairlock.Client, key string, token int64) (leaseGone bool, state keyState) {
+// lossFacts asks etcd, for at most timeout, why a hold ended: whether the
+// session's lease is gone, and what became of the entry's key.
+func lossFacts(c *fairlock.Client, key string, token int64, timeout time.Duration) (leaseGone bool, state keyState) {
 	select {
 	case <-c.Done():
 		leaseGone = true
 	default:
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cli := c.Etcd()
 	if !leaseGone {

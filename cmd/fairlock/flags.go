@@ -27,7 +27,6 @@ const (
 // Defaults of the flags shared by exec and elect.
 const (
 	defaultTTL         = fairlock.DefaultTTL
-	defaultGrace       = 10 * time.Second
 	defaultDialTimeout = fairlock.DefaultDialTimeout
 )
 
@@ -155,29 +154,47 @@ func tlsConfig(cacert, cert, key string) (*tls.Config, error) {
 // holdFlags are the flags of the commands that hold something while a
 // command runs (exec, elect).
 type holdFlags struct {
-	ttl   time.Duration
-	grace time.Duration
+	ttl     time.Duration
+	grace   time.Duration
+	quiet   bool
+	verbose bool
 }
 
 func (f *holdFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.ttl, "ttl", defaultTTL,
 		"session lease TTL: how long the hold outlives a fairlock that stopped answering (whole seconds; 0 means the default)")
-	fs.DurationVar(&f.grace, "grace", defaultGrace, "after SIGTERM, how long COMMAND has before SIGKILL")
+	fs.DurationVar(&f.grace, "grace", 0,
+		"how long COMMAND's process group has between SIGTERM and SIGKILL, at most half the TTL (default a third of the TTL)")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "report progress on stderr: waiting, granted (with the token), stops, released")
+}
+
+// registerQuiet adds --quiet, for exec: its --try and --timeout.
+func (f *holdFlags) registerQuiet(fs *pflag.FlagSet) {
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing when --try finds NAME busy or --timeout ends the wait (the exit code tells)")
 }
 
 // config checks the hold flags and returns the connection's Config for a
 // hold that runs argv: the session TTL, the identity stored in the entry
 // (host/pid and the command). COMMAND not found is known now, so it fails
-// here rather than after a wait in line for nothing.
+// here rather than after a wait in line for nothing. It sets f.grace to
+// the grace period to use.
 func (f *holdFlags) config(cmd *cobra.Command, conn *connFlags, argv []string) (fairlock.Config, error) {
-	if err := validateHold(f.ttl, f.grace); err != nil {
+	grace, err := holdGrace(f.ttl, f.grace, cmd.Flags().Changed("grace"))
+	if err != nil {
 		return fairlock.Config{}, usageError(cmd, err.Error())
+	}
+	if f.quiet && f.verbose {
+		return fairlock.Config{}, usageError(cmd, "--quiet and --verbose exclude each other")
+	}
+	f.grace = grace
+	if f.ttl == 0 {
+		f.ttl = defaultTTL // as in fairlock.Config
 	}
 	cfg, err := conn.config(cmd)
 	if err != nil {
 		return fairlock.Config{}, err
 	}
-	cfg.TTL = f.ttl // 0: fairlock.Config's default, as the flag's
+	cfg.TTL = f.ttl
 	cfg.Identity = identity(queue.DefaultIdentity(), argv)
 	if _, err := exec.LookPath(argv[0]); err != nil {
 		return fairlock.Config{}, fail(startExitCode(err), "%s", strings.TrimPrefix(err.Error(), "exec: "))
@@ -185,16 +202,45 @@ func (f *holdFlags) config(cmd *cobra.Command, conn *connFlags, argv []string) (
 	return cfg, nil
 }
 
-// validateHold checks the hold flags. A --ttl of 0 means the default, as
-// in fairlock.Config.
-func validateHold(ttl, grace time.Duration) error {
-	if ttl != 0 && (ttl < time.Second || ttl%time.Second != 0) {
-		return errors.New("--ttl must be a whole number of seconds, at least 1s (etcd leases count seconds), or 0 for the default")
+// progress reports a step on stderr under --verbose.
+func (f *holdFlags) progress(format string, args ...any) {
+	if f.verbose {
+		fmt.Fprintf(os.Stderr, "fairlock: "+format+"\n", args...)
+	}
+}
+
+// progressFunc is progress, or nil without --verbose.
+func (f *holdFlags) progressFunc() func(string, ...any) {
+	if !f.verbose {
+		return nil
+	}
+	return f.progress
+}
+
+// holdGrace checks --ttl and --grace and returns the grace period: given,
+// or a third of the TTL (to 100 ms). The command's group gets SIGTERM once
+// no renewal has moved the hold's end past now+grace; renewals go every
+// third of the TTL, so normally the end is about two thirds of the TTL
+// away at worst; a grace above half the TTL would stop commands on
+// ordinary keep-alive timing, and is refused.
+func holdGrace(ttl, grace time.Duration, graceSet bool) (time.Duration, error) {
+	if ttl == 0 {
+		ttl = defaultTTL // as in fairlock.Config
+	}
+	if ttl < time.Second || ttl%time.Second != 0 {
+		return 0, errors.New("--ttl must be a whole number of seconds, at least 1s (etcd leases count seconds), or 0 for the default")
+	}
+	if !graceSet {
+		return (ttl / 3).Truncate(100 * time.Millisecond), nil
 	}
 	if grace < 0 {
-		return errors.New("--grace must not be negative")
+		return 0, errors.New("--grace must not be negative")
 	}
-	return nil
+	if grace > ttl/2 {
+		return 0, fmt.Errorf("--grace %v does not fit in --ttl %v: at most %v (half the TTL), since COMMAND must be stopped before etcd can expire the lease; raise --ttl or lower --grace",
+			grace, ttl, ttl/2)
+	}
+	return grace, nil
 }
 
 // execMode is how exec takes the lock.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/fairlock/fairlock"
 	"github.com/fairlock/fairlock/fairmutex"
@@ -17,6 +18,9 @@ type hold interface {
 	// Done is closed when the hold ends for any reason: Release, the
 	// session's lease expiring, or the entry deleted by someone else.
 	Done() <-chan struct{}
+	// HeldUntil is the moment up to which the hold surely lasts unless a
+	// renewal moves it on; the zero time while not known yet.
+	HeldUntil() time.Time
 	// Release gives the hold back with a fenced delete; it matches
 	// queue.ErrLost when the hold was already gone.
 	Release(ctx context.Context) error
@@ -102,6 +106,7 @@ type readHold struct {
 func (h readHold) Key() string                       { return h.key }
 func (h readHold) Token() int64                      { return h.token }
 func (h readHold) Done() <-chan struct{}             { return h.done }
+func (h readHold) HeldUntil() time.Time              { return h.rw.RHeldUntil() }
 func (h readHold) Release(ctx context.Context) error { return h.rw.RUnlock(ctx) }
 
 // mutexHold is the hold of a fairmutex.
@@ -115,4 +120,5 @@ type mutexHold struct {
 func (h mutexHold) Key() string                       { return h.key }
 func (h mutexHold) Token() int64                      { return h.token }
 func (h mutexHold) Done() <-chan struct{}             { return h.done }
+func (h mutexHold) HeldUntil() time.Time              { return h.m.HeldUntil() }
 func (h mutexHold) Release(ctx context.Context) error { return h.m.Unlock(ctx) }

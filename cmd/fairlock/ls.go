@@ -98,6 +98,13 @@ an etcd error; 2 for bad input.`,
 				return wedged(name, out.Entries)
 			}
 			printLine(os.Stdout, out)
+			foreign := false
+			for _, e := range out.Entries {
+				foreign = foreign || e.State == stateForeign
+			}
+			if foreign {
+				fmt.Fprintf(os.Stderr, "fairlock: %s has foreign holders (etcdctl lock, etcd's own mutex): fairlock exec waits for them only with --etcd-mutex-interop\n", name)
+			}
 			return wedged(name, out.Entries)
 		},
 	}
@@ -114,8 +121,8 @@ func wedged(name string, entries []lsEntry) error {
 	for _, e := range entries {
 		if e.Wedges {
 			n++
-			fmt.Fprintf(os.Stderr, "fairlock: %s has no lease, so it never goes away and blocks the line behind it: fairlock rm %s %s\n",
-				e.Key, shellQuote(name), shellQuote(e.Key))
+			fmt.Fprintf(os.Stderr, "fairlock: %s has no lease, so it never goes away and blocks the line behind it: fairlock rm %s %s --token %d\n",
+				e.Key, shellQuote(name), shellQuote(e.Key), e.Token)
 		}
 	}
 	if n == 0 {

@@ -6,5 +6,8 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == guardArg {
+		os.Exit(runGuard(os.Args[2:]))
+	}
 	os.Exit(run(context.Background(), os.Args[1:]))
 }

@@ -33,7 +33,7 @@ Lock names are absolute paths such as /jobs/nightly; etcdctl get --prefix
 NAME/ shows the keys of NAME's line.`,
 		Example: `  fairlock exec /jobs/backup -- /usr/local/bin/backup --full
   fairlock ls /jobs/backup
-  fairlock rm /jobs/backup /jobs/backup/.x/stray`,
+  fairlock rm /jobs/backup /jobs/backup/.x/stray --token 1234`,
 		// Errors are printed once, on one line, by run; bad input gets no
 		// usage dump (-h shows it).
 		SilenceUsage:               true,
@@ -56,6 +56,7 @@ NAME/ shows the keys of NAME's line.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError(cmd, err.Error())
 	})
+	root.Version = version()
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.AddCommand(newExec(conn), newLs(conn), newRm(conn), newElect(conn), newObserve(conn), newYield(conn))
 	// Each Use line spells out its flags.

@@ -42,6 +42,13 @@ type proc struct {
 // running.
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
+	return startProg(t, env, binary, args...)
+}
+
+// startProg is start for a program that runs fairlock (such as unshare),
+// with prog's own args.
+func startProg(t *testing.T, env []string, prog string, args ...string) *proc {
+	t.Helper()
 	dir := t.TempDir()
 	n := procSeq.Add(1)
 	p := &proc{
@@ -61,7 +68,7 @@ func start(t *testing.T, env []string, args ...string) *proc {
 		t.Fatal(err)
 	}
 	defer stderr.Close()
-	p.cmd = exec.Command(binary, args...)
+	p.cmd = exec.Command(prog, args...)
 	p.cmd.Env = append(os.Environ(), "FAIRLOCK_ENDPOINTS="+endpoints, "ETCDCTL_ENDPOINTS=")
 	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout, p.cmd.Stderr = stdout, stderr

@@ -44,7 +44,13 @@ func TestRmStrayKeyUnwedgesTheLine(t *testing.T) {
 		t.Fatal("the waiter ran behind a stray key")
 	}
 
-	p, code = run(t, nil, "rm", name, stray)
+	// The command ls suggests, as printed, names the hold by its token.
+	_, suggested, ok := strings.Cut(strings.TrimSpace(p.Stderr()), ": fairlock ")
+	args := strings.Fields(suggested)
+	if !ok || len(args) != 5 || args[0] != "rm" || args[3] != "--token" {
+		t.Fatalf("ls suggests %q, want rm NAME KEY --token N", suggested)
+	}
+	p, code = run(t, nil, args...)
 	if code != 0 {
 		t.Fatalf("rm: exit %d; stderr: %s", code, p.Stderr())
 	}
