@@ -118,27 +118,35 @@ func TestSplitCommand(t *testing.T) {
 
 func TestValidateExec(t *testing.T) {
 	for _, tc := range []struct {
-		shared   bool
-		limit    int
-		limitSet bool
-		timeout  time.Duration
-		want     string // mode, or "error"
+		shared    bool
+		limit     int
+		limitSet  bool
+		weight    int
+		weightSet bool
+		timeout   time.Duration
+		want      string // mode, or "error"
 	}{
-		{false, 0, false, 0, "exclusive"},
-		{true, 0, false, time.Second, "shared"},
-		{false, 3, true, 0, "permit(3)"},
-		{true, 3, true, 0, "error"},
-		{false, 0, true, 0, "error"},
-		{false, -1, true, 0, "error"},
-		{false, 0, false, -time.Second, "error"},
+		{false, 0, false, 1, false, 0, "exclusive"},
+		{true, 0, false, 1, false, time.Second, "shared"},
+		{false, 3, true, 1, false, 0, "permit(3)"},
+		{false, 8, true, 3, true, 0, "permit(8, weight 3)"},
+		{false, 8, true, 8, true, 0, "permit(8, weight 8)"},
+		{false, 8, true, 9, true, 0, "error"},
+		{false, 8, true, 0, true, 0, "error"},
+		{false, 0, false, 2, true, 0, "error"}, // --weight without --limit
+		{true, 3, true, 1, false, 0, "error"},
+		{false, 0, true, 1, false, 0, "error"},
+		{false, -1, true, 1, false, 0, "error"},
+		{false, 0, false, 1, false, -time.Second, "error"},
 	} {
-		m, err := validateExec(tc.shared, tc.limit, tc.limitSet, tc.timeout)
+		m, err := validateExec(tc.shared, tc.limit, tc.limitSet, tc.weight, tc.weightSet, tc.timeout)
 		got := m.String()
 		if err != nil {
 			got = "error"
 		}
 		if got != tc.want {
-			t.Errorf("validateExec(%v, %d, %v, %v) = %s (%v), want %s", tc.shared, tc.limit, tc.limitSet, tc.timeout, got, err, tc.want)
+			t.Errorf("validateExec(%v, %d, %v, %d, %v, %v) = %s (%v), want %s",
+				tc.shared, tc.limit, tc.limitSet, tc.weight, tc.weightSet, tc.timeout, got, err, tc.want)
 		}
 	}
 }

@@ -1,7 +1,7 @@
 // Command fairlock runs a command under a fair lock held in etcd, shows a
 // lock's line, and removes a stray entry that wedges one.
 //
-//	fairlock exec [--shared | --limit N] [--try] [--timeout D] [--ttl D] [--grace D] [--quiet | --verbose] [--etcd-mutex-interop] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]
+//	fairlock exec [--shared | --limit N [--weight W]] [--try] [--timeout D] [--ttl D] [--grace D] [--quiet | --verbose] [--ignore-yield] [--etcd-mutex-interop] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]
 //	fairlock ls [--json] [--prefix] NAME
 //	fairlock rm [--token N | --force] NAME KEY
 //	fairlock elect [--rotate D] [--ttl D] [--grace D] [--verbose] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]

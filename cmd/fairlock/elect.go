@@ -32,7 +32,10 @@ COMMAND's status.
 With --rotate D, after D of leading COMMAND's process group is stopped
 (SIGTERM, then SIGKILL after --grace), the lead passes to the next candidate and this one
 rejoins at the tail; COMMAND starts again, under a new token, when this
-candidate leads again. So candidates take turns, round-robin.
+candidate leads again. So candidates take turns, round-robin. A request
+to yield (fairlock yield NAME) hands over early the same way, with or
+without --rotate: COMMAND's group is stopped, the lead passes on, and this
+candidate rejoins at the tail.
 
 Signals, a lost lead and --metrics-addr are handled as by exec: signals are
 passed on to COMMAND; a lead about to be lost stops COMMAND's whole group
@@ -135,7 +138,10 @@ func (r *electRun) run(ctx context.Context) error {
 		if r.rotate > 0 {
 			timer = time.AfterFunc(r.rotate, ch.StopGracefully)
 		}
+		// Asked to yield: hand over now, as a rotation does.
+		stopYield := onYield(e, ch, r.name, false)
 		o := ch.wait()
+		stopYield()
 		if timer != nil {
 			timer.Stop()
 		}

@@ -26,16 +26,18 @@ const expiringFactsTimeout = time.Second
 
 func newExec(conn *connFlags) *cobra.Command {
 	var (
-		shared  bool
-		limit   int
-		try     bool
-		timeout time.Duration
-		interop bool
-		hf      holdFlags
-		mf      metricsFlag
+		shared      bool
+		limit       int
+		weight      int
+		try         bool
+		timeout     time.Duration
+		ignoreYield bool
+		interop     bool
+		hf          holdFlags
+		mf          metricsFlag
 	)
 	cmd := &cobra.Command{
-		Use:   "exec [--shared | --limit N] [--try] [--timeout D] [--ttl D] [--grace D] [--quiet | --verbose] [--etcd-mutex-interop] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]",
+		Use:   "exec [--shared | --limit N [--weight W]] [--try] [--timeout D] [--ttl D] [--grace D] [--quiet | --verbose] [--ignore-yield] [--etcd-mutex-interop] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]",
 		Short: "Run COMMAND while holding the lock NAME",
 		Long: `exec waits its turn in the line of the lock NAME (first come, first served,
 across machines), runs COMMAND with FAIRLOCK_NAME, FAIRLOCK_KEY and
@@ -61,6 +63,10 @@ next holder's turn:
   - if fairlock itself is killed, the kernel kills COMMAND, and a guard
     process of fairlock's kills the rest of the group. Under systemd,
     KillMode=control-group (the default) leaves nothing behind.
+  - when the hold is asked to yield (fairlock yield NAME), the reason is
+    logged and the group gets SIGTERM, SIGKILL after --grace; the lock is
+    released once the group is empty and the next in line runs. With
+    --ignore-yield the request is only logged.
 --grace defaults to a third of --ttl and may be at most half of it. A
 machine or fairlock paused past the hold's end runs on until it resumes:
 that is what FAIRLOCK_TOKEN is for.
@@ -98,6 +104,9 @@ not found; 128+N interrupted by signal N while waiting.`,
   # at most 3 at once
   fairlock exec --limit 3 /pool/gpu -- ./train.sh
 
+  # a budget: 8 GB of GPU memory, this job takes 3 (granted in arrival order)
+  fairlock exec --limit 8 --weight 3 /pool/gpu-gb -- ./train.sh
+
   # let Prometheus scrape the wait and hold times on port 9464
   fairlock exec --metrics-addr :9464 /jobs/backup -- /usr/local/bin/backup`,
 		Args: cobra.ArbitraryArgs,
@@ -109,7 +118,7 @@ not found; 128+N interrupted by signal N while waiting.`,
 			if err := keys.Validate(name); err != nil {
 				return usageError(cmd, libMessage(err))
 			}
-			mode, err := validateExec(shared, limit, cmd.Flags().Changed("limit"), timeout)
+			mode, err := validateExec(shared, limit, cmd.Flags().Changed("limit"), weight, cmd.Flags().Changed("weight"), timeout)
 			if err != nil {
 				return usageError(cmd, err.Error())
 			}
@@ -129,7 +138,7 @@ not found; 128+N interrupted by signal N while waiting.`,
 				}
 				cfg.Options = append(cfg.Options, queue.WithEtcdMutexInterop())
 			}
-			x := &execRun{cfg: cfg, name: name, argv: argv, mode: mode, try: try, timeout: timeout, grace: hf.grace, hf: &hf}
+			x := &execRun{cfg: cfg, name: name, argv: argv, mode: mode, try: try, timeout: timeout, grace: hf.grace, hf: &hf, ignoreYield: ignoreYield}
 			return x.run(cmd.Context())
 		},
 	}
@@ -137,8 +146,11 @@ not found; 128+N interrupted by signal N while waiting.`,
 	fs.SortFlags = false
 	fs.BoolVar(&shared, "shared", false, "take a shared (read) hold: shared holders run together, exclusive ones alone")
 	fs.IntVar(&limit, "limit", 0, "take one of N permits: at most N holders at once (a semaphore)")
+	fs.IntVar(&weight, "weight", 1, "with --limit: take W of the N (a weighted permit; granted in arrival order while the weights fit)")
 	fs.BoolVar(&try, "try", false, "if NAME is busy, run nothing and exit 75")
 	fs.DurationVar(&timeout, "timeout", 0, "give up waiting after D and exit 124 (0: wait as long as it takes)")
+	fs.BoolVar(&ignoreYield, "ignore-yield", false,
+		"do not stop COMMAND when the hold is asked to yield (fairlock yield); the request is only logged")
 	fs.BoolVar(&interop, "etcd-mutex-interop", false,
 		"also wait for holders of etcd's own mutex on NAME (etcdctl lock), while a fleet moves from it; every key under NAME/ then blocks")
 	hf.register(fs)
@@ -157,6 +169,8 @@ type execRun struct {
 	timeout time.Duration
 	grace   time.Duration
 	hf      *holdFlags
+	// ignoreYield: a request to yield is logged, not passed on to COMMAND.
+	ignoreYield bool
 	// child is the command, once started: child.StopGracefully stops its
 	// process group (SIGTERM, SIGKILL after the grace period) from any
 	// goroutine, as a yield request would.
@@ -209,7 +223,9 @@ func (x *execRun) run(ctx context.Context) error {
 		return fail(startExitCode(err), "%s: %v", x.argv[0], err)
 	}
 	x.child = ch
+	stopYield := onYield(h, ch, x.name, x.ignoreYield)
 	o := ch.wait()
+	stopYield()
 	if o.lost || o.expiring {
 		err := lostError(c, x.name, h.Key(), h.Token(), o, x.grace)
 		if !o.lost {

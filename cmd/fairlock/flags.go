@@ -247,12 +247,15 @@ func holdGrace(ttl, grace time.Duration, graceSet bool) (time.Duration, error) {
 type execMode struct {
 	shared bool
 	limit  int // > 0: a permit of a semaphore with this limit
+	weight int // the permit's weight: 1 unless --weight
 }
 
 func (m execMode) String() string {
 	switch {
 	case m.shared:
 		return "shared"
+	case m.limit > 0 && m.weight > 1:
+		return fmt.Sprintf("permit(%d, weight %d)", m.limit, m.weight)
 	case m.limit > 0:
 		return fmt.Sprintf("permit(%d)", m.limit)
 	default:
@@ -261,19 +264,28 @@ func (m execMode) String() string {
 }
 
 // validateExec checks exec's own flags and returns the mode they ask for.
-func validateExec(shared bool, limit int, limitSet bool, timeout time.Duration) (execMode, error) {
+func validateExec(shared bool, limit int, limitSet bool, weight int, weightSet bool, timeout time.Duration) (execMode, error) {
 	if shared && limitSet {
 		return execMode{}, errors.New("--shared and --limit exclude each other")
 	}
 	if limitSet && limit < 1 {
 		return execMode{}, errors.New("--limit must be at least 1")
 	}
+	if weightSet && !limitSet {
+		return execMode{}, errors.New("--weight goes with --limit: it is how much of the limit the permit takes")
+	}
+	if weightSet && (weight < 1 || weight > limit) {
+		return execMode{}, fmt.Errorf("--weight must be from 1 to the limit (%d)", limit)
+	}
 	if timeout < 0 {
 		return execMode{}, errors.New("--timeout must not be negative")
 	}
-	m := execMode{shared: shared}
+	m := execMode{shared: shared, weight: 1}
 	if limitSet {
 		m.limit = limit
+	}
+	if weightSet {
+		m.weight = weight
 	}
 	return m, nil
 }

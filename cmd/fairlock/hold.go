@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/fairlock/fairlock"
@@ -24,6 +26,10 @@ type hold interface {
 	// Release gives the hold back with a fenced delete; it matches
 	// queue.ErrLost when the hold was already gone.
 	Release(ctx context.Context) error
+	// YieldRequested is closed once the hold is asked to yield (fairlock
+	// yield); YieldReason says why.
+	YieldRequested() <-chan struct{}
+	YieldReason() string
 }
 
 // errBusy is --try finding the lock busy; nothing was written.
@@ -44,9 +50,9 @@ func acquire(ctx context.Context, c *fairlock.Client, name string, m execMode, t
 		}
 		var p *semaphore.Permit
 		if try {
-			p, err = sem.TryAcquire(ctx)
+			p, err = sem.TryAcquireN(ctx, max(m.weight, 1))
 		} else {
-			p, err = sem.Acquire(ctx)
+			p, err = sem.AcquireN(ctx, max(m.weight, 1))
 		}
 		if errors.Is(err, semaphore.ErrNoPermit) {
 			return nil, errBusy
@@ -108,6 +114,8 @@ func (h readHold) Token() int64                      { return h.token }
 func (h readHold) Done() <-chan struct{}             { return h.done }
 func (h readHold) HeldUntil() time.Time              { return h.rw.RHeldUntil() }
 func (h readHold) Release(ctx context.Context) error { return h.rw.RUnlock(ctx) }
+func (h readHold) YieldRequested() <-chan struct{}   { return h.rw.RYieldRequested() }
+func (h readHold) YieldReason() string               { return h.rw.RYieldReason() }
 
 // mutexHold is the hold of a fairmutex.
 type mutexHold struct {
@@ -122,3 +130,35 @@ func (h mutexHold) Token() int64                      { return h.token }
 func (h mutexHold) Done() <-chan struct{}             { return h.done }
 func (h mutexHold) HeldUntil() time.Time              { return h.m.HeldUntil() }
 func (h mutexHold) Release(ctx context.Context) error { return h.m.Unlock(ctx) }
+func (h mutexHold) YieldRequested() <-chan struct{}   { return h.m.YieldRequested() }
+func (h mutexHold) YieldReason() string               { return h.m.YieldReason() }
+
+// yielder is what can be asked to yield: every hold, and an election's
+// term.
+type yielder interface {
+	YieldRequested() <-chan struct{}
+	YieldReason() string
+}
+
+// onYield passes a request that y yield on to the command: it logs the
+// reason and stops the command's process group gracefully (SIGTERM, SIGKILL
+// after the grace period); the hold is then released, or the lead handed
+// on, once the group is empty, as always. With ignore the request is only
+// logged. Call stop once the command has ended.
+func onYield(y yielder, ch *child, name string, ignore bool) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-y.YieldRequested():
+		case <-done:
+			return
+		}
+		if ignore {
+			fmt.Fprintf(os.Stderr, "fairlock: %s: asked to yield (%s); --ignore-yield: COMMAND goes on\n", name, y.YieldReason())
+			return
+		}
+		fmt.Fprintf(os.Stderr, "fairlock: %s: asked to yield (%s); stopping COMMAND\n", name, y.YieldReason())
+		ch.StopGracefully()
+	}()
+	return func() { close(done) }
+}

@@ -83,7 +83,9 @@ func TestYieldAsksTheHolderOnly(t *testing.T) {
 	dir := t.TempDir()
 	log, release := filepath.Join(dir, "log"), filepath.Join(dir, "release")
 
-	holder := start(t, nil, execArgs(nil, name, holdUntil(log, release, "holder")...)...)
+	// --ignore-yield: this test is about who is asked; the holder's command
+	// must outlive both requests (yield_exec_test.go has the stopping).
+	holder := start(t, nil, execArgs([]string{"--ignore-yield"}, name, holdUntil(log, release, "holder")...)...)
 	eventually(t, "the holder's command to start", func() bool { return len(lines(t, log)) == 1 })
 	waiter := start(t, nil, execArgs(nil, name, "echo", "waiter ran")...)
 	eventually(t, "the waiter in line", func() bool { return len(keysUnder(t, cli, name+"/.x/")) == 2 })
