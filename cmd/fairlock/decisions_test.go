@@ -380,3 +380,18 @@ func TestPrintable(t *testing.T) {
 		}
 	}
 }
+
+func TestCapacity(t *testing.T) {
+	entries := []lsEntry{
+		{State: stateHolding, Mode: "exclusive"},
+		{State: stateHolding, Limit: 8, Weight: 3},
+		{State: stateHolding, Limit: 8, Weight: 1},
+		{State: stateWaiting, Limit: 8, Weight: 4},
+		{State: stateWaiting, Limit: 2, Weight: 1},
+	}
+	got := capacity(entries)
+	want := []lsCapacity{{Limit: 8, InUse: 4}, {Limit: 2, InUse: 0}}
+	if !slices.Equal(got, want) {
+		t.Errorf("capacity = %+v, want %+v", got, want)
+	}
+}

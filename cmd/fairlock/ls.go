@@ -280,6 +280,37 @@ func printLocks(w io.Writer, out lsPrefixOutput) {
 type lsOutput struct {
 	Name    string    `json:"name"`
 	Entries []lsEntry `json:"entries"`
+	// Capacity is, per semaphore limit in the line, how much of it the
+	// permits held take (their weights added up).
+	Capacity []lsCapacity `json:"capacity,omitempty"`
+}
+
+// lsCapacity is the part of a semaphore's limit in use.
+type lsCapacity struct {
+	Limit int `json:"limit"`
+	InUse int `json:"in_use"`
+}
+
+// capacity adds up the weights of the permits held, per limit, in the
+// order the limits first appear.
+func capacity(entries []lsEntry) []lsCapacity {
+	var out []lsCapacity
+	at := map[int]int{}
+	for _, e := range entries {
+		if e.Limit == 0 {
+			continue
+		}
+		i, ok := at[e.Limit]
+		if !ok {
+			i = len(out)
+			at[e.Limit] = i
+			out = append(out, lsCapacity{Limit: e.Limit})
+		}
+		if e.State == stateHolding {
+			out[i].InUse += max(e.Weight, 1)
+		}
+	}
+	return out
 }
 
 type lsEntry struct {
@@ -287,6 +318,7 @@ type lsEntry struct {
 	State  string `json:"state"`
 	Mode   string `json:"mode"`
 	Limit  int    `json:"limit"`
+	Weight int    `json:"weight"` // a permit's share of the limit; 1 for other entries
 	Token  int64  `json:"token"`
 	Key    string `json:"key"`
 	Lease  string `json:"lease"`
@@ -330,6 +362,7 @@ func listLine(ctx context.Context, c *fairlock.Client, name string) (lsOutput, e
 		return lsOutput{}, err
 	}
 	out := lsOutput{Name: name, Entries: lineEntries(name, line)}
+	out.Capacity = capacity(out.Entries)
 	for _, kv := range resp.Kvs {
 		if classifyKey(layout, string(kv.Key)) != keyForeign {
 			continue
@@ -372,7 +405,7 @@ func lineEntries(name string, line []queue.Entry) []lsEntry {
 		mode, limit := entryMode(name, e)
 		places[limit]++
 		le := lsEntry{
-			Place: places[limit], State: stateWaiting, Mode: mode, Limit: limit, Token: e.Rev, Key: e.Key,
+			Place: places[limit], State: stateWaiting, Mode: mode, Limit: limit, Weight: max(e.Weight, 1), Token: e.Rev, Key: e.Key,
 			Value: e.Value, leaseID: e.Lease, Wedges: e.Lease == clientv3.NoLease,
 			YieldRequested: e.YieldRequested, YieldReason: e.YieldReason,
 		}
@@ -442,6 +475,9 @@ func printLine(w io.Writer, out lsOutput) {
 		}
 		if mode == string(queue.Permit) {
 			mode = fmt.Sprintf("permit(%d)", e.Limit)
+			if e.Weight > 1 {
+				mode = fmt.Sprintf("permit(%d, weight %d)", e.Limit, e.Weight)
+			}
 		}
 		if mode == "" {
 			mode = "-"
@@ -457,6 +493,9 @@ func printLine(w io.Writer, out lsOutput) {
 			place, printable(state), mode, e.Token, lease, ttl, printable(e.Key), printable(e.Value))
 	}
 	tw.Flush()
+	for _, c := range out.Capacity {
+		fmt.Fprintf(w, "permits of limit %d: %d of %d in use\n", c.Limit, c.InUse, c.Limit)
+	}
 }
 
 // ttlText is the TTL column: seconds left, "expired", or "none" for a key

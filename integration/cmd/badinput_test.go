@@ -35,6 +35,8 @@ func TestBadInputExits2WithOneLine(t *testing.T) {
 		{[]string{"rm", "--token", "5", "--force", "/a", "/a/.x/k"}, "exclude each other"},
 		{[]string{"exec", "--shared", "--limit", "2", "/a", "--", "true"}, "exclude each other"},
 		{[]string{"exec", "--limit", "0", "/a", "--", "true"}, "--limit"},
+		{[]string{"exec", "--limit", "4", "--weight", "5", "/a", "--", "true"}, "--weight must be from 1 to the limit"},
+		{[]string{"exec", "--weight", "2", "/a", "--", "true"}, "--weight goes with --limit"},
 		{[]string{"exec", "--user", "alice", "/a", "--", "true"}, "name:password"},
 		{[]string{"exec", "--cert", "c.pem", "/a", "--", "true"}, "--cert and --key"},
 		{[]string{"exec", "--cacert", "/no/such/ca.pem", "/a", "--", "true"}, "--cacert"},

@@ -316,3 +316,32 @@ func TestExecLimitAdmitsThatMany(t *testing.T) {
 		t.Fatalf("log = %q, want three starts and ends", got)
 	}
 }
+
+// Weighted permits: --limit 5 --weight 3 holds 3 of 5; another 3 waits
+// while a 1 behind it does not overtake; ls shows the weights and the
+// capacity in use.
+func TestExecWeightedPermits(t *testing.T) {
+	cli := etcd(t)
+	name := lockName(t)
+	dir := t.TempDir()
+	log, release := filepath.Join(dir, "log"), filepath.Join(dir, "release")
+	heavy := []string{"--limit", "5", "--weight", "3"}
+	a := start(t, nil, execArgs(heavy, name, holdUntil(log, release, "a")...)...)
+	eventually(t, "A holding", func() bool { return len(lines(t, log)) == 1 })
+	b := start(t, nil, execArgs(heavy, name, holdUntil(log, release, "b")...)...)
+	waitEntries(t, cli, name, 2)
+	p, code := run(t, nil, execArgs([]string{"--limit", "5", "--try"}, name, "true")...)
+	if code != 75 {
+		t.Fatalf("--try of weight 1 while B(3) waits beside A(3): exit %d, want 75 (no overtaking); stderr: %s", code, p.Stderr())
+	}
+	p, code = run(t, nil, "ls", name)
+	if code != 0 || !strings.Contains(p.Stdout(), "permit(5, weight 3)") || !strings.Contains(p.Stdout(), "permits of limit 5: 3 of 5 in use") {
+		t.Fatalf("ls: exit %d, output:\n%s\nwant the weights and 3 of 5 in use", code, p.Stdout())
+	}
+	if got := lines(t, log); len(got) != 1 {
+		t.Fatalf("log = %q, want A alone", got)
+	}
+	writeFile(t, release, "")
+	a.wantExit(0)
+	b.wantExit(0)
+}
