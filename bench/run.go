@@ -21,6 +21,7 @@ type results struct {
 	Semaphore   []cellResult
 	Election    []cellResult
 	Multi       []cellResult
+	Weighted    []cellResult // weighted semaphores
 	Uncontended []cellResult // one contender, for the Lock+Unlock latency
 	History     []historyRow // fairmutex on a lock with uncompacted past acquisitions
 	TryLock     []tryResult
@@ -201,7 +202,8 @@ func run(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 		into  *[]cellResult
 		k     kind
 		bases []cellSpec
-	}{{&res.Semaphore, kindSemaphore, sems}, {&res.Election, kindElection, elections}, {&res.Multi, kindMulti, multi}} {
+	}{{&res.Semaphore, kindSemaphore, sems}, {&res.Election, kindElection, elections}, {&res.Multi, kindMulti, multi},
+		{&res.Weighted, kindWeighted, weightedSpecs(cfg)}} {
 		for _, base := range g.bases {
 			cells, err := rn.rows(ctx, rn.specs(g.k, base))
 			if err != nil {

@@ -121,6 +121,7 @@ func targetTable(res *results) table {
 		add("rwmutex, 90 % reads: ≥ 5× recipes.RWMutex acq/s, n ≥ 2", strings.Join(rw, " "), rwOK)
 	}
 	primitiveTargets(res, add)
+	weightedTargets(res, add)
 	return t
 }
 
