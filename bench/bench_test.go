@@ -27,12 +27,16 @@ func TestRun(t *testing.T) {
 		multiN:     []int{4},
 		multiK:     []int{2},
 		multiLines: 4,
-		kaTTL:      2,
-		kaTTLs:     1,
-		holds:      50,
-		lines:      []int{20},
-		noFsync:    true,
-		out:        dir,
+
+		wsemCounts:    []int{5},
+		wsemLimit:     4,
+		wsemMaxWeight: 3,
+		kaTTL:         2,
+		kaTTLs:        1,
+		holds:         50,
+		lines:         []int{20},
+		noFsync:       true,
+		out:           dir,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -52,12 +56,12 @@ func TestRun(t *testing.T) {
 	if got, want := len(res.RW), 2*len(cfg.contenders); got != want {
 		t.Errorf("%d read-write cells, want %d", got, want)
 	}
-	for name, cells := range map[string][]cellResult{"semaphore": res.Semaphore, "election": res.Election, "multi-lock": res.Multi} {
+	for name, cells := range map[string][]cellResult{"semaphore": res.Semaphore, "election": res.Election, "multi-lock": res.Multi, "weighted": res.Weighted} {
 		if len(cells) != 2 {
 			t.Errorf("%d %s cells, want 2", len(cells), name)
 		}
 	}
-	all := slices.Concat(res.Mutex, res.RW, res.Semaphore, res.Election, res.Multi, res.Uncontended)
+	all := slices.Concat(res.Mutex, res.RW, res.Semaphore, res.Election, res.Multi, res.Weighted, res.Uncontended)
 	for _, r := range all {
 		if r.Err != "" || r.Grants == 0 || r.PerSec <= 0 || r.Calls <= 0 || r.Violations != 0 {
 			t.Errorf("%s n=%d: err %q, %d grants, %.1f/s, %.2f calls/acq, %d violations",
@@ -74,6 +78,12 @@ func TestRun(t *testing.T) {
 			if r.N == 2 && r.Handoffs == 0 {
 				t.Errorf("fairmutex n=2: no handoffs in %d grants", r.Grants)
 			}
+		}
+	}
+	for _, r := range res.Weighted {
+		if r.MeanWeight <= 1 || r.MeanWeight > float64(cfg.wsemMaxWeight) || r.Limit != cfg.wsemLimit {
+			t.Errorf("%s n=%d: mean weight %.2f, limit %d; want in (1, %d], %d",
+				r.Contender, r.N, r.MeanWeight, r.Limit, cfg.wsemMaxWeight, cfg.wsemLimit)
 		}
 	}
 	if len(res.Uncontended) != 3 {
@@ -126,8 +136,8 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"fairmutex", "etcd-rwmutex", "fsync off", "### Targets", "curator-sem", "etcd-election",
-		"etcd-sorted", "fairmutex+hooks", "long-lived sessions", "compacted", "keep-alive",
-		"Many holds per session", "Long lines"} {
+		"etcd-sorted", "fairmutex+hooks", "Weighted semaphores", "curator-sem-w", "weighted semaphore: zero overtakes",
+		"long-lived sessions", "compacted", "keep-alive", "Many holds per session", "Long lines"} {
 		if !strings.Contains(string(md), s) {
 			t.Errorf("results.md lacks %q", s)
 		}

@@ -34,6 +34,8 @@ type cellSpec struct {
 	k        int // multi-lock cells: locks per call
 	duration time.Duration
 	hold     time.Duration // time each hold is kept before Unlock
+
+	maxWeight int // weighted semaphores: weights are drawn from 1 to maxWeight; 0 for the others
 }
 
 // label names the cell in the progress log.
@@ -42,6 +44,8 @@ func (spec cellSpec) label() string {
 	switch {
 	case spec.c.kind == kindRW:
 		label += fmt.Sprintf(" reads=%d%%", spec.readPct)
+	case spec.limit > 0 && spec.maxWeight > 0:
+		label += fmt.Sprintf(" limit=%d w=1-%d", spec.limit, spec.maxWeight)
 	case spec.limit > 0:
 		label += fmt.Sprintf(" limit=%d", spec.limit)
 	case spec.k > 0:
@@ -82,6 +86,9 @@ type cellResult struct {
 	Joined      int
 	Violations  int
 	Err         string
+
+	MaxWeight  int     // weighted semaphores: weights drawn from 1 to MaxWeight
+	MeanWeight float64 // weighted semaphores: mean weight granted
 }
 
 // member is one contender: its own client, session and lock value.
@@ -254,13 +261,18 @@ func drive(ctx context.Context, members []*member, spec cellSpec, rec *recorder)
 	for i, m := range members {
 		d.wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(i), seed))
+			wrng := newWeightRand(i)
 			for runCtx.Err() == nil {
 				read := rng.IntN(100) < spec.readPct
 				var lines uint64
 				if p, ok := m.l.(picker); ok {
 					lines = p.pick(rng)
 				}
-				a := rec.arrive(read, lines)
+				weight := 1
+				if w, ok := m.l.(weigher); ok {
+					weight = w.weigh(wrng)
+				}
+				a := rec.arriveN(read, lines, weight)
 				m.probe.arm(rec, a)
 				err := m.l.lock(runCtx, read)
 				m.probe.disarm()
@@ -306,7 +318,8 @@ func (d *driver) err() error {
 // summarize merges a cell's slices: counts and counters add up, latency
 // samples pool, the worst overtaken caller is the worst of any slice.
 func summarize(spec cellSpec, slices []slice) cellResult {
-	res := cellResult{Contender: spec.c.name, N: spec.n, ReadPct: spec.readPct, Limit: spec.limit, Lines: spec.lines, K: spec.k}
+	res := cellResult{Contender: spec.c.name, N: spec.n, ReadPct: spec.readPct, Limit: spec.limit, MaxWeight: spec.maxWeight, Lines: spec.lines, K: spec.k}
+	weights := 0
 	var handoffs, waits, cycles []time.Duration
 	var delta counters
 	var lockCalls [2]int
@@ -316,6 +329,7 @@ func summarize(spec cellSpec, slices []slice) cellResult {
 		res.Window += sl.window
 		res.Grants += r.grants
 		res.Reads += r.reads
+		weights += r.weights
 		lockCalls[0] += r.lockCalls[0]
 		lockCalls[1] += r.lockCalls[1]
 		handoffs = append(handoffs, r.handoffs...)
@@ -343,6 +357,7 @@ func summarize(spec cellSpec, slices []slice) cellResult {
 		g := float64(res.Grants)
 		res.Calls, res.Events, res.WatchReqs = delta.unary/g, delta.events/g, delta.watches/g
 		res.Fsyncs = delta.fsyncs / g
+		res.MeanWeight = float64(weights) / g
 	}
 	if w := res.Grants - res.Reads; w > 0 {
 		res.LockCalls = float64(lockCalls[0]) / float64(w)

@@ -34,6 +34,7 @@ const (
 	kindSemaphore      // counting semaphores: run at -sem-contenders with -sem-limit
 	kindElection       // elections: a term is an acquisition
 	kindMulti          // several locks per call: run at -multi-callers, -multi-locks
+	kindWeighted       // weighted semaphores: run at -wsem-contenders with -wsem-limit, -wsem-max-weight
 )
 
 // contender is one lock implementation under test.
@@ -104,6 +105,10 @@ var contenders = []contender{
 		open: openLockAll},
 	{name: nameSorted, kind: kindMulti, about: "concurrency.Mutex on k of the locks one by one, in sorted order, then Unlock each",
 		open: openSorted},
+	{name: nameSemW, kind: kindWeighted, anchor: nameCuratorW, about: "fairlock semaphore.Semaphore, AcquireN of weights 1 to -wsem-max-weight",
+		open: openWeightedSemaphore},
+	{name: nameCuratorW, kind: kindWeighted, about: "weighted Curator-style semaphore: weights in the values, every waiter watches the whole line, strictly FIFO",
+		open: openCuratorWSem},
 }
 
 func contenderNamed(name string) (contender, error) {

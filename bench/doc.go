@@ -13,6 +13,9 @@
 //   - read-write locks: rwmutex against etcd's recipes RWMutex;
 //   - semaphores: semaphore against a Curator-style one written here (every
 //     waiter watches the whole line and reads it again on every event);
+//   - weighted semaphores: semaphore's AcquireN, weights drawn 1 to
+//     -wsem-max-weight, against the Curator-style one with weights, as
+//     strictly FIFO;
 //   - elections: candidates taking turns with Rotate against etcd's
 //     concurrency.Election doing Resign, then Campaign;
 //   - several locks at once: fairmutex.LockAll against concurrency.Mutex

@@ -35,17 +35,21 @@ type config struct {
 	groups     map[string]bool // row groups to run; nil runs all
 	holds      int             // locks one session holds in the holds rows
 	lines      []int           // waiters of the long-line rows
+
+	wsemCounts    []int // contenders of the weighted semaphore cells
+	wsemLimit     int   // limit of the weighted semaphore cells
+	wsemMaxWeight int   // each weighted acquisition's weight is drawn from 1 to it
 }
 
 // rowGroups are the names -groups takes.
-var rowGroups = []string{"mutex", "uncontended", "semaphore", "election", "multi", "trylock", "history", "holds", "line"}
+var rowGroups = []string{"mutex", "uncontended", "semaphore", "weighted", "election", "multi", "trylock", "history", "holds", "line"}
 
 // group reports whether row group name is to run.
 func (c config) group(name string) bool { return c.groups == nil || c.groups[name] }
 
 func main() {
 	cfg := config{kaTTLs: 4}
-	var contenders, reads, only, history, semCounts, elections, multiN, multiK, groups, lines string
+	var contenders, reads, only, history, semCounts, elections, multiN, multiK, groups, lines, wsemCounts string
 	quick := flag.Bool("quick", false, "a short run for checking the harness: shorter cells, fewer counts (figures not for publishing)")
 	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "how long each cell runs, in all")
 	flag.IntVar(&cfg.rounds, "rounds", 5, "slices each cell is cut into; the contenders of one count take turns slice by slice")
@@ -55,6 +59,9 @@ func main() {
 	flag.StringVar(&history, "history", "10000,50000", "past acquisitions under the lock, for the fairmutex history cells; empty skips them")
 	flag.IntVar(&cfg.semLimit, "sem-limit", 4, "permits of the semaphore cells")
 	flag.StringVar(&semCounts, "sem-contenders", "8,16,32,64", "numbers of contenders of the semaphores; empty skips them")
+	flag.IntVar(&cfg.wsemLimit, "wsem-limit", 8, "limit of the weighted semaphore cells")
+	flag.IntVar(&cfg.wsemMaxWeight, "wsem-max-weight", 4, "each weighted acquisition's weight is drawn from 1 to this (at most -wsem-limit)")
+	flag.StringVar(&wsemCounts, "wsem-contenders", "8,16,32", "numbers of contenders of the weighted semaphores; empty skips them")
 	flag.StringVar(&elections, "candidates", "2,8,32", "numbers of candidates of the elections; empty skips them")
 	flag.StringVar(&multiN, "multi-callers", "8,32", "numbers of callers of the multi-lock cells; empty skips them")
 	flag.StringVar(&multiK, "multi-k", "2,4", "locks per multi-lock call, comma-separated")
@@ -72,7 +79,8 @@ func main() {
 		set := map[string]bool{}
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		for name, v := range map[string]*string{"contenders": &contenders, "reads": &reads, "history": &history,
-			"sem-contenders": &semCounts, "candidates": &elections, "multi-callers": &multiN, "lines": &lines} {
+			"sem-contenders": &semCounts, "candidates": &elections, "multi-callers": &multiN, "lines": &lines,
+			"wsem-contenders": &wsemCounts} {
 			if !set[name] {
 				*v = quickDefaults[name]
 			}
@@ -107,6 +115,10 @@ func main() {
 	slices.Sort(cfg.history)
 	cfg.semCounts = ints("sem-contenders", semCounts, 1, true)
 	cfg.elections = ints("candidates", elections, 1, true)
+	cfg.wsemCounts = ints("wsem-contenders", wsemCounts, 1, true)
+	if cfg.wsemMaxWeight < 1 || cfg.wsemMaxWeight > cfg.wsemLimit {
+		fatalf("-wsem-max-weight: want 1 to -wsem-limit (%d)", cfg.wsemLimit)
+	}
 	cfg.multiN = ints("multi-callers", multiN, 1, true)
 	cfg.multiK = ints("multi-k", multiK, 1, false)
 	if cfg.multiLines < 1 || cfg.multiLines > 64 || slices.Max(cfg.multiK) > cfg.multiLines {
@@ -173,13 +185,14 @@ func main() {
 
 // quickDefaults are the list flags' values under -quick.
 var quickDefaults = map[string]string{
-	"contenders":     "1,2,8,32",
-	"reads":          "90",
-	"history":        "2000,10000",
-	"sem-contenders": "8,32",
-	"candidates":     "2,8",
-	"multi-callers":  "8",
-	"lines":          "300",
+	"contenders":      "1,2,8,32",
+	"reads":           "90",
+	"history":         "2000,10000",
+	"sem-contenders":  "8,32",
+	"candidates":      "2,8",
+	"multi-callers":   "8",
+	"lines":           "300",
+	"wsem-contenders": "8,32",
 }
 
 func fatalf(format string, args ...any) {

@@ -12,7 +12,9 @@ import (
 //
 // A cell has one line (a lock), or several for multi-lock cells, each call
 // taking a set of them; a line admits limit exclusive holders at once
-// (1 but for semaphores), or any number of readers (line 0 only).
+// (1 but for semaphores), or any number of readers (line 0 only). For
+// weighted semaphores a holder counts for its weight: a line admits holds
+// whose weights add up to at most limit.
 type recorder struct {
 	mu      sync.Mutex
 	limit   int
@@ -25,9 +27,10 @@ type recorder struct {
 	lastRelease    time.Time // of any hold
 	lastWriterEnd  time.Time // of a write hold
 	readers        int
-	writers        [64]int // exclusive holders per line
+	writers        [64]int // exclusive holders per line, each counted for its weight
 
 	grants, reads  int
+	weights        int    // of the grants
 	lockCalls      [2]int // server calls inside granted Lock calls: [0] writers, [1] readers
 	handoffs       []time.Duration
 	waits          []time.Duration // Lock call start to grant, of every grant
@@ -45,6 +48,9 @@ type arrival struct {
 	at    time.Time
 	read  bool
 	lines uint64 // the lines the call takes, a bit set
+	// weight is of the hold the call asks for on each line: 1 but for
+	// weighted semaphores.
+	weight int
 	// blocked: when the call started, it could not be granted at once in
 	// a fair lock: a conflicting hold, or a conflicting caller before it.
 	blocked bool
@@ -88,17 +94,23 @@ func (r *recorder) stop() time.Duration {
 // arrive records the start of a Lock (read false) or RLock (read true)
 // call on the given lines (a bit set; 0 means line 0 alone).
 func (r *recorder) arrive(read bool, lines uint64) *arrival {
+	return r.arriveN(read, lines, 1)
+}
+
+// arriveN is arrive for a hold of the given weight (a weighted
+// semaphore's AcquireN; below 1 counts as 1).
+func (r *recorder) arriveN(read bool, lines uint64, weight int) *arrival {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if lines == 0 {
 		lines = 1
 	}
 	r.seq++
-	a := &arrival{seq: r.seq, at: time.Now(), read: read, lines: lines}
+	a := &arrival{seq: r.seq, at: time.Now(), read: read, lines: lines, weight: max(weight, 1)}
 	if read {
 		a.blocked = r.writers[0] > 0 || r.pendingWriters > 0
 	} else {
-		a.blocked = r.full(lines) || r.readers > 0
+		a.blocked = r.full(lines, a.weight) || r.readers > 0
 		for _, p := range r.pending {
 			a.blocked = a.blocked || p.lines&lines != 0
 		}
@@ -108,17 +120,20 @@ func (r *recorder) arrive(read bool, lines uint64) *arrival {
 	return a
 }
 
-// full reports whether any of lines has limit exclusive holders.
-func (r *recorder) full(lines uint64) bool {
+// full reports whether a hold of weight w does not fit beside the
+// exclusive holds of any of lines (for w = 1: whether one has limit
+// holders).
+func (r *recorder) full(lines uint64, w int) bool {
 	for i := range r.writers {
-		if lines&(1<<i) != 0 && r.writers[i] >= r.limit {
+		if lines&(1<<i) != 0 && r.writers[i]+w > r.limit {
 			return true
 		}
 	}
 	return false
 }
 
-// addWriters adds d exclusive holders to each of lines.
+// addWriters adds d to the exclusive holds of each of lines: one holder,
+// or a holder's weight.
 func (r *recorder) addWriters(lines uint64, d int) {
 	for i := range r.writers {
 		if lines&(1<<i) != 0 {
@@ -165,8 +180,8 @@ func (r *recorder) grant(a *arrival) {
 		conflict = r.writers[0] > 0
 		r.readers++
 	} else {
-		conflict = r.full(a.lines) || r.readers > 0
-		r.addWriters(a.lines, 1)
+		conflict = r.full(a.lines, a.weight) || r.readers > 0
+		r.addWriters(a.lines, a.weight)
 	}
 	if r.stopped {
 		return
@@ -175,6 +190,7 @@ func (r *recorder) grant(a *arrival) {
 		r.violations++
 	}
 	r.grants++
+	r.weights += a.weight
 	r.waits = append(r.waits, now.Sub(a.at))
 	if a.read {
 		r.reads++
@@ -193,9 +209,10 @@ func (r *recorder) grant(a *arrival) {
 	// order (one goroutine is descheduled, one request waits for the
 	// other's batch), so the second count only takes callers the server
 	// already knew of when this one started: those overtakes are the lock's
-	// doing, not the client's scheduling.
-	room := r.limit > 1 && !r.full(a.lines)
+	// doing, not the client's scheduling. With weights, room is for the
+	// earlier caller's weight beside the holds, this one's included.
 	for _, p := range r.pending {
+		room := r.limit > 1 && !r.full(a.lines, p.weight)
 		if p.seq < a.seq && p.lines&a.lines != 0 && !(p.read && a.read) && !room {
 			p.overtaken++
 			r.overtakesTotal++
@@ -227,7 +244,7 @@ func (r *recorder) release(a *arrival) {
 	if a.read {
 		r.readers--
 	} else {
-		r.addWriters(a.lines, -1)
+		r.addWriters(a.lines, -a.weight)
 		r.lastWriterEnd = r.lastRelease
 	}
 }

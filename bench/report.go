@@ -74,6 +74,9 @@ func tables(res *results) []table {
 	if len(res.Semaphore) > 0 {
 		out = append(out, cellTable(fmt.Sprintf("Semaphores, limit %d: contenders looping Acquire, Release", res.Semaphore[0].Limit), "acq/s", res.Semaphore))
 	}
+	if len(res.Weighted) > 0 {
+		out = append(out, weightedTable(res))
+	}
 	if len(res.Election) > 0 {
 		t := cellTable("Elections: candidates taking turns (fairlock: Rotate; etcd: Resign, then Campaign)", "terms/s", res.Election)
 		t.notes = append(t.notes, "A term is an acquisition: handoff is from the start of the leader's Rotate (Resign) to the next "+

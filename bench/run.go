@@ -21,6 +21,7 @@ type results struct {
 	Semaphore   []cellResult
 	Election    []cellResult
 	Multi       []cellResult
+	Weighted    []cellResult // weighted semaphores
 	Uncontended []cellResult // one contender, for the Lock+Unlock latency
 	History     []historyRow // fairmutex on a lock with uncompacted past acquisitions
 	TryLock     []tryResult
@@ -207,7 +208,8 @@ func run(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 		k     kind
 		bases []cellSpec
 		group string
-	}{{&res.Semaphore, kindSemaphore, sems, "semaphore"}, {&res.Election, kindElection, elections, "election"}, {&res.Multi, kindMulti, multi, "multi"}} {
+	}{{&res.Semaphore, kindSemaphore, sems, "semaphore"}, {&res.Election, kindElection, elections, "election"}, {&res.Multi, kindMulti, multi, "multi"},
+		{&res.Weighted, kindWeighted, weightedSpecs(cfg), "weighted"}} {
 		for _, base := range g.bases {
 			if !cfg.group(g.group) {
 				break

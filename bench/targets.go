@@ -122,6 +122,7 @@ func targetTable(res *results) table {
 	}
 	primitiveTargets(res, add)
 	scaleTargets(res, add)
+	weightedTargets(res, add)
 	return t
 }
 
