@@ -93,7 +93,7 @@ var contenders = []contender{
 		open: openSemaphore},
 	{name: nameCurator, kind: kindSemaphore, about: "Curator-style semaphore: every waiter watches the whole line and re-reads it on every event",
 		open: func(s *concurrency.Session, name string, spec cellSpec) (locker, error) {
-			return newCuratorSem(s, name, spec.limit), nil
+			return newCuratorSem(s, name, spec.limit, 1), nil
 		}},
 	{name: nameElection, kind: kindElection, anchor: nameEtcdElect, about: "fairlock election.Election: Campaign once, then Rotate",
 		open: openRotator},

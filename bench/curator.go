@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
@@ -14,29 +16,49 @@ import (
 // etcd take): a caller adds its entry to the line, reads the whole line,
 // and while it cannot go it waits on a watch of the whole line (in
 // ZooKeeper, getChildren with a watcher), reading the line again on every
-// event. An entry holds a permit when fewer than limit entries are older,
-// so the baseline is as fair as the semaphore it is measured against; what
-// it lacks is herd-freedom: every join and every release wakes every
+// event. An entry goes when the weights of every entry older than it, held
+// or waiting, plus its own fit in the limit (each weighs 1 in the counting
+// semaphore's cells, its weight is its value in the weighted ones), so the
+// baseline is as fair as the semaphore it is measured against: strictly
+// FIFO, an older waiter that does not fit holds back every younger one.
+// What it lacks is herd-freedom: every join and every release wakes every
 // waiter. (Curator also serialises joins through a mutex of its own; that
 // would only slow it down, so it is left out.)
 type curatorSem struct {
-	s      *concurrency.Session
-	prefix string
-	key    string
-	limit  int
-	rev    int64 // create revision of the entry held; 0 when none
+	s         *concurrency.Session
+	prefix    string
+	key       string
+	limit     int
+	maxWeight int   // above 1: weighted, the entry's value is its weight
+	w         int   // the next acquisition's weight
+	rev       int64 // create revision of the entry held; 0 when none
 }
 
-func newCuratorSem(s *concurrency.Session, name string, limit int) *curatorSem {
+func newCuratorSem(s *concurrency.Session, name string, limit, maxWeight int) *curatorSem {
 	prefix := name + "/leases/"
-	return &curatorSem{s: s, prefix: prefix, key: fmt.Sprintf("%s%016x", prefix, s.Lease()), limit: limit}
+	return &curatorSem{s: s, prefix: prefix, key: fmt.Sprintf("%s%016x", prefix, s.Lease()), limit: limit, maxWeight: maxWeight, w: 1}
+}
+
+// weighted reports whether entries carry weights (a value to read).
+func (c *curatorSem) weighted() bool { return c.maxWeight > 1 }
+
+func (c *curatorSem) weigh(rng *rand.Rand) int {
+	c.w = drawWeight(rng, c.maxWeight)
+	return c.w
 }
 
 func (c *curatorSem) lock(ctx context.Context, _ bool) error {
+	if c.w < 1 || c.w > c.limit {
+		return fmt.Errorf("curator: weight %d out of 1..%d", c.w, c.limit)
+	}
+	value := ""
+	if c.weighted() {
+		value = strconv.Itoa(c.w)
+	}
 	cli := c.s.Client()
 	resp, err := cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(c.key), "=", 0)).
-		Then(clientv3.OpPut(c.key, "", clientv3.WithLease(c.s.Lease()))).
+		Then(clientv3.OpPut(c.key, value, clientv3.WithLease(c.s.Lease()))).
 		Commit()
 	if err != nil {
 		return err
@@ -56,7 +78,7 @@ func (c *curatorSem) lock(ctx context.Context, _ bool) error {
 }
 
 // wait watches the whole line from now on, then reads it, and reads it
-// again on every event until fewer than limit entries are older than rev.
+// again on every event until the entries older than rev and its own fit.
 func (c *curatorSem) wait(ctx context.Context, rev int64) error {
 	cli := c.s.Client()
 	wctx, cancel := context.WithCancel(ctx)
@@ -67,24 +89,30 @@ func (c *curatorSem) wait(ctx context.Context, rev int64) error {
 	if _, ok := <-wch; !ok {
 		return watchEnded(ctx)
 	}
+	var opts []clientv3.OpOption
+	if !c.weighted() {
+		opts = append(opts, clientv3.WithKeysOnly()) // every entry weighs 1
+	}
 	for {
-		resp, err := cli.Get(ctx, c.prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		resp, err := cli.Get(ctx, c.prefix, append([]clientv3.OpOption{clientv3.WithPrefix()}, opts...)...)
 		if err != nil {
 			return err
 		}
-		older, mine := 0, false
+		line := make([]lineEntry, 0, len(resp.Kvs))
 		for _, kv := range resp.Kvs {
-			switch {
-			case kv.CreateRevision < rev:
-				older++
-			case string(kv.Key) == c.key && kv.CreateRevision == rev:
-				mine = true
+			w := 1
+			if c.weighted() {
+				if w, err = strconv.Atoi(string(kv.Value)); err != nil {
+					return fmt.Errorf("curator: entry %s: weight %q", kv.Key, kv.Value)
+				}
 			}
+			line = append(line, lineEntry{rev: kv.CreateRevision, weight: w, mine: string(kv.Key) == c.key && kv.CreateRevision == rev})
 		}
+		goes, mine := fifoGoes(line, rev, c.limit)
 		if !mine {
 			return errors.New("curator: entry lost while waiting")
 		}
-		if older < c.limit {
+		if goes {
 			return nil
 		}
 		select {

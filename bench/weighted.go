@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/fairlock/fairlock/semaphore"
@@ -88,113 +86,8 @@ func (l *wsemLocker) unlock(ctx context.Context, _ bool) error {
 	return err
 }
 
-// curatorWSem is the weighted semaphore baseline, curatorSem with weights:
-// a caller adds its entry, its weight as the value, reads the whole line,
-// and while it cannot go waits on a watch of the whole line, reading the
-// line again on every event. An entry goes when the weights of all entries
-// older than it, held or waiting, plus its own fit in the limit: strictly
-// FIFO, as fair as the semaphore it is measured against (an older waiter
-// that does not fit holds back every younger one, even one that would).
-// What it lacks is herd-freedom: every join and every release wakes every
-// waiter, and each one reads the whole line.
-type curatorWSem struct {
-	s         *concurrency.Session
-	prefix    string
-	key       string
-	limit     int
-	maxWeight int
-	w         int   // the next acquisition's weight
-	rev       int64 // create revision of the entry held; 0 when none
-}
-
 func openCuratorWSem(s *concurrency.Session, name string, spec cellSpec) (locker, error) {
-	prefix := name + "/leases/"
-	return &curatorWSem{s: s, prefix: prefix, key: fmt.Sprintf("%s%016x", prefix, s.Lease()),
-		limit: spec.limit, maxWeight: spec.maxWeight, w: 1}, nil
-}
-
-func (c *curatorWSem) weigh(rng *rand.Rand) int {
-	c.w = drawWeight(rng, c.maxWeight)
-	return c.w
-}
-
-func (c *curatorWSem) lock(ctx context.Context, _ bool) error {
-	if c.w < 1 || c.w > c.limit {
-		return fmt.Errorf("curator: weight %d out of 1..%d", c.w, c.limit)
-	}
-	cli := c.s.Client()
-	resp, err := cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(c.key), "=", 0)).
-		Then(clientv3.OpPut(c.key, strconv.Itoa(c.w), clientv3.WithLease(c.s.Lease()))).
-		Commit()
-	if err != nil {
-		return err
-	}
-	if !resp.Succeeded {
-		return errors.New("curator: entry already in line")
-	}
-	rev := resp.Header.Revision
-	if err := c.wait(ctx, rev); err != nil {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
-		defer cancel()
-		cli.Txn(dctx).If(clientv3.Compare(clientv3.CreateRevision(c.key), "=", rev)).Then(clientv3.OpDelete(c.key)).Commit()
-		return err
-	}
-	c.rev = rev
-	return nil
-}
-
-// wait watches the whole line from now on, then reads it, and reads it
-// again on every event until the entries older than rev and its own fit.
-func (c *curatorWSem) wait(ctx context.Context, rev int64) error {
-	cli := c.s.Client()
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	wch := cli.Watch(wctx, c.prefix, clientv3.WithPrefix(), clientv3.WithCreatedNotify())
-	if _, ok := <-wch; !ok {
-		return watchEnded(ctx)
-	}
-	for {
-		resp, err := cli.Get(ctx, c.prefix, clientv3.WithPrefix())
-		if err != nil {
-			return err
-		}
-		var line []lineEntry
-		for _, kv := range resp.Kvs {
-			w, err := strconv.Atoi(string(kv.Value))
-			if err != nil {
-				return fmt.Errorf("curator: entry %s: weight %q", kv.Key, kv.Value)
-			}
-			line = append(line, lineEntry{rev: kv.CreateRevision, weight: w, mine: string(kv.Key) == c.key && kv.CreateRevision == rev})
-		}
-		goes, mine := fifoGoes(line, rev, c.limit)
-		if !mine {
-			return errors.New("curator: entry lost while waiting")
-		}
-		if goes {
-			return nil
-		}
-		select {
-		case wr, ok := <-wch:
-			if !ok {
-				return watchEnded(ctx)
-			}
-			if err := wr.Err(); err != nil {
-				return err
-			}
-		case <-c.s.Done():
-			return concurrency.ErrSessionExpired
-		}
-	}
-}
-
-func (c *curatorWSem) unlock(ctx context.Context, _ bool) error {
-	_, err := c.s.Client().Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(c.key), "=", c.rev)).
-		Then(clientv3.OpDelete(c.key)).
-		Commit()
-	c.rev = 0
-	return err
+	return newCuratorSem(s, name, spec.limit, spec.maxWeight), nil
 }
 
 // lineEntry is one entry of the baseline's line as read.

@@ -97,7 +97,7 @@ func TestFifoGoes(t *testing.T) {
 func TestWeightsSeeded(t *testing.T) {
 	spec := cellSpec{limit: 8, maxWeight: 4}
 	sem := &wsemLocker{maxWeight: spec.maxWeight}
-	cur := &curatorWSem{limit: spec.limit, maxWeight: spec.maxWeight}
+	cur := &curatorSem{limit: spec.limit, maxWeight: spec.maxWeight}
 	var got [2][]int
 	for k, l := range []weigher{sem, cur} {
 		rng := newWeightRand(3)
