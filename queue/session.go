@@ -123,14 +123,6 @@ func (st *sessionState) releaseSlot(q *Queue, key string, slot int, tainted bool
 	}
 }
 
-// slotCounts reports the slots in use (taken and not back yet) and the
-// slots quarantined, for the tests of the lifecycle.
-func (st *sessionState) slotCounts() (inUse, quarantined int) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.next - len(st.free) - len(st.quarantined), len(st.quarantined)
-}
-
 func (st *sessionState) key(layout keys.Layout, slot int, kind Kind, limit, weight int) string {
 	id := keys.SlotID(int64(st.lease), st.gen, slot)
 	switch kind {

@@ -397,16 +397,6 @@ func (t *Ticket) grant(ctx context.Context) error {
 	return nil
 }
 
-// heldFor is how long the ticket has been granted; -1 if it never was.
-func (t *Ticket) heldFor() time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.grantedAt.IsZero() {
-		return -1
-	}
-	return time.Since(t.grantedAt)
-}
-
 func (t *Ticket) usable() error {
 	if t == nil || t.q == nil || t.q.s == nil {
 		return ErrUninitialized
