@@ -211,7 +211,9 @@ func TestWeightedRandomWorkload(t *testing.T) {
 }
 
 // fitsByRecord checks, in one transaction fenced by the permit, that the
-// weights of the permits older than it and its own fit in the limit.
+// weights of the permits older than it and its own fit in the limit:
+// etcd's own record that the permit is within the limit and overtook
+// nobody. For weight-1 permits that is "fewer than limit are older".
 func fitsByRecord(cli *clientv3.Client, name string, p *semaphore.Permit, limit int) error {
 	ctx, cancel := context.WithTimeout(bg, waitLimit)
 	defer cancel()

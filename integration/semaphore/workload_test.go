@@ -54,7 +54,7 @@ func TestLimitUnderRandomWorkload(t *testing.T) {
 				for m := maxInside.Load(); now > m && !maxInside.CompareAndSwap(m, now); m = maxInside.Load() {
 				}
 				granted.Add(1)
-				if err := olderThan(n.cli, name, p, limit); err != nil {
+				if err := fitsByRecord(n.cli, name, p, limit); err != nil {
 					return err
 				}
 				time.Sleep(time.Duration(2+rng.IntN(15)) * time.Millisecond) // hold a while, so overlaps would show
@@ -81,28 +81,6 @@ func TestLimitUnderRandomWorkload(t *testing.T) {
 	}
 	// A cancelled Acquire removes its entry before it returns.
 	noKeys(t, testcluster.Client(t, c, 0), name)
-}
-
-// olderThan checks, in one transaction fenced by the permit, that fewer
-// than limit entries of the name are older than the permit's: etcd's own
-// record that the permit is one of at most limit holders.
-func olderThan(cli *clientv3.Client, name string, p *semaphore.Permit, limit int) error {
-	ctx, cancel := context.WithTimeout(bg, waitLimit)
-	defer cancel()
-	resp, err := cli.Txn(ctx).If(p.IsOwner()).Then(
-		// Count by hand: etcd's count ignores create-revision filters.
-		clientv3.OpGet(name+"/", clientv3.WithPrefix(), clientv3.WithKeysOnly(), clientv3.WithMaxCreateRev(p.Token()-1)),
-	).Commit()
-	if err != nil {
-		return err
-	}
-	if !resp.Succeeded {
-		return fmt.Errorf("permit %d lost while held", p.Token())
-	}
-	if older := len(resp.Responses[0].GetResponseRange().GetKvs()); older >= limit {
-		return fmt.Errorf("permit %d granted with %d older entries in line at revision %d, limit %d", p.Token(), older, resp.Header.Revision, limit)
-	}
-	return nil
 }
 
 // maxEventsPerAcq bounds the watch events per acquisition in TestHerdFree.
