@@ -24,10 +24,17 @@ func runExec(ctx context.Context, w *Worker) error {
 	lock := w.Spec.Locks[0]
 	for ctx.Err() == nil {
 		op := w.nextOp()
-		run := w.rnd(100*time.Millisecond, 600*time.Millisecond)
+		// One job in four runs past a TTL and ignores SIGTERM: only
+		// fairlock's SIGKILL, due at the hold's HeldUntil, stops it in time
+		// when fairlock is cut off.
+		run, stubborn := w.rnd(100*time.Millisecond, 600*time.Millisecond), w.pick(4) == 0
+		if stubborn {
+			run = w.TTL + w.rnd(0, w.TTL)
+		}
 		cmd := exec.Command(w.Fairlock, "exec", "--endpoints", strings.Join(w.Endpoints, ","),
 			"--ttl", w.TTL.String(), "--timeout", Patience.String(), lock, "--",
-			w.Self, "job", "-stamps", w.Jobs, "-proc", fmt.Sprintf("%s/%d", w.Proc, op), "-run", run.String())
+			w.Self, "job", "-stamps", w.Jobs, "-proc", fmt.Sprintf("%s/%d", w.Proc, op), "-run", run.String(),
+			"-stubborn="+strconv.FormatBool(stubborn))
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		w.Rec(history.Record{Kind: history.Call, Op: op, Lock: lock, Mode: "exec"})
 		if err := cmd.Start(); err != nil {
@@ -58,8 +65,9 @@ func exitText(err error) string {
 }
 
 // Job is the exec workload's COMMAND: it stamps into the history at
-// stamps, under proc, for run, and stops at SIGTERM.
-func Job(stamps, proc string, run time.Duration) error {
+// stamps, under proc, for run, and stops at SIGTERM unless stubborn (it
+// stamps "term" either way).
+func Job(stamps, proc string, run time.Duration, stubborn bool) error {
 	h, err := history.Create(stamps)
 	if err != nil {
 		return err
@@ -83,7 +91,9 @@ func Job(stamps, proc string, run time.Duration) error {
 		select {
 		case <-term:
 			stamp("term")
-			os.Exit(143)
+			if !stubborn {
+				os.Exit(143)
+			}
 		case <-end:
 			stamp("end")
 			return nil

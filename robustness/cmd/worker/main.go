@@ -27,8 +27,9 @@ func main() {
 		stamps := fs.String("stamps", "", "history file of the stamps")
 		proc := fs.String("proc", "", "the job's name in the history")
 		run := fs.Duration("run", time.Second, "how long the job runs")
+		stubborn := fs.Bool("stubborn", false, "go on after SIGTERM")
 		fs.Parse(os.Args[2:])
-		if err := workload.Job(*stamps, *proc, *run); err != nil {
+		if err := workload.Job(*stamps, *proc, *run, *stubborn); err != nil {
 			fmt.Fprintln(os.Stderr, "worker job:", err)
 			os.Exit(1)
 		}
