@@ -168,7 +168,7 @@ func TestMutexFencedAndRegister(t *testing.T) {
 	f.put(12, "/robustness/data/mutex/a/register", 12, "1")
 	f.put(13, "/robustness/data/mutex/a/register", 12, "1")
 	rep := f.check()
-	wantViolations(t, rep, "mutex", "its turn had not come", "not linearizable")
+	wantViolations(t, rep, "mutex", "not linearizable", "its turn had not come")
 	html := filepath.Join(f.dir, "mutex-linearizability.html")
 	if _, err := os.Stat(html); err != nil {
 		t.Fatalf("no visualisation: %v", err)

@@ -17,8 +17,8 @@ func checkMutex(c *run, spec workload.Spec, recs []history.Record) Result {
 	var res Result
 	c.holdChecks(spec, recs, one, &res)
 	ok, n, note := Linearizable(recs, c.dir, spec.Name)
-	if !ok {
-		res.Violations = append(res.Violations, "the fenced register's history is not linearizable: "+note)
+	if !ok { // first: porcupine's verdict is the headline of a mutex run
+		res.Violations = append([]string{"the fenced register's history is not linearizable: " + note}, res.Violations...)
 	}
 	res.Figures = append(res.Figures, fmt.Sprintf("fenced register: %d operations, linearizable: %v", n, ok))
 	for _, lock := range spec.Locks {
