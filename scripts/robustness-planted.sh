@@ -6,8 +6,8 @@
 # does not wait, a semaphore that lets one too many in, an Observe that
 # skips revisions, an exec that kills late, ...). For each, this script
 # copies the working tree, applies the patch, runs the suite on the copy
-# (DUR, default 20s; the fault kinds the patch's header names; SEED,
-# default 1) and expects the workload the header names to FAIL. It prints
+# (DUR, default 20s, unless the patch's header names one; the fault kinds
+# the header names; SEED, default 1) and expects the workload the header names to FAIL. It prints
 # what the report said. A patch that no longer applies (the code it plants
 # in has changed) is reported as such, by name, and fails the script: it
 # needs refreshing against the tree. Exits 0 only when every bug is caught.
@@ -33,6 +33,7 @@ for p in "${patches[@]}"; do
 	what="$(sed -n 's/^robustness-planted: *//p' "$p")"
 	expect="$(sed -n 's/^robustness-expect: *//p' "$p")"
 	faults="$(sed -n 's/^robustness-faults: *//p' "$p")"
+	dur="$(sed -n 's/^robustness-dur: *//p' "$p")"
 	echo "== planted: $name: $what (expect $expect to fail${faults:+; faults $faults})"
 	tree="$trees/$name"
 	mkdir -p "$tree"
@@ -45,7 +46,7 @@ for p in "${patches[@]}"; do
 	fi
 	(cd "$tree" && patch -p1 -s <"$p")
 	out="$runs/$name.out"
-	(cd "$tree" && DUR="${DUR:-20s}" SEED="${SEED:-1}" FAULTS="$faults" OUT="$runs/$name" scripts/robustness.sh) >"$out" 2>&1
+	(cd "$tree" && DUR="${dur:-${DUR:-20s}}" SEED="${SEED:-1}" FAULTS="$faults" OUT="$runs/$name" scripts/robustness.sh) >"$out" 2>&1
 	status=$?
 	if [ "$status" -eq 0 ]; then
 		echo "   NOT CAUGHT: the suite passed with the bug planted (see $out)"

@@ -153,7 +153,9 @@ type owner struct {
 	desc        string
 }
 
-var execValue = regexp.MustCompile(`^\S+/(\d+) .* -proc (\S+)#\d+/\d+`)
+// execValue reads a fairlock exec's entry: "HOST/PID COMMAND...", the
+// command's arguments shell-quoted (the job's -proc has a '#').
+var execValue = regexp.MustCompile(`^\S+/(\d+) .* -proc '?([^#' ]+)#\d+/\d+`)
 
 // find finds, for up to two seconds, a holder (or a waiter) in the lines of
 // the workload named name, oldest first, by etcd's record and the
