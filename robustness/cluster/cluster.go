@@ -134,6 +134,7 @@ func (c *Cluster) run(m *Member) error {
 	defer log.Close()
 	cmd := exec.Command(c.bin, c.args(m)...)
 	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // a runner that dies takes its cluster along
 	if err := cmd.Start(); err != nil {
 		return err
 	}

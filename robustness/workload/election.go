@@ -61,7 +61,9 @@ func runElection(ctx context.Context, w *Worker) error {
 					sleep(ctx, w.rnd(100*time.Millisecond, 400*time.Millisecond))
 				})
 			if !rotate || ctx.Err() != nil || !live(ctx, c) {
-				w.release(op, e.Resign)
+				if !w.release(op, e.Resign) {
+					return // the session ends: its revocation removes the entry
+				}
 				op = 0
 				sleep(ctx, w.rnd(50*time.Millisecond, 300*time.Millisecond))
 				continue
@@ -75,8 +77,8 @@ func runElection(ctx context.Context, w *Worker) error {
 			w.Rec(history.Record{Kind: history.Release, Op: op, Err: errText(err)})
 			if err != nil {
 				w.Rec(history.Record{Kind: history.Fail, Op: next, Err: err.Error()})
-				if !errors.Is(err, election.ErrNotLeader) {
-					w.release(next, e.Resign) // whatever is left of the lead
+				if !errors.Is(err, election.ErrNotLeader) && !w.release(next, e.Resign) { // whatever is left of the lead
+					return // the session ends: its revocation removes the entry
 				}
 				op = 0
 				continue

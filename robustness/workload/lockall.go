@@ -75,13 +75,18 @@ func runLockAll(ctx context.Context, w *Worker) error {
 				sleep(ctx, w.rnd(20*time.Millisecond, 150*time.Millisecond))
 			})
 			close(stop)
-			w.release(op, func(ctx context.Context) error {
+			released := w.release(op, func(ctx context.Context) error {
 				var errs []error
 				for _, m := range ms {
-					errs = append(errs, m.Unlock(ctx))
+					if err := m.Unlock(ctx); !settled(err) { // one settled stays so: ErrNotLocked next time
+						errs = append(errs, err)
+					}
 				}
 				return errors.Join(errs...)
 			})
+			if !released {
+				return // the session ends: its revocation removes the entries
+			}
 		}
 	})
 	return nil

@@ -40,7 +40,9 @@ func runMutex(ctx context.Context, w *Worker) error {
 				w.readModifyWrite(ctx, c, op, lock, Data(lock, "counter"), m.Token())
 				sleep(ctx, w.rnd(20*time.Millisecond, 200*time.Millisecond))
 			})
-			w.release(op, m.Unlock)
+			if !w.release(op, m.Unlock) {
+				return // the session ends: its revocation removes the entry
+			}
 		}
 	})
 	return nil

@@ -50,7 +50,9 @@ func runRWMutex(ctx context.Context, w *Worker) error {
 						w.fencedPut(ctx, c, op, lock, tok, state, fmt.Sprintf("idle:%d", tok), rw.IsOwner())
 					}
 				})
-				w.release(op, rw.Unlock)
+				if !w.release(op, rw.Unlock) {
+					return // the session ends: its revocation removes the entry
+				}
 				continue
 			}
 			w.Rec(history.Record{Kind: history.Grant, Op: op, Lock: lock, Mode: mode, Token: rw.RToken(),
@@ -61,7 +63,9 @@ func runRWMutex(ctx context.Context, w *Worker) error {
 					sleep(ctx, w.rnd(10*time.Millisecond, 60*time.Millisecond))
 				}
 			})
-			w.release(op, rw.RUnlock)
+			if !w.release(op, rw.RUnlock) {
+				return
+			}
 		}
 	})
 	return nil

@@ -37,7 +37,9 @@ func runSemaphore(ctx context.Context, w *Worker) error {
 				sleep(ctx, w.rnd(50*time.Millisecond, 300*time.Millisecond))
 				w.probe(ctx, c, history.Record{Op: op, Lock: lock, Token: p.Token()}, p.IsOwner())
 			})
-			w.release(op, p.Release)
+			if !w.release(op, p.Release) {
+				return // the session ends: its revocation removes the entry
+			}
 		}
 	})
 	return nil

@@ -60,6 +60,7 @@ const (
 	Patience = 30 * time.Second
 	// OpTimeout bounds every other call to etcd.
 	OpTimeout = 2 * time.Second
-	// ReleaseTimeout bounds a release.
+	// ReleaseTimeout bounds a release; ReleaseGiveUp the tries of one.
 	ReleaseTimeout = 5 * time.Second
+	ReleaseGiveUp  = 20 * time.Second
 )

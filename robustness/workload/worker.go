@@ -12,6 +12,7 @@ import (
 
 	"github.com/fairlock/fairlock"
 	"github.com/fairlock/fairlock/robustness/history"
+	"github.com/fairlock/fairlock/rwmutex"
 )
 
 // Worker is one worker process's setting and its history.
@@ -157,11 +158,42 @@ func (w *Worker) holding(ctx context.Context, op int64, done <-chan struct{}, un
 	<-sampled
 }
 
-// release runs a release bounded by ReleaseTimeout and writes its outcome.
-func (w *Worker) release(op int64, fn func(ctx context.Context) error) {
-	ctx, cancel := context.WithTimeout(context.Background(), ReleaseTimeout)
-	defer cancel()
-	w.Rec(history.Record{Kind: history.Release, Op: op, Err: errText(fn(ctx))})
+// release releases a hold as a careful user does: a release whose outcome
+// is unknown (its context ended, etcd did not answer) leaves the hold in
+// place, restored for another release, and its entry in the line, where
+// it blocks everyone behind it (the caller's next Lock included) until
+// the session ends. So it tries again, each try bounded by ReleaseTimeout
+// and written down, until the hold is settled (released, found lost, or no
+// longer held) or ReleaseGiveUp has passed; it reports whether it settled.
+// A caller whose release did not settle ends its session: the lease's
+// revocation removes the entry.
+func (w *Worker) release(op int64, fn func(ctx context.Context) error) bool {
+	deadline := time.Now().Add(ReleaseGiveUp)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), ReleaseTimeout)
+		err := fn(ctx)
+		cancel()
+		w.Rec(history.Record{Kind: history.Release, Op: op, Err: errText(err)})
+		if settled(err) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// settled reports whether a release's error leaves nothing held: nil, or
+// the hold found lost or not held.
+func settled(err error) bool {
+	for _, done := range []error{fairlock.ErrLost, fairlock.ErrSessionExpired, fairlock.ErrNotLocked,
+		rwmutex.ErrNotLocked, fairlock.ErrNotRLocked, fairlock.ErrReleased, fairlock.ErrNotLeader} {
+		if errors.Is(err, done) {
+			return true
+		}
+	}
+	return err == nil
 }
 
 // probe commits a read-only transaction fenced by cmps and writes at which

@@ -194,6 +194,16 @@ func (r *runner) run(ctx context.Context, specs []workload.Spec, plan []schedule
 		}
 	}
 	meta.Start = history.Now()
+	stopped := false
+	defer func() { // a run cut short stops its workers too
+		if !stopped {
+			for _, w := range r.order {
+				if w.cmd != nil {
+					w.stop(0)
+				}
+			}
+		}
+	}()
 	for _, w := range r.order {
 		if err := w.start(); err != nil {
 			return err
@@ -237,6 +247,7 @@ func (r *runner) run(ctx context.Context, specs []workload.Spec, plan []schedule
 	// Liveness: every worker granted again after the outage.
 	waitLive(ctx, r.order, meta.OutageEnd, liveBound)
 	meta.End = history.Now()
+	stopped = true
 	for _, w := range r.order {
 		if !w.stop(stopBound) {
 			meta.Unstopped = append(meta.Unstopped, w.proc())

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -22,9 +23,11 @@ func clientv3WithPrefix() []clientv3.OpOption { return []clientv3.OpOption{clien
 // keeps a paused or cut member from delaying the record; the checker
 // merges them.
 type recorder struct {
+	cli    *clientv3.Client
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
+	seen   atomic.Int64 // the newest revision any watch delivered
 }
 
 func startRecorder(ctx context.Context, c *cluster.Cluster, dir string) (*recorder, error) {
@@ -36,7 +39,7 @@ func startRecorder(ctx context.Context, c *cluster.Cluster, dir string) (*record
 	}
 	from := resp.Header.Revision + 1
 	wctx, stop := context.WithCancel(context.Background())
-	r := &recorder{cancel: stop}
+	r := &recorder{cli: c.Client(), cancel: stop}
 	for _, m := range c.Members {
 		cli, err := clientv3.New(clientv3.Config{Endpoints: []string{"http://" + m.Client}, DialTimeout: 5 * time.Second,
 			Logger: zap.NewNop()})
@@ -73,6 +76,8 @@ func startRecorder(ctx context.Context, c *cluster.Cluster, dir string) (*record
 						}
 						h.Write(e)
 						next = ev.Kv.ModRevision + 1
+						for s := r.seen.Load(); next-1 > s && !r.seen.CompareAndSwap(s, next-1); s = r.seen.Load() {
+						}
 					}
 				}
 				sleepCtx(wctx, 100*time.Millisecond) // the watch ended (member killed): watch again from next
@@ -82,11 +87,16 @@ func startRecorder(ctx context.Context, c *cluster.Cluster, dir string) (*record
 	return r, nil
 }
 
-// stop ends the watches, once they have had a moment to deliver the last
-// revisions.
+// stop ends the watches once one of them has delivered a last write of
+// its own (or after 10 s): the record then holds every earlier revision.
 func (r *recorder) stop() {
 	r.once.Do(func() {
-		time.Sleep(time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if resp, err := r.cli.Put(ctx, workload.Prefix+"end", "the run's last revision"); err == nil {
+			for r.seen.Load() < resp.Header.Revision && sleepCtx(ctx, 20*time.Millisecond) {
+			}
+		}
 		r.cancel()
 		r.wg.Wait()
 	})

@@ -57,8 +57,9 @@ func (w *worker) start() error {
 		"-fairlock", w.r.fairlockBin, "-seed", strconv.FormatInt(w.r.seed, 10))
 	cmd.Stdout, cmd.Stderr = log, log
 	// A group of its own: a pause or a kill of the worker reaches the
-	// fairlock exec processes it runs, and a ^C to the runner does not.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// fairlock exec processes it runs, and a ^C to the runner does not. A
+	// runner that dies takes its workers along.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
