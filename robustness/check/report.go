@@ -56,7 +56,9 @@ func (r Report) String() string {
 		}
 		fmt.Fprintf(&b, "%-4s %-10s grants %5d  faults %2d  violations %d", status, res.Workload, res.Grants, res.Faults,
 			len(res.Violations))
-		if res.Worst != "" {
+		if res.Worst == "" {
+			b.WriteString("  no overlap")
+		} else {
 			fmt.Fprintf(&b, "  worst overlap: %s", res.Worst)
 		}
 		b.WriteString("\n")

@@ -23,11 +23,11 @@ type run struct {
 	known  Known
 }
 
-// Checker checks one workload's records.
-type Checker func(c *run, spec workload.Spec, recs []history.Record) Result
+// checker checks one workload's records.
+type checker func(c *run, spec workload.Spec, recs []history.Record) Result
 
 // checkers: one per workload of workload.Specs, by name.
-var checkers = map[string]Checker{
+var checkers = map[string]checker{
 	"mutex":     checkMutex,
 	"rwmutex":   checkRWMutex,
 	"semaphore": checkSemaphore,
@@ -51,7 +51,7 @@ var KnownBugs = map[string]string{
 func Run(dir string, known Known) (Report, error) {
 	for _, k := range known {
 		if _, ok := KnownBugs[k]; !ok {
-			return Report{}, fmt.Errorf("robustness: no known bug %q", k)
+			return Report{}, fmt.Errorf("fairlock: robustness: no known bug %q", k)
 		}
 	}
 	c := &run{dir: dir, known: known}
@@ -84,7 +84,7 @@ func Run(dir string, known Known) (Report, error) {
 		streams = append(streams, kept)
 	}
 	if len(streams) == 0 {
-		return Report{}, fmt.Errorf("robustness: no record of etcd's in %s", dir)
+		return Report{}, fmt.Errorf("fairlock: robustness: no record of etcd's in %s", dir)
 	}
 	limits := map[string]int{}
 	for _, s := range workload.Specs() {
@@ -108,12 +108,23 @@ func Run(dir string, known Known) (Report, error) {
 	for _, spec := range workload.Specs() {
 		check, ok := checkers[spec.Name]
 		if !ok {
-			return Report{}, fmt.Errorf("robustness: no checker for workload %q", spec.Name)
+			return Report{}, fmt.Errorf("fairlock: robustness: no checker for workload %q", spec.Name)
 		}
 		res := check(c, spec, c.recsOf(spec))
 		res.Workload = spec.Name
 		res.Faults = c.faultsOn(spec)
 		rep.Results = append(rep.Results, res)
+	}
+	exits, err := history.ReadFile[procExit](filepath.Join(dir, "procs.jsonl"))
+	if err != nil {
+		return Report{}, err
+	}
+	for _, e := range exits {
+		// A worker stops cleanly (exit status 0) or is killed by a fault
+		// or by the runner at the end; anything else is a failure of its.
+		if e.Exit != "" && e.Exit != "<nil>" && e.Exit != "signal: killed" {
+			rep.General = append(rep.General, fmt.Sprintf("worker %s exited: %s (see logs/)", e.Proc, e.Exit))
+		}
 	}
 	for _, l := range c.meta.Left {
 		rep.General = append(rep.General, "key left under a lock at the end: "+l)
@@ -125,6 +136,14 @@ func Run(dir string, known Known) (Report, error) {
 		rep.General = append(rep.General, "the run ended before its final outage")
 	}
 	return rep, nil
+}
+
+// procExit is a line of procs.jsonl: a worker process started (Pid) or
+// ended (Exit, as os/exec words it).
+type procExit struct {
+	Proc string `json:"proc"`
+	Pid  int    `json:"pid"`
+	Exit string `json:"exit"`
 }
 
 // recsOf is the records of spec's workers.

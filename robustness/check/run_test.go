@@ -21,6 +21,7 @@ type fake struct {
 	recs   []history.Record
 	events []history.Event
 	faults []history.Fault
+	procs  []any
 }
 
 func newFake(t *testing.T, workers ...string) *fake {
@@ -83,6 +84,7 @@ func (f *fake) check() check.Report {
 	write("hist/all.jsonl", rs...)
 	write("etcd/watch-m1.jsonl", es...)
 	write("faults.jsonl", fs...)
+	write("procs.jsonl", f.procs...)
 	rep, err := check.Run(f.dir, nil)
 	if err != nil {
 		f.t.Fatal(err)
@@ -298,5 +300,21 @@ func TestLetinBound(t *testing.T) {
 	}
 	if _, err := check.Run(t.TempDir(), check.Known{"no-such-bug"}); err == nil {
 		t.Fatal("an unknown known bug was accepted")
+	}
+}
+
+// A worker that exits on its own with a failure fails the run; one killed
+// by a fault or stopped cleanly does not.
+func TestWorkerExits(t *testing.T) {
+	f := newFake(t, "mutex-1#1")
+	f.procs = []any{
+		map[string]any{"proc": "mutex-1#1", "pid": 10},
+		map[string]any{"proc": "mutex-1#1", "exit": "signal: killed"},
+		map[string]any{"proc": "mutex-1#2", "exit": "<nil>"},
+		map[string]any{"proc": "mutex-1#3", "exit": "exit status 2"},
+	}
+	rep := f.check()
+	if len(rep.General) != 2 || !strings.Contains(rep.General[0], "mutex-1#3 exited: exit status 2") {
+		t.Fatalf("general findings %q: want the failed worker (and the missing outage)", rep.General)
 	}
 }

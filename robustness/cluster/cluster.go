@@ -119,7 +119,7 @@ func Start(ctx context.Context, bin, dir string, n int) (*Cluster, error) {
 	for _, m := range c.Members {
 		if m.ID == "" {
 			c.Close()
-			return nil, fmt.Errorf("robustness: member %s not in the member list", m.Name)
+			return nil, fmt.Errorf("fairlock: robustness: member %s not in the member list", m.Name)
 		}
 	}
 	return c, nil
@@ -163,7 +163,7 @@ func (c *Cluster) Client() *clientv3.Client { return c.cli }
 func (c *Cluster) WaitHealthy(ctx context.Context) error {
 	for _, m := range c.Members {
 		if err := c.waitMember(ctx, m); err != nil {
-			return fmt.Errorf("robustness: member %s: %w (see %s)", m.Name, err, m.log)
+			return fmt.Errorf("fairlock: robustness: member %s: %w (see %s)", m.Name, err, m.log)
 		}
 	}
 	return nil
@@ -200,7 +200,7 @@ func (c *Cluster) Leader(ctx context.Context) (int, error) {
 			return i, nil
 		}
 	}
-	return -1, errors.New("robustness: no member says it leads")
+	return -1, errors.New("fairlock: robustness: no member says it leads")
 }
 
 // Kill sends m SIGKILL and waits for it to exit.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,8 +18,9 @@ import (
 // whole in the file as soon as Write returns, even if the process is then
 // killed. It is safe for concurrent use.
 type Writer struct {
-	mu sync.Mutex
-	f  *os.File
+	mu  sync.Mutex
+	f   *os.File
+	err error // the first failure; every later Write is dropped
 }
 
 // Create opens path for appending, creating it (and its directory).
@@ -33,23 +35,33 @@ func Create(path string) (*Writer, error) {
 	return &Writer{f: f}, nil
 }
 
-// Write appends v as one line. A failure to write is fatal to a history,
-// so it panics: a run whose record has holes must not pass.
+// Write appends v as one line. After a failure it writes nothing more: a
+// history with a hole in it would lie. Err and Close report the failure.
 func (w *Writer) Write(v any) {
 	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("robustness: history record: %v", err))
-	}
-	b = append(b, '\n')
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if _, err := w.f.Write(b); err != nil {
-		panic(fmt.Sprintf("robustness: history %s: %v", w.f.Name(), err))
+	if w.err != nil {
+		return
+	}
+	if err != nil {
+		w.err = fmt.Errorf("fairlock: robustness: history %s: %w", w.f.Name(), err)
+		return
+	}
+	if _, err := w.f.Write(append(b, '\n')); err != nil {
+		w.err = fmt.Errorf("fairlock: robustness: history %s: %w", w.f.Name(), err)
 	}
 }
 
-// Close closes the file.
-func (w *Writer) Close() error { return w.f.Close() }
+// Err is the first failure to write, nil if none.
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// Close closes the file and reports the first failure to write, if any.
+func (w *Writer) Close() error { return errors.Join(w.Err(), w.f.Close()) }
 
 // Now is the wall clock in nanoseconds since the epoch, the stamp of every
 // record.

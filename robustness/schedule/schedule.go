@@ -64,8 +64,8 @@ type Config struct {
 
 // Errors of Plan.
 var (
-	ErrNoTargets = errors.New("robustness: a kind of fault has nothing to act on")
-	ErrBadKind   = errors.New("robustness: unknown kind of fault")
+	ErrNoTargets = errors.New("fairlock: robustness: a kind of fault has nothing to act on")
+	ErrBadKind   = errors.New("fairlock: robustness: unknown kind of fault")
 )
 
 // Gaps: the quiet spell after each fault, so that the cluster and the

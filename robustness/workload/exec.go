@@ -72,10 +72,9 @@ func Job(stamps, proc string, run time.Duration, stubborn bool) error {
 	if err != nil {
 		return err
 	}
-	defer h.Close()
 	token, err := strconv.ParseInt(os.Getenv("FAIRLOCK_TOKEN"), 10, 64)
 	if err != nil {
-		return fmt.Errorf("robustness: job without FAIRLOCK_TOKEN: %w", err)
+		return fmt.Errorf("fairlock: robustness: job without FAIRLOCK_TOKEN: %w", err)
 	}
 	stamp := func(what string) {
 		h.Write(history.Record{T: history.Now(), Proc: proc, Kind: history.Stamp, Token: token,
@@ -92,11 +91,14 @@ func Job(stamps, proc string, run time.Duration, stubborn bool) error {
 		case <-term:
 			stamp("term")
 			if !stubborn {
+				if h.Close() != nil {
+					os.Exit(1)
+				}
 				os.Exit(143)
 			}
 		case <-end:
 			stamp("end")
-			return nil
+			return h.Close()
 		case <-tick.C:
 			stamp("alive")
 		}

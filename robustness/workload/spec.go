@@ -50,7 +50,7 @@ func Find(name string) (Spec, error) {
 			return s, nil
 		}
 	}
-	return Spec{}, fmt.Errorf("robustness: no workload %q", name)
+	return Spec{}, fmt.Errorf("fairlock: robustness: no workload %q", name)
 }
 
 // Timing of every workload.

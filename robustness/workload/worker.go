@@ -237,7 +237,7 @@ func readInt(ctx context.Context, c *fairlock.Client, key string) (int64, error)
 	}
 	n, err := strconv.ParseInt(string(resp.Kvs[0].Value), 10, 64)
 	if err != nil {
-		return 0, errors.New("robustness: register " + key + " holds " + strconv.Quote(string(resp.Kvs[0].Value)))
+		return 0, errors.New("fairlock: robustness: register " + key + " holds " + strconv.Quote(string(resp.Kvs[0].Value)))
 	}
 	return n, nil
 }

@@ -142,7 +142,7 @@ func (r *runner) follower(ctx context.Context, target string) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("robustness: no %s", target)
+	return 0, fmt.Errorf("fairlock: robustness: no %s", target)
 }
 
 // owner is a line's entry and who made it.

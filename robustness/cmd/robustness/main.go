@@ -95,10 +95,13 @@ func main() {
 	}
 	for _, b := range []struct{ flag, v string }{{"-etcd", *etcdBin}, {"-worker", *workerBin}, {"-fairlock", *fairlockBin}} {
 		if b.v == "" {
-			fatal(fmt.Errorf("robustness: %s is required", b.flag))
+			fatal(fmt.Errorf("fairlock: robustness: %s is required", b.flag))
 		}
 	}
 	dir := *out
+	if ents, _ := os.ReadDir(dir); dir != "" && len(ents) > 0 {
+		fatal(fmt.Errorf("fairlock: robustness: -out %s is not empty: a run appends to its histories, so it wants a new directory", dir))
+	}
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", fmt.Sprintf("fairlock-robustness-%d-", *seed)); err != nil {
 			fatal(err)
@@ -161,7 +164,7 @@ func (r *runner) run(ctx context.Context, specs []workload.Spec, plan []schedule
 	r.cluster, err = cluster.Start(sctx, r.etcdBin, filepath.Join(r.dir, "etcd"), 3)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("robustness: starting etcd: %w", err)
+		return fmt.Errorf("fairlock: robustness: starting etcd: %w", err)
 	}
 	defer r.cluster.Close()
 

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"hash/fnv"
@@ -59,13 +60,12 @@ func run(name, proc, role, endpoints string, ttl time.Duration, hist, jobs, fair
 		return err
 	}
 	if proc == "" || endpoints == "" || hist == "" {
-		return fmt.Errorf("robustness: -proc, -endpoints and -hist are required")
+		return fmt.Errorf("fairlock: robustness: -proc, -endpoints and -hist are required")
 	}
 	h, err := history.Create(hist)
 	if err != nil {
 		return err
 	}
-	defer h.Close()
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -85,5 +85,7 @@ func run(name, proc, role, endpoints string, ttl time.Duration, hist, jobs, fair
 		stopped.Err = err.Error()
 	}
 	w.Rec(stopped)
-	return err
+	// A history that could not be written whole fails the worker, and the
+	// runner's record of its exit fails the run.
+	return errors.Join(err, h.Close())
 }
