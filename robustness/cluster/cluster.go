@@ -231,20 +231,38 @@ func (c *Cluster) Signal(i int, sig syscall.Signal) error {
 // Isolate cuts member i from the others in direction d of its messages:
 // proxy.Both cuts it off; proxy.Up loses only what it sends them.
 func (c *Cluster) Isolate(i int, d proxy.Dir) {
-	m := c.Members[i]
-	for j, o := range c.Members {
+	for _, cut := range PeerCuts(i, len(c.Members), d) {
+		c.Members[cut.At].Proxy.Cut(c.Members[cut.From].ID, cut.Dir)
+	}
+}
+
+// PeerCut is one cut of a member fault: on the proxy in front of member
+// At, direction Dir of the connections that member From opened.
+type PeerCut struct {
+	At, From int
+	Dir      proxy.Dir
+}
+
+// PeerCuts are the cuts that lose member i's messages to the n-1 others
+// (d has proxy.Up), their messages to it (d has proxy.Down), or both. A
+// message from a to b travels either as a's request on a connection a
+// opened to b (b's proxy, from a, up: a pipeline post) or as a's reply on
+// a connection b opened to a (a's proxy, from b, down: the stream b reads
+// a's messages from), so each direction takes two cuts per peer.
+func PeerCuts(i, n int, d proxy.Dir) []PeerCut {
+	var cuts []PeerCut
+	for j := range n {
 		if j == i {
 			continue
 		}
-		if d&proxy.Up != 0 { // what m sends: its requests to o, its replies on o's connections to it
-			o.Proxy.Cut(m.ID, proxy.Up)
-			m.Proxy.Cut(o.ID, proxy.Down)
+		if d&proxy.Up != 0 {
+			cuts = append(cuts, PeerCut{At: j, From: i, Dir: proxy.Up}, PeerCut{At: i, From: j, Dir: proxy.Down})
 		}
-		if d&proxy.Down != 0 { // what o sends m
-			o.Proxy.Cut(m.ID, proxy.Down)
-			m.Proxy.Cut(o.ID, proxy.Up)
+		if d&proxy.Down != 0 {
+			cuts = append(cuts, PeerCut{At: i, From: j, Dir: proxy.Up}, PeerCut{At: j, From: i, Dir: proxy.Down})
 		}
 	}
+	return cuts
 }
 
 // HealPeers lifts every cut between members.
