@@ -29,7 +29,7 @@ const (
 	warmup = 3 * time.Second // workers at work before the first fault
 	// liveBound: after the outage, every worker is granted within it.
 	liveBound = 30 * time.Second
-	stopBound = 15 * time.Second // a worker asked to stop has stopped within it
+	stopBound = 30 * time.Second // a worker asked to stop has stopped within it (a release may be retried)
 )
 
 type runner struct {
