@@ -220,8 +220,10 @@ func (r *runner) ownerOf(e check.Entry) (owner, bool) {
 		return owner{w: w, fairlockPid: pid, proc: w.proc()}, true
 	}
 	for _, w := range r.order {
-		if w.proc() == e.Value {
-			return owner{w: w, proc: e.Value}, true
+		// A worker's identity is its process's name; a candidate's value
+		// is that name and a count (workload/election.go).
+		if p := w.proc(); e.Value == p || strings.HasPrefix(e.Value, p+":") {
+			return owner{w: w, proc: p}, true
 		}
 	}
 	return owner{}, false
