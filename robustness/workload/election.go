@@ -40,7 +40,7 @@ func runElection(ctx context.Context, w *Worker) error {
 				if err != nil {
 					w.Rec(history.Record{Kind: history.Fail, Op: op, Err: err.Error()})
 					op = 0
-					sleep(ctx, 50*time.Millisecond)
+					Sleep(ctx, 50*time.Millisecond)
 					continue
 				}
 				w.Rec(history.Record{Kind: history.Grant, Op: op, Lock: lock, Mode: "lead", Token: e.Token(),
@@ -58,14 +58,14 @@ func runElection(ctx context.Context, w *Worker) error {
 						w.Rec(history.Record{Kind: history.Fenced, Op: op, Lock: lock, Token: e.Token(), Key: "proclaim",
 							Value: v, Err: errText(err)})
 					}
-					sleep(ctx, w.rnd(100*time.Millisecond, 400*time.Millisecond))
+					Sleep(ctx, w.rnd(100*time.Millisecond, 400*time.Millisecond))
 				})
 			if !rotate || ctx.Err() != nil || !live(ctx, c) {
 				if !w.release(op, e.Resign) {
 					return // the session ends: its revocation removes the entry
 				}
 				op = 0
-				sleep(ctx, w.rnd(50*time.Millisecond, 300*time.Millisecond))
+				Sleep(ctx, w.rnd(50*time.Millisecond, 300*time.Millisecond))
 				continue
 			}
 			// Rotate ends this term and begins a wait for the next.
@@ -112,7 +112,7 @@ func observe(ctx context.Context, w *Worker) error {
 				w.Rec(history.Record{Kind: history.Observe, Op: op, Lock: lock, Key: l.Key, Token: l.Token, Value: l.Value,
 					Gap: l.Gap, Vacant: l.Vacant()})
 			}
-			sleep(ctx, 50*time.Millisecond)
+			Sleep(ctx, 50*time.Millisecond)
 		}
 	})
 	return nil

@@ -51,7 +51,7 @@ func runExec(ctx context.Context, w *Worker) error {
 			err = <-waited
 		}
 		w.Rec(history.Record{Kind: history.Release, Op: op, Err: exitText(err)})
-		sleep(ctx, w.rnd(10*time.Millisecond, 100*time.Millisecond))
+		Sleep(ctx, w.rnd(10*time.Millisecond, 100*time.Millisecond))
 	}
 	return nil
 }

@@ -41,7 +41,7 @@ func runLockAll(ctx context.Context, w *Worker) error {
 			cancel()
 			if err != nil {
 				w.Rec(history.Record{Kind: history.Fail, Op: op, Err: err.Error()})
-				sleep(ctx, 50*time.Millisecond)
+				Sleep(ctx, 50*time.Millisecond)
 				continue
 			}
 			tokens := make([]int64, len(ms))
@@ -72,7 +72,7 @@ func runLockAll(ctx context.Context, w *Worker) error {
 				Until: until().UnixNano()})
 			w.holding(ctx, op, done, until, "release", func(ctx context.Context) {
 				w.probe(ctx, c, history.Record{Op: op, Locks: locks, Tokens: tokens}, cmps...)
-				sleep(ctx, w.rnd(20*time.Millisecond, 150*time.Millisecond))
+				Sleep(ctx, w.rnd(20*time.Millisecond, 150*time.Millisecond))
 			})
 			close(stop)
 			released := w.release(op, func(ctx context.Context) error {

@@ -30,7 +30,7 @@ func runMutex(ctx context.Context, w *Worker) error {
 			cancel()
 			if err != nil {
 				w.Rec(history.Record{Kind: history.Fail, Op: op, Err: err.Error()})
-				sleep(ctx, 50*time.Millisecond)
+				Sleep(ctx, 50*time.Millisecond)
 				continue
 			}
 			w.Rec(history.Record{Kind: history.Grant, Op: op, Lock: lock, Mode: "x", Token: m.Token(),
@@ -38,7 +38,7 @@ func runMutex(ctx context.Context, w *Worker) error {
 			w.holding(ctx, op, m.Done(), m.HeldUntil, "release", func(ctx context.Context) {
 				w.readModifyWrite(ctx, c, op, lock, Data(lock, "register"), m.Token(), m.IsOwner())
 				w.readModifyWrite(ctx, c, op, lock, Data(lock, "counter"), m.Token())
-				sleep(ctx, w.rnd(20*time.Millisecond, 200*time.Millisecond))
+				Sleep(ctx, w.rnd(20*time.Millisecond, 200*time.Millisecond))
 			})
 			if !w.release(op, m.Unlock) {
 				return // the session ends: its revocation removes the entry

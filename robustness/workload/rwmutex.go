@@ -37,7 +37,7 @@ func runRWMutex(ctx context.Context, w *Worker) error {
 			cancel()
 			if err != nil {
 				w.Rec(history.Record{Kind: history.Fail, Op: op, Err: err.Error()})
-				sleep(ctx, 50*time.Millisecond)
+				Sleep(ctx, 50*time.Millisecond)
 				continue
 			}
 			if write {
@@ -46,7 +46,7 @@ func runRWMutex(ctx context.Context, w *Worker) error {
 				w.holding(ctx, op, rw.Done(), rw.HeldUntil, "release", func(ctx context.Context) {
 					tok := rw.Token()
 					if w.fencedPut(ctx, c, op, lock, tok, state, fmt.Sprintf("writing:%d", tok), rw.IsOwner()) {
-						sleep(ctx, w.rnd(30*time.Millisecond, 150*time.Millisecond))
+						Sleep(ctx, w.rnd(30*time.Millisecond, 150*time.Millisecond))
 						w.fencedPut(ctx, c, op, lock, tok, state, fmt.Sprintf("idle:%d", tok), rw.IsOwner())
 					}
 				})
@@ -60,7 +60,7 @@ func runRWMutex(ctx context.Context, w *Worker) error {
 			w.holding(ctx, op, rw.RDone(), rw.RHeldUntil, "release", func(ctx context.Context) {
 				for i := 0; i < 3 && ctx.Err() == nil; i++ {
 					w.fencedGet(ctx, c, op, lock, rw.RToken(), state, rw.RIsOwner())
-					sleep(ctx, w.rnd(10*time.Millisecond, 60*time.Millisecond))
+					Sleep(ctx, w.rnd(10*time.Millisecond, 60*time.Millisecond))
 				}
 			})
 			if !w.release(op, rw.RUnlock) {

@@ -27,14 +27,14 @@ func runSemaphore(ctx context.Context, w *Worker) error {
 			cancel()
 			if err != nil {
 				w.Rec(history.Record{Kind: history.Fail, Op: op, Err: err.Error()})
-				sleep(ctx, 50*time.Millisecond)
+				Sleep(ctx, 50*time.Millisecond)
 				continue
 			}
 			w.Rec(history.Record{Kind: history.Grant, Op: op, Lock: lock, Mode: "p", Weight: p.Weight(), Token: p.Token(),
 				Until: p.HeldUntil().UnixNano()})
 			w.holding(ctx, op, p.Done(), p.HeldUntil, "release", func(ctx context.Context) {
 				w.probe(ctx, c, history.Record{Op: op, Lock: lock, Token: p.Token()}, p.IsOwner())
-				sleep(ctx, w.rnd(50*time.Millisecond, 300*time.Millisecond))
+				Sleep(ctx, w.rnd(50*time.Millisecond, 300*time.Millisecond))
 				w.probe(ctx, c, history.Record{Op: op, Lock: lock, Token: p.Token()}, p.IsOwner())
 			})
 			if !w.release(op, p.Release) {

@@ -71,7 +71,7 @@ func (w *Worker) Session(ctx context.Context, fn func(ctx context.Context, c *fa
 			DialTimeout: 5 * time.Second})
 		if err != nil {
 			w.Rec(history.Record{Kind: history.Fail, Err: "connect: " + err.Error()})
-			sleep(ctx, 200*time.Millisecond)
+			Sleep(ctx, 200*time.Millisecond)
 			continue
 		}
 		w.Rec(history.Record{Kind: history.Start, Lease: int64(c.Session().Lease())})
@@ -97,7 +97,8 @@ func live(ctx context.Context, c *fairlock.Client) bool {
 	}
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
+// Sleep waits d, or until ctx ends; it reports whether it waited d.
+func Sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

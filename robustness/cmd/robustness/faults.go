@@ -16,12 +16,13 @@ import (
 	"github.com/fairlock/fairlock/robustness/history"
 	"github.com/fairlock/fairlock/robustness/proxy"
 	"github.com/fairlock/fairlock/robustness/schedule"
+	"github.com/fairlock/fairlock/robustness/workload"
 )
 
 // inject runs fault f from now to its end, and returns what it did.
 func (r *runner) inject(ctx context.Context, f schedule.Fault) history.Fault {
 	rec := history.Fault{Seq: f.Seq, Kind: string(f.Kind), Target: f.Target, From: history.Now()}
-	hold := func() { sleepCtx(ctx, f.Len) }
+	hold := func() { workload.Sleep(ctx, f.Len) }
 	c := r.cluster
 	switch f.Kind {
 	case schedule.KillLeader:
@@ -199,7 +200,7 @@ func (r *runner) find(ctx context.Context, name string, holder bool) (owner, err
 				}
 			}
 		}
-		if time.Now().After(deadline) || !sleepCtx(ctx, 100*time.Millisecond) {
+		if time.Now().After(deadline) || !workload.Sleep(ctx, 100*time.Millisecond) {
 			what := "waiting on"
 			if holder {
 				what = "holding"
@@ -227,15 +228,4 @@ func (r *runner) ownerOf(e check.Entry) (owner, bool) {
 		}
 	}
 	return owner{}, false
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

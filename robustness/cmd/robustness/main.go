@@ -231,7 +231,7 @@ func (r *runner) run(ctx context.Context, specs []workload.Spec, plan []schedule
 	defer faults.Close()
 	begin := time.Now().Add(warmup)
 	for _, f := range plan {
-		if !sleepCtx(ctx, time.Until(begin.Add(f.At))) {
+		if !workload.Sleep(ctx, time.Until(begin.Add(f.At))) {
 			return ctx.Err()
 		}
 		fmt.Printf("  %s", f)
@@ -277,7 +277,7 @@ func waitLive(ctx context.Context, ws []*worker, t int64, bound time.Duration) {
 		if all {
 			return
 		}
-		sleepCtx(ctx, 500*time.Millisecond)
+		workload.Sleep(ctx, 500*time.Millisecond)
 	}
 }
 
@@ -320,7 +320,7 @@ func leftovers(ctx context.Context, c *cluster.Cluster, ttl time.Duration) []str
 				}
 			}
 		}
-		if len(left) == 0 || time.Now().After(deadline) || !sleepCtx(ctx, 200*time.Millisecond) {
+		if len(left) == 0 || time.Now().After(deadline) || !workload.Sleep(ctx, 200*time.Millisecond) {
 			return left
 		}
 	}

@@ -80,7 +80,7 @@ func startRecorder(ctx context.Context, c *cluster.Cluster, dir string) (*record
 						}
 					}
 				}
-				sleepCtx(wctx, 100*time.Millisecond) // the watch ended (member killed): watch again from next
+				workload.Sleep(wctx, 100*time.Millisecond) // the watch ended (member killed): watch again from next
 			}
 		}()
 	}
@@ -94,7 +94,7 @@ func (r *recorder) stop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if resp, err := r.cli.Put(ctx, workload.Prefix+"end", "the run's last revision"); err == nil {
-			for r.seen.Load() < resp.Header.Revision && sleepCtx(ctx, 20*time.Millisecond) {
+			for r.seen.Load() < resp.Header.Revision && workload.Sleep(ctx, 20*time.Millisecond) {
 			}
 		}
 		r.cancel()
