@@ -47,7 +47,7 @@ func (c *run) holdChecks(spec workload.Spec, recs []history.Record, fits func(lo
 				res.Violations = append(res.Violations, fmt.Sprintf("%s: %s (token %d, %s) granted at %s while %s (token %d, %s) "+
 					"was in use from %s to %s, its HeldUntil %s", lock, ov.Later.Proc, ov.Later.Token, ov.Later.Mode,
 					c.at(ov.Later.Start), ov.Earlier.Proc, ov.Earlier.Token, ov.Earlier.Mode, c.at(ov.Earlier.Start),
-					c.at(ov.Earlier.End), c.at(ov.Earlier.until(ov.Later.Start))))
+					c.at(ov.Earlier.End), c.heldUntil(ov.Earlier.until(ov.Later.Start))))
 				continue
 			}
 			excused++
@@ -65,6 +65,14 @@ func (c *run) holdChecks(spec workload.Spec, recs []history.Record, fits func(lo
 	c.letinChecks(recs, res)
 	c.outageCheck(spec, recs, history.Grant, res)
 	return holds
+}
+
+// heldUntil is a HeldUntil as the report says it.
+func (c *run) heldUntil(u int64) string {
+	if u <= 0 {
+		return "not known"
+	}
+	return c.at(u)
 }
 
 // fencedChecks: every transaction fenced by a hold that etcd applied (at

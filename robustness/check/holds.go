@@ -61,11 +61,17 @@ func Holds(recs []history.Record, procs *Procs) []*Hold {
 			}
 			for i, l := range locks {
 				h := &Hold{Proc: r.Proc, Op: r.Op, Lock: l, Mode: r.Mode, Weight: max(r.Weight, 1), Token: tokens[i],
-					Start: r.T, Until: []Sample{{r.T, r.Until}}}
+					Start: r.T}
+				if r.Until > 0 {
+					h.Until = []Sample{{r.T, r.Until}}
+				}
 				open[k] = append(open[k], h)
 				all = append(all, h)
 			}
 		case history.Until:
+			if r.Until <= 0 {
+				continue
+			}
 			for _, h := range open[k] {
 				h.Until = append(h.Until, Sample{r.T, r.Until})
 			}

@@ -44,7 +44,7 @@ func runElection(ctx context.Context, w *Worker) error {
 					continue
 				}
 				w.Rec(history.Record{Kind: history.Grant, Op: op, Lock: lock, Mode: "lead", Token: e.Token(),
-					Until: e.HeldUntil().UnixNano()})
+					Until: unixNano(e.HeldUntil())})
 			}
 			rotate := w.pick(4) != 0
 			w.holding(ctx, op, e.Done(), e.HeldUntil, map[bool]string{true: "rotate", false: "resign"}[rotate],
@@ -85,7 +85,7 @@ func runElection(ctx context.Context, w *Worker) error {
 			}
 			op = next
 			w.Rec(history.Record{Kind: history.Grant, Op: op, Lock: lock, Mode: "lead", Token: e.Token(),
-				Until: e.HeldUntil().UnixNano()})
+				Until: unixNano(e.HeldUntil())})
 		}
 		if op != 0 {
 			w.release(op, e.Resign)

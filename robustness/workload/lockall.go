@@ -69,7 +69,7 @@ func runLockAll(ctx context.Context, w *Worker) error {
 				return u
 			}
 			w.Rec(history.Record{Kind: history.Grant, Op: op, Locks: locks, Mode: "x", Tokens: tokens,
-				Until: until().UnixNano()})
+				Until: unixNano(until())})
 			w.holding(ctx, op, done, until, "release", func(ctx context.Context) {
 				w.probe(ctx, c, history.Record{Op: op, Locks: locks, Tokens: tokens}, cmps...)
 				Sleep(ctx, w.rnd(20*time.Millisecond, 150*time.Millisecond))

@@ -34,7 +34,7 @@ func runMutex(ctx context.Context, w *Worker) error {
 				continue
 			}
 			w.Rec(history.Record{Kind: history.Grant, Op: op, Lock: lock, Mode: "x", Token: m.Token(),
-				Until: m.HeldUntil().UnixNano()})
+				Until: unixNano(m.HeldUntil())})
 			w.holding(ctx, op, m.Done(), m.HeldUntil, "release", func(ctx context.Context) {
 				w.readModifyWrite(ctx, c, op, lock, Data(lock, "register"), m.Token(), m.IsOwner())
 				w.readModifyWrite(ctx, c, op, lock, Data(lock, "counter"), m.Token())

@@ -42,7 +42,7 @@ func runRWMutex(ctx context.Context, w *Worker) error {
 			}
 			if write {
 				w.Rec(history.Record{Kind: history.Grant, Op: op, Lock: lock, Mode: mode, Token: rw.Token(),
-					Until: rw.HeldUntil().UnixNano()})
+					Until: unixNano(rw.HeldUntil())})
 				w.holding(ctx, op, rw.Done(), rw.HeldUntil, "release", func(ctx context.Context) {
 					tok := rw.Token()
 					if w.fencedPut(ctx, c, op, lock, tok, state, fmt.Sprintf("writing:%d", tok), rw.IsOwner()) {
@@ -56,7 +56,7 @@ func runRWMutex(ctx context.Context, w *Worker) error {
 				continue
 			}
 			w.Rec(history.Record{Kind: history.Grant, Op: op, Lock: lock, Mode: mode, Token: rw.RToken(),
-				Until: rw.RHeldUntil().UnixNano()})
+				Until: unixNano(rw.RHeldUntil())})
 			w.holding(ctx, op, rw.RDone(), rw.RHeldUntil, "release", func(ctx context.Context) {
 				for i := 0; i < 3 && ctx.Err() == nil; i++ {
 					w.fencedGet(ctx, c, op, lock, rw.RToken(), state, rw.RIsOwner())

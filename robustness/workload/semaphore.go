@@ -31,7 +31,7 @@ func runSemaphore(ctx context.Context, w *Worker) error {
 				continue
 			}
 			w.Rec(history.Record{Kind: history.Grant, Op: op, Lock: lock, Mode: "p", Weight: p.Weight(), Token: p.Token(),
-				Until: p.HeldUntil().UnixNano()})
+				Until: unixNano(p.HeldUntil())})
 			w.holding(ctx, op, p.Done(), p.HeldUntil, "release", func(ctx context.Context) {
 				w.probe(ctx, c, history.Record{Op: op, Lock: lock, Token: p.Token()}, p.IsOwner())
 				Sleep(ctx, w.rnd(50*time.Millisecond, 300*time.Millisecond))

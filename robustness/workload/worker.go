@@ -109,6 +109,14 @@ func Sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// unixNano is t in ns since the epoch, 0 for the zero time (not known).
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
 // errText is err's text for a record, "" for nil.
 func errText(err error) string {
 	if err == nil {
@@ -145,7 +153,7 @@ func (w *Worker) holding(ctx context.Context, op int64, done <-chan struct{}, un
 			case <-tick.C:
 				if u := until(); !u.IsZero() && !u.Equal(last) {
 					last = u
-					w.Rec(history.Record{Kind: history.Until, Op: op, Until: u.UnixNano()})
+					w.Rec(history.Record{Kind: history.Until, Op: op, Until: unixNano(u)})
 				}
 			}
 		}
