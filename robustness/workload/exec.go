@@ -24,12 +24,12 @@ func runExec(ctx context.Context, w *Worker) error {
 	lock := w.Spec.Locks[0]
 	for ctx.Err() == nil {
 		op := w.nextOp()
-		// One job in four runs past a TTL and ignores SIGTERM: only
+		// One job in three runs two to three TTLs and ignores SIGTERM: only
 		// fairlock's SIGKILL, due at the hold's HeldUntil, stops it in time
-		// when fairlock is cut off.
-		run, stubborn := w.rnd(100*time.Millisecond, 600*time.Millisecond), w.pick(4) == 0
+		// when fairlock is cut off, wherever in the job the cut comes.
+		run, stubborn := w.rnd(100*time.Millisecond, 600*time.Millisecond), w.pick(3) == 0
 		if stubborn {
-			run = w.TTL + w.rnd(0, w.TTL)
+			run = 2*w.TTL + w.rnd(0, w.TTL)
 		}
 		cmd := exec.Command(w.Fairlock, "exec", "--endpoints", strings.Join(w.Endpoints, ","),
 			"--ttl", w.TTL.String(), "--timeout", Patience.String(), lock, "--",
