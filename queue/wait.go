@@ -117,10 +117,7 @@ func (w *waiter) run(ctx, wctx context.Context) error {
 // follow makes the set of watched keys the decision's.
 func (w *waiter) follow(wctx context.Context) {
 	want := w.decision.Watch
-	if w.decision.Oldest && w.t.limit > 1 {
-		// The oldest permit waiter: one watch on its line's deletes rather
-		// than one per holder. The deletes of entries behind it wake it
-		// too; they are rare (a waiter giving up) and cost one read.
+	if w.decision.WatchLine {
 		from, _ := w.t.q.blockRange(w.t.kind, w.t.limit)
 		want = []string{from}
 	}
