@@ -30,7 +30,7 @@ func (q *Queue) JoinPermitN(ctx context.Context, value string, limit, weight int
 	if err := checkPermit(limit, weight); err != nil {
 		return nil, err
 	}
-	return q.joinOne(ctx, entrySpec{q: q, value: value, kind: Permit, limit: limit, weight: weight})
+	return q.joinOne(ctx, draft{entry{q: q, kind: Permit, limit: limit, weight: weight}, value})
 }
 
 // TryJoinPermit is TryJoinPermitN with weight 1.
@@ -50,7 +50,7 @@ func (q *Queue) TryJoinPermitN(ctx context.Context, value string, limit, weight 
 	if err := checkPermit(limit, weight); err != nil {
 		return nil, err
 	}
-	return q.tryJoin(ctx, entrySpec{q: q, value: value, kind: Permit, limit: limit, weight: weight})
+	return q.tryJoin(ctx, draft{entry{q: q, kind: Permit, limit: limit, weight: weight}, value})
 }
 
 // AcquirePermit is AcquirePermitN with weight 1.
