@@ -35,7 +35,7 @@ const (
 // cleanup is the one place that removes what calls gave up: entries of
 // cancelled or failed calls, abandoned tickets, strays on quarantined keys.
 // One worker per session removes them, each call's set in one transaction
-// (see removeTxn), and retries until it succeeds or the session ends.
+// (see deleteTxn), and retries until it succeeds or the session ends.
 type cleanup struct {
 	ctx   context.Context // the session's
 	cli   *clientv3.Client
@@ -128,7 +128,7 @@ func (c *cleanup) removeAll(pending []*removal, attempt int) bool {
 		go func() {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(c.ctx, cleanupAttempt)
-			_, err := removeTxn(c.cli.Txn(ctx), r.entries).Commit()
+			_, err := deleteTxn(c.cli.Txn(ctx), r.entries).Commit()
 			cancel()
 			if err != nil {
 				failed[i] = true

@@ -49,13 +49,15 @@ func (e *entry) deleteOps() []clientv3.Op {
 	return []clientv3.Op{clientv3.OpDelete(e.key), clientv3.OpDelete(e.yieldKey())}
 }
 
-// removeTxn is the one transaction that removes a set of entries, each
-// with its yield request: fenced on an entry's create revision where it is
-// known (a key reused since, by a later entry of the same slot, is not
-// touched), whatever is on the key where it is not. If(every fence)
-// deletes them all; for a set of several, Else removes those still there
-// one by one, so that one entry found gone does not keep the others.
-func removeTxn(txn clientv3.Txn, es []entry) clientv3.Txn {
+// deleteTxn is the one transaction that removes a set of entries, each
+// with its yield request, for a release (Leave) and for the cleanup:
+// fenced on an entry's create revision where it is known (a key reused
+// since, by a later entry of the same slot, is not touched), whatever is
+// on the key where it is not. If every fence holds, Then deletes them all
+// and runs then (a release's touches); for a set of several, Else removes
+// those still there one by one, so that one entry found gone does not keep
+// the others, and its responses say which were.
+func deleteTxn(txn clientv3.Txn, es []entry, then ...clientv3.Op) clientv3.Txn {
 	var fences []clientv3.Cmp
 	var all, each []clientv3.Op
 	for i := range es {
@@ -71,7 +73,7 @@ func removeTxn(txn clientv3.Txn, es []entry) clientv3.Txn {
 	if len(fences) > 0 {
 		txn = txn.If(fences...)
 	}
-	txn = txn.Then(all...)
+	txn = txn.Then(append(all, then...)...)
 	if len(es) > 1 && len(fences) > 0 {
 		txn = txn.Else(each...)
 	}

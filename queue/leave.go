@@ -28,7 +28,7 @@ func (t *Ticket) Leave(ctx context.Context) error {
 	attempts := 0
 	err := t.retry(ctx, func(ctx context.Context) (err error) {
 		attempts++
-		resp, err = t.q.s.Client().Txn(ctx).If(t.owned()).Then(append(t.deleteOps(), touches...)...).Commit()
+		resp, err = deleteTxn(t.q.s.Client().Txn(ctx), []entry{t.entry}, touches...).Commit()
 		return err
 	})
 	switch {

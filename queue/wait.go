@@ -28,8 +28,8 @@ func (t *Ticket) Wait(ctx context.Context) error {
 		// The turn came at the join or an earlier Wait: no watch, no read
 		// (this is the one-round-trip uncontended Lock), unless the entry
 		// is known gone.
-		if t.doneClosed() || sessionEnded(t.q.s) {
-			return t.observeGone(ctx, sessionEnded(t.q.s))
+		if t.doneClosed() || t.q.st.ended() {
+			return t.observeGone(ctx, t.q.st.ended())
 		}
 		return t.grant(ctx)
 	}
@@ -200,17 +200,15 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 }
 
 // read finds the newest entries that block the ticket and checks, in the
-// same read-only transaction, that the ticket's own entry is still there;
-// for permits it also looks for an entry behind (see signal).
+// same read-only transaction, that the ticket's own entry is still there
+// and whether a release touched it; for permits it also looks for an entry
+// behind (see touch).
 //
 // When the read only has to reflect a known revision (that of the delete
 // that woke the waiter, or of the watches' creation), it is serializable:
-// the member the client talks to answers from its own store, which is as
-// good as a linearizable read once that store has reached the revision, and
-// spares a round to the leader on the handoff path. Entries older than the
-// ticket can only disappear, never appear, so a state at or after that
-// revision is a valid answer. A member that is behind gets a linearizable
-// read instead.
+// entries older than the ticket can only disappear, never appear, so the
+// member's own store, once it has reached that revision, answers as well
+// as the leader. A member that is behind gets a linearizable read instead.
 func (w *waiter) read(ctx context.Context) error {
 	resp, err := w.readAt(ctx, w.needRev > 0)
 	if err == nil && resp.Header.Revision < w.needRev {
@@ -254,8 +252,8 @@ func (w *waiter) readAt(ctx context.Context, serializable bool) (resp *clientv3.
 // touch wakes the waiter behind a permit just granted by a path that did
 // not touch it (a holder's lease ending, its key deleted, a view of the
 // line that the releaser's Leave could not keep up with): the successor
-// watches this entry for puts, and must now watch the holders instead (see
-// turn.Decide). The put keeps the entry's value, lease and create revision,
+// watches this entry for puts, and must now watch the line's deletes
+// instead (see turn.Decide). The put keeps the entry's value, lease and create revision,
 // and is fenced, so a hold already ended touches nothing (its delete woke
 // the successor already). It is sent after the grant is returned, off the
 // grant's path, and retried on transient errors while the ticket lives.

@@ -273,7 +273,9 @@ func (t *Ticket) noteYield(v []byte) bool {
 		held = time.Since(t.grantedAt)
 	}
 	t.mu.Unlock()
-	t.q.hooks().yieldRequested(YieldInfo{Name: t.q.Name(), Key: t.key, Token: t.rev, Kind: t.kind, Reason: reason, Held: held})
-	t.q.log(slog.LevelInfo, "asked to yield", slog.String("key", t.key), slog.Int64("token", t.rev), slog.String("reason", reason))
+	t.q.hooks().yieldRequested(YieldInfo{Name: t.q.Name(), Key: t.key, Token: t.rev, Kind: t.kind, Reason: reason,
+		Held: held})
+	t.q.log(slog.LevelInfo, "asked to yield", slog.String("key", t.key), slog.Int64("token", t.rev),
+		slog.String("reason", reason))
 	return true
 }

@@ -36,7 +36,8 @@ func TestNext(t *testing.T) {
 		{"no Leave after the end", move{phase.Abandoned, phase.BeginLeave, no}, phase.Abandoned, false},
 		{"an unknown outcome puts a waiter back", move{phase.Leaving, phase.AbortLeave, no}, phase.Waiting, true},
 		{"an unknown outcome puts a holder back", move{phase.Leaving, phase.AbortLeave, true}, phase.Granted, true},
-		{"an unknown outcome after the delete was seen: left", move{phase.LeavingGone, phase.AbortLeave, true}, phase.Left, true},
+		{"an unknown outcome after the delete was seen: left", move{phase.LeavingGone, phase.AbortLeave, true},
+			phase.Left, true},
 		{"nothing to abort when not leaving", move{phase.Granted, phase.AbortLeave, true}, phase.Granted, false},
 		{"nothing to abort after the end", move{phase.Left, phase.AbortLeave, no}, phase.Left, false},
 
