@@ -70,9 +70,9 @@ func (q *Queue) Session() *concurrency.Session { return q.s }
 
 // List returns the whole line, oldest (first served) first, permits of
 // every limit included, each marked with whether its turn has come and
-// whether its holder has been asked to yield (AskToYield). It
-// reads at one revision, so the list is a consistent snapshot. Transient
-// errors are retried until ctx ends.
+// whether its holder has been asked to yield (AskToYield). It reads at one
+// revision, so the list is a consistent snapshot, and writes nothing; when
+// ctx ends it returns ctx.Err().
 func (q *Queue) List(ctx context.Context) ([]Entry, error) {
 	if err := q.usable(); err != nil {
 		return nil, err
