@@ -26,10 +26,11 @@ func (t *Ticket) step(e phase.Event, reason error) (phase.Phase, bool) {
 	}
 	t.phase = to
 	if e == phase.Grant {
-		t.grantedAt = time.Now()
+		at := time.Now()
+		t.grantedAt = at
 		t.mu.Unlock()
 		t.q.hooks().granted(GrantInfo{Name: t.q.Name(), Key: t.key, Token: t.rev, Kind: t.kind,
-			Wait: t.grantedAt.Sub(t.joined.at), Ahead: t.joined.ahead})
+			Wait: at.Sub(t.joined.at), Ahead: t.joined.ahead})
 		return to, true
 	}
 	if !to.Ended() || from.Ended() {
