@@ -43,7 +43,8 @@ type Entry struct {
 // no empty segment, no segment starting with '.' (reserved for the
 // entries), no control characters, at most 512 bytes. Lines "/a" and "/a/b"
 // are independent. New does no I/O; it fails with ErrNilSession,
-// ErrInvalidName or, when s has already ended, ErrSessionExpired.
+// ErrInvalidName, ErrInvalidTenant or ErrInvalidShare (see WithTenant) or,
+// when s has already ended, ErrSessionExpired.
 func New(s *concurrency.Session, name string, opts ...Option) (*Queue, error) {
 	if s == nil {
 		return nil, ErrNilSession
@@ -52,11 +53,19 @@ func New(s *concurrency.Session, name string, opts ...Option) (*Queue, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg := newConfig(opts)
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	if sessionEnded(s) {
 		return nil, ErrSessionExpired
 	}
-	return &Queue{s: s, st: sessionOf(s), layout: layout, cfg: newConfig(opts)}, nil
+	return &Queue{s: s, st: sessionOf(s), layout: layout, cfg: cfg}, nil
 }
+
+// Tenant returns the tenant and share the Queue was made with (see
+// WithTenant); "" and 0 for a Queue without a tenant.
+func (q *Queue) Tenant() (tenant string, share int) { return q.cfg.tenant, q.cfg.share }
 
 // Name returns the lock name the line was created with.
 func (q *Queue) Name() string { return q.layout.Name() }
