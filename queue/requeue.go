@@ -21,6 +21,9 @@ import (
 // ctx.Err() and removes the new entry if it was written; the old one may
 // or may not remain: call Leave on the old ticket.
 func (t *Ticket) Requeue(ctx context.Context) (*Ticket, error) {
+	if t != nil && t.admission != nil {
+		return nil, t.q.refuseTenant("Requeue")
+	}
 	if err := t.beginLeave(); err != nil {
 		return nil, err
 	}

@@ -20,6 +20,9 @@ type Ticket struct {
 	entry
 	joined joinNote      // for the hooks
 	ended  chan struct{} // closed when the ticket's phase ends
+	// admission is the entry of a tenant's caller in its admission line,
+	// which ends with the ticket (see tenant.go); nil without a tenant.
+	admission *Ticket
 
 	mu        sync.Mutex // guards the fields below
 	phase     phase.Phase
