@@ -47,11 +47,11 @@ func (q *Queue) admission(value string) draft {
 // acquire joins d's line and waits for its turn, removing what it wrote on
 // any error (see Acquire). A tenant's caller first waits for admission.
 func (q *Queue) acquire(ctx context.Context, d draft) (*Ticket, error) {
-	if q.admit == nil {
-		return q.waitOrAbandon(ctx)(q.joinOne(ctx, d))
-	}
 	if err := q.usable(); err != nil {
 		return nil, err
+	}
+	if q.admit == nil {
+		return q.waitOrAbandon(ctx)(q.joinOne(ctx, d))
 	}
 	start := time.Now()
 	a, err := q.admit.waitOrAbandon(ctx)(q.admit.joinOne(ctx, q.admission(d.value)))
