@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -67,10 +66,7 @@ fields mode, limit, token, key, lease (hex), value and reason; "asked" is
 			}
 			out := yieldOutput{Name: name, Asked: yieldEntries(name, asked)}
 			if asJSON {
-				enc := json.NewEncoder(os.Stdout)
-				enc.SetIndent("", "  ")
-				enc.SetEscapeHTML(false)
-				if err := enc.Encode(out); err != nil {
+				if err := writeJSON(os.Stdout, out); err != nil {
 					return fail(exitFailure, "yield: %s", err)
 				}
 			} else if !nobody {
