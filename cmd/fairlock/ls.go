@@ -52,7 +52,7 @@ change (no TTL column: leases are renewed without a change to watch).
 Otherwise ls prints one line per event, for a log:
   TIME EVENT place=P mode=M token=T waited=D held=D key=K value=V
 where EVENT is watching (the first line, with the number of entries),
-holding and waiting (the line as the watch began), joined, granted
+holding, waiting and foreign (the line as the watch began), joined, granted
 (waited=), left (held= or waited=), asked (to yield, reason=) or resync
 (the line read again after a broken watch, reason=). With --json, the
 same events as one JSON object a line: {"time", "name", "event", "place",

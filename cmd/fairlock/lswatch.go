@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 
 	"github.com/spf13/cobra"
 
@@ -28,8 +31,11 @@ const (
 type lineRead struct {
 	at  time.Time // when the change that prompted the read was seen
 	gap string    // "" when the watch ran unbroken since the previous read; else why not
-	out lsOutput
-	err error
+	// brokeAt, after a gap: when the watch broke. Until then the line was
+	// as the previous read saw it.
+	brokeAt time.Time
+	out     lsOutput
+	err     error
 }
 
 // lsWatch shows name's line as it changes until SIGINT or SIGTERM (exit
@@ -44,16 +50,16 @@ func lsWatch(cmd *cobra.Command, conn *connFlags, name string, f lsFlags) error 
 		}
 		return err
 	}
-	defer c.Close()
 	layout, err := keys.New(name)
 	if err != nil {
+		c.Close()
 		return usageError(cmd, libMessage(err))
 	}
 	reads := make(chan lineRead)
 	followed := make(chan struct{})
 	go func() {
 		defer close(followed)
-		follow(ctx, c, layout, 2*cfg.DialTimeout, reads)
+		follow(ctx, c, cfg, layout, reads)
 	}()
 	defer func() {
 		stop() // ends follow's watch and reads
@@ -104,7 +110,7 @@ func runWatchView(ctx context.Context, v watchView, tr *lineTracker, reads <-cha
 				v.failed(r.err)
 				continue
 			}
-			err = v.show(r, tr.update(r.out.Entries, r.at, r.gap))
+			err = v.show(r, tr.update(r))
 		case now := <-ticks:
 			err = v.redraw(now)
 		case <-resized:
@@ -116,22 +122,38 @@ func runWatchView(ctx context.Context, v watchView, tr *lineTracker, reads <-cha
 	}
 }
 
-// follow watches layout's keys and sends a read of the line at the start
-// and after every change of it, until ctx ends. A broken watch (etcd
-// compacted past it, lost its leader, or could not be reached) and a
-// failed read are sent as such; follow then watches and reads again,
-// marking the next read as one after a gap.
-func follow(ctx context.Context, c *fairlock.Client, layout keys.Layout, readTimeout time.Duration, reads chan<- lineRead) {
-	gap, pause := "", watchRetryFirst
+// follow watches layout's keys through c and sends a read of the line at
+// the start and after every change of it, until ctx ends; it closes its
+// client then. A broken watch (etcd compacted past it, lost its leader, or
+// could not be reached) and a failed read are sent as such; follow then
+// watches and reads again, marking the next read as one after a gap. A
+// client whose session has ended (etcd gone for longer than its TTL, or
+// replaced) reads nothing more: follow connects again with cfg.
+func follow(ctx context.Context, c *fairlock.Client, cfg fairlock.Config, layout keys.Layout, reads chan<- lineRead) {
+	defer func() {
+		if c != nil {
+			c.Close()
+		}
+	}()
+	gap, pause := lineRead{}, watchRetryFirst
 	for {
-		why, readOK := watchOnce(ctx, c, layout, readTimeout, gap, reads)
+		why, readOK := "", false
+		if c, why = reconnect(ctx, c, cfg); c != nil {
+			why, readOK = watchOnce(ctx, c, layout, 2*cfg.DialTimeout, gap, reads)
+		} else if ctx.Err() == nil {
+			send(ctx, reads, lineRead{err: errors.New(why)})
+		}
 		if ctx.Err() != nil {
 			return
 		}
 		if readOK {
 			pause = watchRetryFirst
 		}
-		gap = why
+		// The first break since the last read is the gap's cause; the
+		// failures that follow it are not news.
+		if gap.gap == "" || readOK {
+			gap = lineRead{gap: why, brokeAt: time.Now()}
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -141,21 +163,42 @@ func follow(ctx context.Context, c *fairlock.Client, layout keys.Layout, readTim
 	}
 }
 
+// reconnect returns c while its session lasts; else it closes c and
+// connects again with cfg, returning nil and why when it cannot.
+func reconnect(ctx context.Context, c *fairlock.Client, cfg fairlock.Config) (*fairlock.Client, string) {
+	if c != nil {
+		select {
+		case <-c.Done():
+			c.Close()
+		default:
+			return c, ""
+		}
+	}
+	c, err := connect(ctx, cfg)
+	if err != nil {
+		return nil, "could not connect again: " + libMessage(err)
+	}
+	return c, ""
+}
+
 // watchOnce opens one watch of the keys under layout's name, then reads the
 // line, and again at each change of it, until the watch breaks; it returns
 // why, and whether any read succeeded. The watch starts before the first
 // read and at the current revision ("now", as the library's waits do), so
 // no change after the read is missed, and none waits for etcd's slow
-// resync of watchers that start in the past.
+// resync of watchers that start in the past. The watch also ends when the
+// connection to etcd drops: etcd's client would resume it silently, and
+// hand over the changes made meanwhile as if they had just happened.
 func watchOnce(ctx context.Context, c *fairlock.Client, layout keys.Layout, readTimeout time.Duration,
-	gap string, reads chan<- lineRead) (why string, readOK bool) {
-	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
-	defer cancel()
+	gap lineRead, reads chan<- lineRead) (why string, readOK bool) {
+	wctx, cancel := context.WithCancelCause(clientv3.WithRequireLeader(ctx))
+	defer cancel(nil)
+	go endOnDisconnect(wctx, c.Etcd().ActiveConnection(), cancel)
 	wch := c.Etcd().Watch(wctx, layout.EtcdMutexPrefix(), clientv3.WithPrefix(), clientv3.WithCreatedNotify())
 	created, ccancel := context.WithTimeout(ctx, readTimeout)
 	resp, open := receive(created, wch)
 	ccancel()
-	if why := watchBroken(resp, open); why != "" {
+	if why := watchBroken(wctx, resp, open); why != "" {
 		if ctx.Err() == nil {
 			send(ctx, reads, lineRead{err: fmt.Errorf("could not watch the line: %s", why)})
 		}
@@ -170,13 +213,17 @@ func watchOnce(ctx context.Context, c *fairlock.Client, layout keys.Layout, read
 			send(ctx, reads, lineRead{err: err})
 			return "could not read the line: " + libMessage(err), readOK
 		}
-		if !send(ctx, reads, lineRead{at: at, gap: gap, out: out}) {
+		gap.at, gap.out = at, out
+		if !send(ctx, reads, gap) {
 			return "", readOK
 		}
-		gap, readOK = "", true
+		gap, readOK = lineRead{}, true
 		for changed := false; !changed; {
 			resp, open := receive(ctx, wch)
-			if why := watchBroken(resp, open); why != "" {
+			if why := watchBroken(wctx, resp, open); why != "" {
+				if ctx.Err() == nil {
+					send(ctx, reads, lineRead{err: errors.New(why)})
+				}
 				return why, readOK
 			}
 			changed = touchesLine(layout, resp.Events)
@@ -206,10 +253,26 @@ func send(ctx context.Context, reads chan<- lineRead, r lineRead) bool {
 	}
 }
 
-// watchBroken says why a watch response ends the watch, "" when it does
-// not.
-func watchBroken(resp clientv3.WatchResponse, open bool) string {
+// errDisconnected ends a watch whose connection to etcd dropped.
+var errDisconnected = errors.New("lost the connection to etcd")
+
+// endOnDisconnect cancels with errDisconnected once conn is no longer
+// ready, or returns when ctx ends.
+func endOnDisconnect(ctx context.Context, conn *grpc.ClientConn, cancel context.CancelCauseFunc) {
+	for state := conn.GetState(); state == connectivity.Ready; state = conn.GetState() {
+		if !conn.WaitForStateChange(ctx, state) {
+			return
+		}
+	}
+	cancel(errDisconnected)
+}
+
+// watchBroken says why a watch response ends the watch of wctx, "" when it
+// does not.
+func watchBroken(wctx context.Context, resp clientv3.WatchResponse, open bool) string {
 	switch {
+	case errors.Is(context.Cause(wctx), errDisconnected):
+		return errDisconnected.Error()
 	case !open:
 		return "the watch ended (etcd did not answer in time, or the connection closed)"
 	case resp.CompactRevision != 0:

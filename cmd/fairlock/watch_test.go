@@ -65,39 +65,49 @@ func TestLineTracker(t *testing.T) {
 	steps := []struct {
 		at      int
 		gap     string
+		brokeAt int // with a gap: when the watch broke; 0 for unknown
 		entries []lsEntry
 		want    []string
 		// how long each token has been in its state, as the FOR column
 		// shows it, at this step's time
 		elapsed map[int64]string
 	}{
-		{0, "", []lsEntry{entry(5, stateHolding, 1), entry(6, stateWaiting, 2)},
+		{0, "", 0, []lsEntry{entry(5, stateHolding, 1), entry(6, stateWaiting, 2)},
 			[]string{"watching", "holding 5", "waiting 6"},
 			map[int64]string{5: "≥0.0s", 6: "≥0.0s"}},
-		{2, "", []lsEntry{entry(6, stateHolding, 1)},
+		{2, "", 0, []lsEntry{entry(6, stateHolding, 1)},
 			[]string{"left 5 held ≥2s", "granted 6 waited ≥2s"},
 			map[int64]string{6: "0.0s"}},
-		{3, "", []lsEntry{entry(6, stateHolding, 1), entry(7, stateWaiting, 2)},
+		{3, "", 0, []lsEntry{entry(6, stateHolding, 1), entry(7, stateWaiting, 2)},
 			[]string{"joined 7"},
 			map[int64]string{6: "1.0s", 7: "0.0s"}},
-		{5, "", []lsEntry{entry(7, stateHolding, 1)},
+		{5, "", 0, []lsEntry{entry(7, stateHolding, 1)},
 			[]string{"left 6 held 3s", "granted 7 waited 2s"},
 			map[int64]string{7: "0.0s"}},
 		// Uncontended: joined and granted between two reads.
-		{6, "", []lsEntry{entry(7, stateHolding, 1), entry(9, stateHolding, 1)},
+		{6, "", 0, []lsEntry{entry(7, stateHolding, 1), entry(9, stateHolding, 1)},
 			[]string{"joined 9", "granted 9 waited 0s"},
 			map[int64]string{9: "0.0s"}},
-		// The watch broke after the read at 6: 7 left and 8 came some time
-		// in between; neither time is known.
-		{10, "etcd compacted", []lsEntry{entry(8, stateWaiting, 1), entry(9, stateHolding, 1)},
-			[]string{"resync", "left 7 held ≥1s", "joined 8"},
+		// The watch broke at 8, after the read at 6: 7 left and 8 came
+		// some time between 8 and 10.
+		{10, "etcd compacted", 8, []lsEntry{entry(8, stateWaiting, 1), entry(9, stateHolding, 1)},
+			[]string{"resync", "left 7 held ≥3s", "joined 8"},
 			map[int64]string{8: "≥0.0s", 9: "4.0s"}},
-		{12, "", []lsEntry{entry(8, stateHolding, 1)},
+		{12, "", 0, []lsEntry{entry(8, stateHolding, 1)},
 			[]string{"left 9 held 6s", "granted 8 waited ≥2s"},
 			map[int64]string{8: "0.0s"}},
+		// Broken again, when is not known: what ended, ended after the
+		// read at 12.
+		{20, "lost the connection to etcd", 0, nil,
+			[]string{"resync", "left 8 held ≥0s"},
+			nil},
 	}
 	for _, st := range steps {
-		evs := tr.update(st.entries, at(st.at), st.gap)
+		r := lineRead{at: at(st.at), gap: st.gap, out: lsOutput{Entries: st.entries}}
+		if st.brokeAt > 0 {
+			r.brokeAt = at(st.brokeAt)
+		}
+		evs := tr.update(r)
 		var got []string
 		for _, ev := range evs {
 			got = append(got, describe(ev))
@@ -114,22 +124,25 @@ func TestLineTracker(t *testing.T) {
 			}
 		}
 	}
-	if got := ageText(tr.elapsed(8, at(15))); got != "3.0s" {
-		t.Errorf("3 s after a grant seen: %s", got)
+	if len(tr.entries) != 0 {
+		t.Errorf("the tracker still follows %d entries of an empty line", len(tr.entries))
 	}
 }
 
 func TestLineTrackerYield(t *testing.T) {
 	tr := newLineTracker("/a")
 	t0 := time.Unix(1_700_000_000, 0)
-	tr.update([]lsEntry{entry(5, stateHolding, 1)}, t0, "")
+	read := func(s int, es ...lsEntry) lineRead {
+		return lineRead{at: t0.Add(time.Duration(s) * time.Second), out: lsOutput{Entries: es}}
+	}
+	tr.update(read(0, entry(5, stateHolding, 1)))
 	asked := entry(5, stateHolding, 1)
 	asked.YieldRequested, asked.YieldReason = true, "deploy 1.4"
-	evs := tr.update([]lsEntry{asked}, t0.Add(time.Second), "")
+	evs := tr.update(read(1, asked))
 	if len(evs) != 1 || evs[0].Event != eventAsked || evs[0].Reason != "deploy 1.4" {
 		t.Fatalf("events %+v, want one asked with the reason", evs)
 	}
-	if evs := tr.update([]lsEntry{asked}, t0.Add(2*time.Second), ""); len(evs) != 0 {
+	if evs := tr.update(read(2, asked)); len(evs) != 0 {
 		t.Errorf("asked again: %+v, want nothing new", evs)
 	}
 }
@@ -173,7 +186,7 @@ func TestScreenLines(t *testing.T) {
 		entries = append(entries, e)
 	}
 	entries[0].State = stateHolding
-	tr.update(entries, t0, "")
+	tr.update(lineRead{at: t0, out: lsOutput{Name: "/a", Entries: entries}})
 	line := &lsOutput{Name: "/a", Entries: entries}
 	lines := screenLines(line, tr, t0.Add(3*time.Second), 70, 12, "")
 	if len(lines) != 11 || !strings.HasPrefix(lines[10], "… ") {

@@ -63,14 +63,15 @@ func newLineTracker(name string) *lineTracker {
 	return &lineTracker{name: name, entries: map[int64]*tracked{}}
 }
 
-// update takes a read of the line made at now and returns what changed
-// since the previous one. gap is "" when the watch ran unbroken since the
-// previous read: a change then happened at now (the watch event that
-// prompted the read). Otherwise gap says why the watch broke, and a change
-// happened somewhere between the previous read and now: what began then is
-// dated now and what ended then is dated at the previous read, both marked
-// as bounds, so no time shown is ever more than the truth.
-func (t *lineTracker) update(entries []lsEntry, now time.Time, gap string) []watchEvent {
+// update takes a read of the line and returns what changed since the
+// previous one. When the watch ran unbroken since then (r.gap is ""), a
+// change happened at r.at: the watch event that prompted the read.
+// Otherwise r.gap says why the watch broke, and a change happened
+// somewhere between r.brokeAt (or the previous read) and r.at: what began
+// then is dated r.at and what ended then is dated r.brokeAt, both marked
+// as bounds, so that no time shown is ever more than the truth.
+func (t *lineTracker) update(r lineRead) []watchEvent {
+	entries, now, gap := r.out.Entries, r.at, r.gap
 	var evs []watchEvent
 	if !t.started {
 		n := len(entries)
@@ -85,6 +86,9 @@ func (t *lineTracker) update(entries []lsEntry, now time.Time, gap string) []wat
 	exact, end := gap == "", now
 	if !exact {
 		end = t.last
+		if r.brokeAt.After(end) && r.brokeAt.Before(now) {
+			end = r.brokeAt
+		}
 		evs = append(evs, watchEvent{Time: now, Name: t.name, Event: eventResync, Reason: gap})
 	}
 	present := make(map[int64]bool, len(entries))

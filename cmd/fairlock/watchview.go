@@ -44,7 +44,10 @@ func (v *screenView) show(r lineRead, _ []watchEvent) error {
 }
 
 func (v *screenView) failed(err error) {
-	v.status = fmt.Sprintf("etcd: %s; watching again (the line as of %s)", oneLine(libMessage(err)), v.asOf.Format(clockLayout))
+	v.status = fmt.Sprintf("etcd: %s; watching again", oneLine(libMessage(err)))
+	if v.line != nil {
+		v.status += " (the line as of " + v.asOf.Format(clockLayout) + ")"
+	}
 	_ = v.redraw(time.Now()) // a write error shows at the next redraw
 }
 
@@ -155,11 +158,11 @@ func shortDuration(d time.Duration) string {
 }
 
 // logView prints one line per event, for a log or a script: text, or a
-// JSON object a line. Failures go to stderr, once per outage.
+// JSON object a line. Failures go to stderr, each once while they repeat.
 type logView struct {
 	out, errs io.Writer
 	enc       *json.Encoder // nil: text
-	failing   bool
+	failure   string        // the last failure told, until a read succeeds
 }
 
 func newLogView(out, errs io.Writer, asJSON bool) *logView {
@@ -172,7 +175,7 @@ func newLogView(out, errs io.Writer, asJSON bool) *logView {
 }
 
 func (v *logView) show(_ lineRead, evs []watchEvent) error {
-	v.failing = false
+	v.failure = ""
 	for _, ev := range evs {
 		if ev.Wedges && (ev.Event == eventJoined || ev.Event == ev.State) {
 			fmt.Fprintf(v.errs, "fairlock: %s\n", wedgeNotice(ev.Name, lsEntry{Key: ev.Key, Token: ev.Token}))
@@ -191,9 +194,9 @@ func (v *logView) show(_ lineRead, evs []watchEvent) error {
 }
 
 func (v *logView) failed(err error) {
-	if !v.failing {
-		fmt.Fprintf(v.errs, "fairlock: ls --watch: %s; watching again\n", oneLine(libMessage(err)))
-		v.failing = true
+	if msg := oneLine(libMessage(err)); msg != v.failure {
+		fmt.Fprintf(v.errs, "fairlock: ls --watch: %s; watching again\n", msg)
+		v.failure = msg
 	}
 }
 
