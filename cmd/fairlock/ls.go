@@ -148,6 +148,6 @@ func wedged(name string, entries []lsEntry) error {
 
 // wedgeNotice says that e wedges name's line, and how to remove it.
 func wedgeNotice(name string, e lsEntry) string {
-	return fmt.Sprintf("%s has no lease, so it never goes away and blocks the line behind it: fairlock rm %s %s --token %d",
-		e.Key, shellQuote(name), shellQuote(e.Key), e.Token)
+	return fmt.Sprintf("%s has no lease, so it never goes away and blocks the line behind it: "+
+		"fairlock rm %s %s --token %d", e.Key, shellQuote(name), shellQuote(e.Key), e.Token)
 }

@@ -32,7 +32,8 @@ func lsLine(ctx context.Context, c *fairlock.Client, name string, f lsFlags) err
 	}
 	for _, e := range out.Entries {
 		if e.State == stateForeign {
-			fmt.Fprintf(os.Stderr, "fairlock: %s has foreign holders (etcdctl lock, etcd's own mutex): fairlock exec waits for them only with --etcd-mutex-interop\n", name)
+			fmt.Fprintf(os.Stderr, "fairlock: %s has foreign holders (etcdctl lock, etcd's own mutex): "+
+				"fairlock exec waits for them only with --etcd-mutex-interop\n", name)
 			break
 		}
 	}
@@ -171,7 +172,8 @@ func lineEntries(name string, line []queue.Entry) []lsEntry {
 		mode, limit := entryMode(name, e)
 		places[limit]++
 		le := lsEntry{
-			Place: places[limit], State: stateWaiting, Mode: mode, Limit: limit, Weight: max(e.Weight, 1), Token: e.Rev, Key: e.Key,
+			Place: places[limit], State: stateWaiting, Mode: mode, Limit: limit, Weight: max(e.Weight, 1),
+			Token: e.Rev, Key: e.Key,
 			Value: e.Value, leaseID: e.Lease, Wedges: e.Lease == clientv3.NoLease,
 			YieldRequested: e.YieldRequested, YieldReason: e.YieldReason,
 		}

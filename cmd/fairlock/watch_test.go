@@ -159,7 +159,8 @@ func TestEventLine(t *testing.T) {
 			"2025-05-01T12:00:03.250Z watching name=/jobs/backup entries=2"},
 		{watchEvent{Time: t0, Event: eventGranted, Place: 1, Mode: "exclusive", Token: 12, Key: "/j/.x/k",
 			Value: `db1/7 sh -c 'echo "hi"'`, Waited: &waited, Exact: true},
-			`2025-05-01T12:00:03.250Z granted place=1 mode=exclusive token=12 waited=3.5s key=/j/.x/k value="db1/7 sh -c 'echo \"hi\"'"`},
+			`2025-05-01T12:00:03.250Z granted place=1 mode=exclusive token=12 waited=3.5s key=/j/.x/k ` +
+				`value="db1/7 sh -c 'echo \"hi\"'"`},
 		{watchEvent{Time: t0, Event: eventLeft, Place: 2, Mode: "permit", Limit: 3, Weight: 2, Token: 13, Key: "/j/.p/3/k@2",
 			Value: "db1/8", Held: &held},
 			`2025-05-01T12:00:03.250Z left place=2 mode="permit(3, weight 2)" token=13 held=≥42s key=/j/.p/3/k@2 value=db1/8`},

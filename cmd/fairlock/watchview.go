@@ -127,7 +127,8 @@ func screenLines(line *lsOutput, tr *lineTracker, now time.Time, width, height i
 	}
 	if height > 1 && len(lines) > height-1 {
 		more := len(lines) - (height - 2)
-		lines = append(lines[:height-2], fmt.Sprintf("… %d more lines: a taller terminal, or fairlock ls, shows them", more))
+		lines = append(lines[:height-2],
+			fmt.Sprintf("… %d more lines: a taller terminal, or fairlock ls, shows them", more))
 	}
 	return lines
 }

@@ -97,7 +97,8 @@ func (p *ptyProc) wait() int {
 		select {
 		case <-ch:
 		case <-time.After(exitTimeout):
-			p.t.Fatalf("fairlock %s still running after %v; screen: %q", strings.Join(p.cmd.Args[1:], " "), exitTimeout, p.output())
+			p.t.Fatalf("fairlock %s still running after %v; screen: %q",
+				strings.Join(p.cmd.Args[1:], " "), exitTimeout, p.output())
 		}
 	}
 	return p.cmd.ProcessState.ExitCode()
@@ -151,7 +152,8 @@ func TestLsWatchRedrawsInATerminal(t *testing.T) {
 		return h != nil && wt != nil && h[0] == "1" && h[1] == "holding" && wt[0] == "2" && wt[1] == "waiting"
 	})
 	if h := row(frame, th); !strings.HasPrefix(h[2], "≥") {
-		t.Errorf("the holder's FOR is %q, want a bound (≥): it held before the watch began; frame:\n%s", h[2], strings.Join(frame, "\n"))
+		t.Errorf("the holder's FOR is %q, want a bound (≥): it held before the watch began; frame:\n%s",
+			h[2], strings.Join(frame, "\n"))
 	}
 	if !strings.HasPrefix(frame[0], name+": 1 holding, 1 waiting") {
 		t.Errorf("title %q", frame[0])
