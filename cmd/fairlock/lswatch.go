@@ -192,8 +192,15 @@ func reconnect(ctx context.Context, c *fairlock.Client, cfg fairlock.Config) (*f
 func watchOnce(ctx context.Context, c *fairlock.Client, layout keys.Layout, readTimeout time.Duration,
 	gap lineRead, reads chan<- lineRead) (why string, readOK bool) {
 	wctx, cancel := context.WithCancelCause(clientv3.WithRequireLeader(ctx))
-	defer cancel(nil)
-	go endOnDisconnect(wctx, c.Etcd().ActiveConnection(), cancel)
+	guarded := make(chan struct{})
+	go func() {
+		defer close(guarded)
+		endOnDisconnect(wctx, c.Etcd().ActiveConnection(), cancel)
+	}()
+	defer func() {
+		cancel(nil)
+		<-guarded
+	}()
 	wch := c.Etcd().Watch(wctx, layout.EtcdMutexPrefix(), clientv3.WithPrefix(), clientv3.WithCreatedNotify())
 	created, ccancel := context.WithTimeout(ctx, readTimeout)
 	resp, open := receive(created, wch)
