@@ -132,7 +132,7 @@ func runWatchView(ctx context.Context, v watchView, tr *lineTracker, reads <-cha
 func follow(ctx context.Context, c *fairlock.Client, cfg fairlock.Config, layout keys.Layout, reads chan<- lineRead) {
 	defer func() {
 		if c != nil {
-			c.Close()
+			closeSoon(c)
 		}
 	}()
 	gap, pause := lineRead{}, watchRetryFirst
@@ -169,7 +169,7 @@ func reconnect(ctx context.Context, c *fairlock.Client, cfg fairlock.Config) (*f
 	if c != nil {
 		select {
 		case <-c.Done():
-			c.Close()
+			closeSoon(c)
 		default:
 			return c, ""
 		}
@@ -179,6 +179,25 @@ func reconnect(ctx context.Context, c *fairlock.Client, cfg fairlock.Config) (*f
 		return nil, "could not connect again: " + libMessage(err)
 	}
 	return c, ""
+}
+
+// closeTimeout bounds how long ls --watch waits for its session's lease
+// to be revoked: the session holds no key, and an etcd that is gone must
+// not keep a Ctrl-C or a reconnection waiting for the lease's TTL. The
+// lease then expires by itself.
+const closeTimeout = time.Second
+
+// closeSoon closes c, waiting at most closeTimeout.
+func closeSoon(c *fairlock.Client) {
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		c.Close()
+	}()
+	select {
+	case <-closed:
+	case <-time.After(closeTimeout):
+	}
 }
 
 // watchOnce opens one watch of the keys under layout's name, then reads the

@@ -251,7 +251,14 @@ func TestLsWatchReadsAgainAfterAnOutage(t *testing.T) {
 	writeFile(t, release2, "")
 	waiter.wantExit(0)
 	w.waitLine(fmt.Sprintf(`"event":"left".*"token":%d,`, tw))
+	// Cut off again, ls still ends at once: it does not wait out its
+	// session's TTL (10s) to revoke a lease that holds nothing.
+	px.pause()
+	begin := time.Now()
 	w.stop(syscall.SIGINT)
+	if took := time.Since(begin); took > 5*time.Second {
+		t.Errorf("ls --watch cut off from etcd took %v to end after SIGINT", took)
+	}
 	if s := readFile(t, w.stderr); !strings.Contains(s, "watching again") {
 		t.Errorf("stderr %q: want why ls watches again", s)
 	}
