@@ -86,9 +86,10 @@ func (t *Ticket) doneClosed() bool {
 // time of the last keep-alive that etcd answered (this package runs its own,
 // one per TTL/3 per session, to know that time) plus the lease's TTL, less a
 // drift allowance and the safety margin (WithSafetyMargin). Done closes at
-// this moment at the latest. Bound work that must end while the turn lasts
-// by it, as context.WithDeadline(ctx, t.HeldUntil()); a process can still
-// be paused between checking and acting, which is what fencing tokens are
+// this moment at the latest. It is a snapshot that renewals move on, so do
+// not bound work by it (a deadline taken from it ends work while the turn
+// still lasts): watch Done, which follows renewals. A process can still be
+// paused between checking and acting, which is what fencing tokens are
 // for. A granted ticket always has it: the grant waits for the guard's
 // first answer. It is the zero time for a ticket that waits and whose
 // session's guard has not been answered yet, and once Done has closed.

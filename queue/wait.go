@@ -17,6 +17,13 @@ import (
 // older permits and its own fit in its limit (every older one having been
 // let in: nobody overtakes). It returns at once if that is already so.
 //
+// When ctx ends, Wait returns ctx.Err() and KEEPS the entry in the line,
+// unlike Acquire (and a Mutex's Lock), which remove theirs: the ticket
+// holds its place, and, unless Wait is called again or the ticket leaves,
+// its turn comes and it holds the line with nothing running, until Leave or
+// the end of its session. So after Join, defer Leave (with a context of its
+// own) before the first Wait.
+//
 // While it waits it watches only the entries whose leaving can bring its
 // turn (see package internal/turn): a release wakes the waiter it lets in,
 // not the line, and a waiter costs etcd one watcher (the oldest permit
@@ -27,9 +34,8 @@ import (
 // ErrSessionExpired as well when the session's lease ended; ErrLeft when
 // the ticket leaves meanwhile (Leave or Abandon from another goroutine) or
 // had left. A ticket found at its turn by its join or an earlier Wait
-// returns at once without asking etcd again. When ctx ends it returns
-// ctx.Err() and leaves the entry in the line, holding its place: call Wait
-// again, or Leave. Transient etcd errors are retried until ctx ends.
+// returns at once without asking etcd again. Transient etcd errors are
+// retried until ctx ends.
 func (t *Ticket) Wait(ctx context.Context) error {
 	if err := t.usable(); err != nil {
 		return err
