@@ -17,7 +17,7 @@ import (
 // older permits and its own fit in its limit (every older one having been
 // let in: nobody overtakes). It returns at once if that is already so.
 //
-// When ctx ends, Wait returns ctx.Err() and KEEPS the entry in the line,
+// When ctx ends, Wait returns ctx.Err() and keeps the entry in the line,
 // unlike Acquire (and a Mutex's Lock), which remove theirs: the ticket
 // holds its place, and, unless Wait is called again or the ticket leaves,
 // its turn comes and it holds the line with nothing running, until Leave or
