@@ -30,13 +30,9 @@ import (
 // or Lock of m inside fn waits for fn's own hold.
 func (m *Mutex) Do(ctx context.Context, fn func(ctx context.Context) error) error {
 	hold.CheckFunc(fn, "fairmutex: Do")
-	if m == nil || m.q == nil {
-		return ErrUninitialized
-	}
-	t, err := m.q.Acquire(ctx, m.q.Identity())
+	t, err := m.lock(ctx)
 	if err != nil {
 		return err
 	}
-	m.h.Add(t)
 	return hold.Do(ctx, &m.h, t, ErrNotLocked, fn)
 }

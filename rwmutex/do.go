@@ -27,14 +27,10 @@ import (
 // anything is taken.
 func (rw *RWMutex) Do(ctx context.Context, fn func(ctx context.Context) error) error {
 	hold.CheckFunc(fn, "rwmutex: Do")
-	if err := rw.usable(); err != nil {
-		return err
-	}
-	t, err := rw.q.Acquire(ctx, rw.q.Identity())
+	t, err := rw.lock(ctx)
 	if err != nil {
 		return err
 	}
-	rw.writer.Add(t)
 	return hold.Do(ctx, &rw.writer, t, ErrNotLocked, fn)
 }
 
@@ -47,13 +43,9 @@ func (rw *RWMutex) Do(ctx context.Context, fn func(ctx context.Context) error) e
 // own unless several are held at once.
 func (rw *RWMutex) RDo(ctx context.Context, fn func(ctx context.Context) error) error {
 	hold.CheckFunc(fn, "rwmutex: RDo")
-	if err := rw.usable(); err != nil {
-		return err
-	}
-	t, err := rw.q.AcquireShared(ctx, rw.q.Identity())
+	t, err := rw.rlock(ctx)
 	if err != nil {
 		return err
 	}
-	rw.readers.Add(t)
 	return hold.Do(ctx, &rw.readers, t, ErrNotRLocked, fn)
 }
