@@ -63,7 +63,8 @@ func RotateWhenAsked() LeadOption {
 // elsewhere ends fn's term and Lead (which returns ErrNotLeader), and a
 // Rotate elsewhere is a mistake. A Campaign that fails for another reason
 // than ctx ending is returned as it is. A nil fn panics.
-func (e *Election) Lead(ctx context.Context, value string, fn func(ctx context.Context) error, opts ...LeadOption) error {
+func (e *Election) Lead(ctx context.Context, value string, fn func(ctx context.Context) error,
+	opts ...LeadOption) error {
 	hold.CheckFunc(fn, "election: Lead")
 	var cfg leadConfig
 	for _, o := range opts {
@@ -106,7 +107,8 @@ func (e *Election) Lead(ctx context.Context, value string, fn func(ctx context.C
 
 // term runs fn for the term of t, then either reports that the lead is to
 // be handed on (rotate), or gives t up and returns what Lead returns.
-func (e *Election) term(ctx context.Context, t *queue.Ticket, fn func(context.Context) error, cfg leadConfig) (rotate bool, err error) {
+func (e *Election) term(ctx context.Context, t *queue.Ticket, fn func(context.Context) error,
+	cfg leadConfig) (rotate bool, err error) {
 	lost := hold.Lost(t)
 	fctx := ctx
 	if cfg.period > 0 {

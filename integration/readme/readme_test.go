@@ -234,7 +234,8 @@ func TestREADMELinksLead(t *testing.T) {
 				continue
 			}
 			if anchor != "" && !slices.Contains(anchors(ps[path]), anchor) {
-				t.Errorf("%s: link %q: no heading of %s has the anchor #%s (it has %q)", page, target, path, anchor, anchors(ps[path]))
+				t.Errorf("%s: link %q: no heading of %s has the anchor #%s (it has %q)",
+					page, target, path, anchor, anchors(ps[path]))
 			}
 		}
 	}
@@ -269,7 +270,8 @@ func anchors(md string) []string {
 
 // The anchors are GitHub's.
 func TestAnchors(t *testing.T) {
-	got := anchors("# Title\n## When `Done` closes\n```\n# not a heading\n```\n### Compared with etcd's `concurrency.Mutex`\n")
+	got := anchors("# Title\n## When `Done` closes\n```\n# not a heading\n```\n" +
+		"### Compared with etcd's `concurrency.Mutex`\n")
 	want := []string{"title", "when-done-closes", "compared-with-etcds-concurrencymutex"}
 	if !slices.Equal(got, want) {
 		t.Errorf("anchors = %q, want %q", got, want)

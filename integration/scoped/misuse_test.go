@@ -43,29 +43,26 @@ func TestMisuse(t *testing.T) {
 	e, err := election.New(live, w.name)
 	must(t, err)
 
+	type fn = func(context.Context) error
 	for _, tc := range []struct {
 		name string
-		call func(fn func(context.Context) error) error
+		call func(fn) error
 		want error
 	}{
-		{"zero Mutex", func(fn func(context.Context) error) error { return zeroM.Do(bounded(t), fn) }, fairmutex.ErrUninitialized},
-		{"nil Mutex", func(fn func(context.Context) error) error {
-			return (*fairmutex.Mutex)(nil).Do(bounded(t), fn)
-		}, fairmutex.ErrUninitialized},
-		{"zero RWMutex Do", func(fn func(context.Context) error) error { return zeroRW.Do(bounded(t), fn) }, rwmutex.ErrUninitialized},
-		{"zero RWMutex RDo", func(fn func(context.Context) error) error { return zeroRW.RDo(bounded(t), fn) }, rwmutex.ErrUninitialized},
-		{"zero Semaphore", func(fn func(context.Context) error) error { return zeroS.Do(bounded(t), 1, fn) }, semaphore.ErrUninitialized},
-		{"zero Election", func(fn func(context.Context) error) error { return zeroE.Lead(bounded(t), "v", fn) }, election.ErrUninitialized},
-		{"weight 0", func(fn func(context.Context) error) error { return sm.Do(bounded(t), 0, fn) }, semaphore.ErrInvalidWeight},
-		{"weight above the limit", func(fn func(context.Context) error) error { return sm.Do(bounded(t), 3, fn) }, semaphore.ErrInvalidWeight},
-		{"negative period", func(fn func(context.Context) error) error {
-			return e.Lead(bounded(t), "v", fn, election.RotateEvery(-1))
+		{"zero Mutex", func(f fn) error { return zeroM.Do(bounded(t), f) }, fairmutex.ErrUninitialized},
+		{"nil Mutex", func(f fn) error { return (*fairmutex.Mutex)(nil).Do(bounded(t), f) }, fairmutex.ErrUninitialized},
+		{"zero RWMutex Do", func(f fn) error { return zeroRW.Do(bounded(t), f) }, rwmutex.ErrUninitialized},
+		{"zero RWMutex RDo", func(f fn) error { return zeroRW.RDo(bounded(t), f) }, rwmutex.ErrUninitialized},
+		{"zero Semaphore", func(f fn) error { return zeroS.Do(bounded(t), 1, f) }, semaphore.ErrUninitialized},
+		{"zero Election", func(f fn) error { return zeroE.Lead(bounded(t), "v", f) }, election.ErrUninitialized},
+		{"weight 0", func(f fn) error { return sm.Do(bounded(t), 0, f) }, semaphore.ErrInvalidWeight},
+		{"weight above the limit", func(f fn) error { return sm.Do(bounded(t), 3, f) }, semaphore.ErrInvalidWeight},
+		{"negative period", func(f fn) error {
+			return e.Lead(bounded(t), "v", f, election.RotateEvery(-1))
 		}, election.ErrInvalidPeriod},
-		{"Do with an ended ctx", func(fn func(context.Context) error) error { return m.Do(cancelled, fn) }, context.Canceled},
-		{"Do on an ended session", func(fn func(context.Context) error) error { return endedM.Do(bounded(t), fn) }, queue.ErrSessionExpired},
-		{"Lead on an ended session", func(fn func(context.Context) error) error {
-			return endedE.Lead(bounded(t), "v", fn)
-		}, queue.ErrSessionExpired},
+		{"Do with an ended ctx", func(f fn) error { return m.Do(cancelled, f) }, context.Canceled},
+		{"Do on an ended session", func(f fn) error { return endedM.Do(bounded(t), f) }, queue.ErrSessionExpired},
+		{"Lead on an ended session", func(f fn) error { return endedE.Lead(bounded(t), "v", f) }, queue.ErrSessionExpired},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := testcluster.Revision(t, w.admin)

@@ -141,7 +141,7 @@ func (s *Set) Give(ctx context.Context, t *queue.Ticket, notHeld error) error {
 		err = notHeld
 	default:
 		t.Abandon(ctx)
-		err = fmt.Errorf("%w (its entry %s is left to the session's cleanup)", err, t.Key())
+		err = fmt.Errorf("fairlock: release of %s: %w; its entry is left to the session's cleanup", t.Key(), err)
 	}
 	if taken {
 		s.Unclaim()

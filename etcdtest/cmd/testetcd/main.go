@@ -74,7 +74,8 @@ func run(opts etcdtest.Options, ignoreStdin bool) error {
 	if ignoreStdin {
 		how = "Ctrl-C or SIGTERM stops it"
 	}
-	fmt.Fprintf(os.Stderr, "testetcd: etcd serves at %s (data in a temporary directory, removed on exit); %s\n", endpoints, how)
+	fmt.Fprintf(os.Stderr, "testetcd: etcd serves at %s (data in a temporary directory, removed on exit); %s\n",
+		endpoints, how)
 	stdinClosed := make(chan struct{})
 	if !ignoreStdin {
 		go func() {
