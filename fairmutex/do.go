@@ -3,7 +3,7 @@ package fairmutex
 import (
 	"context"
 
-	"github.com/fairlock/fairlock/internal/hold"
+	"github.com/fairlock/fairlock/internal/primitive/hold"
 )
 
 // Do locks m, runs fn while the hold lasts, then unlocks, whatever fn did.

@@ -4,7 +4,7 @@
 // Every Lock appends an entry to the lock's ordered line (package queue) and
 // waits, watching only the entry right in front of it, until it is the oldest.
 // So the lock is granted in arrival order across every client of the
-// cluster, a release wakes exactly one waiter, and the handoff never waits on
+// cluster, a release wakes only the next waiter, and the handoff never waits on
 // etcd's 100 ms watch resync loop, which stalls etcd's own
 // concurrency.Mutex on every contended handoff.
 //

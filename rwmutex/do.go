@@ -3,7 +3,7 @@ package rwmutex
 import (
 	"context"
 
-	"github.com/fairlock/fairlock/internal/hold"
+	"github.com/fairlock/fairlock/internal/primitive/hold"
 )
 
 // Do takes the write lock, runs fn while that hold lasts, then unlocks,

@@ -3,7 +3,7 @@ package semaphore
 import (
 	"context"
 
-	"github.com/fairlock/fairlock/internal/hold"
+	"github.com/fairlock/fairlock/internal/primitive/hold"
 )
 
 // Do acquires a permit of weight n (AcquireN), runs fn while it is held,
