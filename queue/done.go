@@ -92,7 +92,9 @@ func isClosed(ch <-chan struct{}) bool {
 // HeldUntil returns the moment up to which the entry surely still exists
 // unless someone deletes it: etcd cannot expire the session's lease before
 // it, unless a later keep-alive succeeds, which moves it on. Done closes at
-// this moment at the latest.
+// this moment at the latest. It is a snapshot that renewals move on, so do
+// not bound work by it (a deadline taken from it ends work while the turn
+// still lasts): watch Done, which follows renewals.
 //
 // It is the send time of the last keep-alive that etcd answered (this
 // package runs its own, one per TTL/3 per session, to know that time) plus

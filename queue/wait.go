@@ -15,10 +15,14 @@ import (
 // that block it have left or, for a permit, leave room for its weight.
 //
 // It returns nil at once when the join or an earlier Wait found the turn
-// come. When ctx ends it returns ctx.Err() and the entry keeps its place:
-// call Wait again, Leave, or Abandon. It returns an error matching ErrLost
-// when the entry goes (and ErrSessionExpired as well when the session's
-// lease ended), and ErrLeft when the ticket has left or leaves meanwhile.
+// come. When ctx ends it returns ctx.Err() and the entry keeps its place,
+// unlike Acquire's (and a Mutex's Lock's), which go: unless Wait is called
+// again or the ticket leaves, its turn comes and it holds the line with
+// nothing running, until Leave or the end of its session. So after Join,
+// defer Leave (with a context of its own), or call Abandon. It returns an
+// error matching ErrLost when the entry goes (and ErrSessionExpired as
+// well when the session's lease ended), and ErrLeft when the ticket has
+// left or leaves meanwhile.
 func (t *Ticket) Wait(ctx context.Context) error {
 	if err := t.usable(); err != nil {
 		return err

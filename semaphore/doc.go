@@ -78,4 +78,10 @@
 // If(p.IsOwner()); send Token with writes elsewhere and have the store
 // refuse tokens it no longer accepts. Done closes when the permit ends, and
 // HeldUntil tells how long it surely lasts.
+//
+// # Work scoped to a permit
+//
+// Do(ctx, n, fn) is AcquireN, fn and Release, done right (see fairmutex's
+// Do): fn's context ends with the permit, and the permit goes back with a
+// bounded context of its own whatever happened.
 package semaphore

@@ -8,14 +8,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fairlock/fairlock"
-	"github.com/fairlock/fairlock/internal/keys"
 )
 
 // checkName is the one place the command checks a lock name. Every
 // command calls it before it reads a connection flag or dials, so that a
 // bad name fails at once with exit 2, whatever the endpoints.
 func checkName(cmd *cobra.Command, name string) error {
-	if err := keys.Validate(name); err != nil {
+	if err := fairlock.ValidateName(name); err != nil {
 		return usageError(cmd, libMessage(err))
 	}
 	return nil
