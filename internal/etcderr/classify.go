@@ -45,20 +45,20 @@ func (c Class) String() string {
 	return "other"
 }
 
-// refusals are the descriptions etcd gives its refusals: the same text
-// whether it reaches the client as a gRPC status, as etcd's client's own
-// error value, or as the cancel reason of a watch (which is the status's
-// full text, "rpc error: code = PermissionDenied desc = ...").
-var refusals = map[string]bool{
-	rpctypes.ErrPermissionDenied.Error(): true,
-	rpctypes.ErrAuthFailed.Error():       true,
-	rpctypes.ErrInvalidAuthToken.Error(): true,
-	rpctypes.ErrAuthOldRevision.Error():  true,
-	rpctypes.ErrUserNotFound.Error():     true,
-	rpctypes.ErrRoleNotFound.Error():     true,
-	rpctypes.ErrUserEmpty.Error():        true,
-	rpctypes.ErrRoleNotGranted.Error():   true,
-}
+// refusals are etcd's client's error values for its refusals, by their
+// description: the same text whether it reaches the client as a gRPC
+// status, as the client's own error value, or as the cancel reason of a
+// watch (which is the status's full text, "rpc error: code =
+// PermissionDenied desc = ...").
+var refusals = func() map[string]error {
+	m := map[string]error{}
+	for _, err := range []error{rpctypes.ErrPermissionDenied, rpctypes.ErrAuthFailed, rpctypes.ErrInvalidAuthToken,
+		rpctypes.ErrAuthOldRevision, rpctypes.ErrUserNotFound, rpctypes.ErrRoleNotFound, rpctypes.ErrUserEmpty,
+		rpctypes.ErrRoleNotGranted} {
+		m[err.Error()] = err
+	}
+	return m
+}()
 
 // Classify tells what a retry can do about err, looking at err and at every
 // error it wraps; nil is Other.
@@ -94,6 +94,36 @@ func IsRefused(err error) bool { return Classify(err) == Refused }
 // Transient.
 func IsTransient(err error) bool { return Classify(err) == Transient }
 
+// Refusal returns the value of etcd's client that a refusal in err stands
+// for (rpctypes.ErrPermissionDenied, rpctypes.ErrAuthFailed, ...), so that
+// errors.Is matches it whichever way it came (a watch's refusal arrives as
+// text); nil when err holds none of them.
+func Refusal(err error) error {
+	for err != nil {
+		desc := err.Error()
+		if s, ok := err.(interface{ GRPCStatus() *status.Status }); ok {
+			desc = s.GRPCStatus().Message()
+		}
+		if r := refusals[innermost(desc)]; r != nil {
+			return r
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if r := Refusal(e); r != nil {
+					return r
+				}
+			}
+			return nil
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
 // classifyOne classifies err's own layer, not what it wraps (Classify
 // walks the chain), hence the type switch rather than errors.As.
 func classifyOne(err error) Class {
@@ -105,7 +135,7 @@ func classifyOne(err error) Class {
 		s := e.GRPCStatus()
 		code, desc = s.Code(), s.Message()
 	}
-	if refusals[innermost(desc)] {
+	if refusals[innermost(desc)] != nil {
 		return Refused
 	}
 	switch code {

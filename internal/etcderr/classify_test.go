@@ -74,3 +74,30 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+// Refusal names etcd's client error value for a refusal, however it came,
+// so that errors.Is matches it.
+func TestRefusal(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"nil", nil, nil},
+		{"plain", errors.New("boom"), nil},
+		{"no leader", rpctypes.ErrNoLeader, nil},
+		{"client value", rpctypes.ErrPermissionDenied, rpctypes.ErrPermissionDenied},
+		{"status", rpctypes.ErrGRPCAuthFailed, rpctypes.ErrAuthFailed},
+		{"watch cancel reason in a status", status.Error(codes.FailedPrecondition, rpctypes.ErrGRPCPermissionDenied.Error()),
+			rpctypes.ErrPermissionDenied},
+		{"watch cancel reason as text", errors.New(rpctypes.ErrGRPCInvalidAuthToken.Error()), rpctypes.ErrInvalidAuthToken},
+		{"wrapped", fmt.Errorf("x: %w", rpctypes.ErrGRPCUserNotFound), rpctypes.ErrUserNotFound},
+		{"joined", errors.Join(rpctypes.ErrNoLeader, rpctypes.ErrRoleNotFound), rpctypes.ErrRoleNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := etcderr.Refusal(tc.err); !errors.Is(got, tc.want) {
+				t.Errorf("Refusal(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+		})
+	}
+}
