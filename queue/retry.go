@@ -39,7 +39,7 @@ func (q *Queue) retry(ctx context.Context, op func(context.Context) error) error
 		case q.st.ctx.Err() != nil, q.s.Client().Ctx().Err() != nil:
 			return ErrSessionExpired // the session ended, or its client was closed
 		case etcderr.IsRefused(err):
-			return &refusedError{name: q.Name(), err: err}
+			return q.refused(err)
 		case !etcderr.IsTransient(err):
 			return err
 		}
@@ -57,3 +57,7 @@ func (q *Queue) retry(ctx context.Context, op func(context.Context) error) error
 		backoff = min(2*backoff, 500*time.Millisecond)
 	}
 }
+
+// refused is err, a refusal no retry mends, as the error every call
+// returns for it: naming the lock, matching ErrAccessDenied.
+func (q *Queue) refused(err error) error { return &refusedError{name: q.Name(), err: err} }

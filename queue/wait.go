@@ -8,6 +8,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/fairlock/fairlock/internal/etcderr"
 	"github.com/fairlock/fairlock/internal/turn"
 )
 
@@ -177,6 +178,9 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 		if w.cli.Ctx().Err() != nil {
 			// The client was closed: the session's keep-alives stopped with it.
 			return w.t.observeGone(ctx, true)
+		}
+		if etcderr.IsRefused(ev.err) {
+			return w.t.q.refused(ev.err) // refused on a fresh stream too (watchKey): final
 		}
 		// Broken (no leader, compaction): watch again, and read again once
 		// it is in place. A member without a leader refuses the watch at
