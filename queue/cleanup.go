@@ -8,6 +8,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fairlock/fairlock/internal/etcderr"
 )
 
 // CleanupTimeout bounds how long any call of this module still takes once
@@ -40,7 +42,7 @@ type abandonedEntry struct {
 	// quarantined then, so whatever is on the key is the abandoned write's.
 	rev     int64
 	tainted bool          // the slot never returns to use (see releaseSlot)
-	removed chan struct{} // closed once the entry is known gone
+	removed chan struct{} // closed once the entry is known gone, or etcd refuses to remove it (giveUp)
 }
 
 // abandon hands entries that a failed or cancelled call may have left to
@@ -111,6 +113,10 @@ func (st *sessionState) cleanup() {
 				ctx, cancel := context.WithTimeout(st.ctx, cleanupAttempt)
 				err := e.q.remove(ctx, e.key, e.rev)
 				cancel()
+				if etcderr.IsRefused(err) {
+					st.giveUp(e, err)
+					return
+				}
 				if err != nil {
 					failed[i] = true
 					e.q.hooks().cleanupRetried(CleanupInfo{Name: e.q.Name(), Key: e.key, Attempt: attempt, Err: err})
@@ -141,6 +147,20 @@ func (st *sessionState) cleanup() {
 	}
 }
 
+// giveUp stops trying to remove an abandoned entry that etcd refuses to
+// remove for good (permission denied, ...): no retry mends that, and
+// retrying every 250 ms for the rest of the session only loads etcd. The
+// entry stays until the session's lease ends, and its slot stays out of
+// use; the call waiting for its removal returns.
+func (st *sessionState) giveUp(e *abandonedEntry, err error) {
+	e.q.log(slog.LevelError, "etcd refuses to remove an entry: it stays until the session ends",
+		slog.String("key", e.key), slog.Int64("token", e.rev), slog.Any("err", err))
+	st.mu.Lock()
+	delete(st.abandoned, e.key)
+	st.mu.Unlock()
+	close(e.removed)
+}
+
 // quarantine takes a slot out of use for the rest of the session and
 // removes any entry that appears on its key: a write of it whose outcome
 // was unknown may be applied at any later time (a proposal etcd had taken
@@ -160,8 +180,15 @@ func (st *sessionState) quarantine(q *Queue, key string, slot int) {
 		for st.ctx.Err() == nil {
 			wctx, cancel := context.WithCancel(st.ctx)
 			go watchKey(wctx, st.s.Client(), key, events)
-			st.removeStrays(wctx, q, key, events)
+			err := st.removeStrays(wctx, q, key, events)
 			cancel()
+			if etcderr.IsRefused(err) {
+				// Watching again every 50 ms would change nothing. An entry
+				// a late write puts there stays until the session ends.
+				q.log(slog.LevelError, "etcd refuses to watch a slot taken out of use: stopped watching it",
+					slog.String("key", key), slog.Any("err", err))
+				return
+			}
 			select {
 			case <-st.ctx.Done():
 			case <-time.After(brokenWatchPause):
@@ -171,22 +198,23 @@ func (st *sessionState) quarantine(q *Queue, key string, slot int) {
 }
 
 // removeStrays follows one watch of a quarantined key, removing every
-// entry written on it, until the watch breaks or ctx ends.
-func (st *sessionState) removeStrays(ctx context.Context, q *Queue, key string, events <-chan watchEvent) {
+// entry written on it, until the watch breaks or ctx ends; it returns
+// etcd's reason, if it gave one.
+func (st *sessionState) removeStrays(ctx context.Context, q *Queue, key string, events <-chan watchEvent) error {
 	for {
 		var ev watchEvent
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case ev = <-events:
 		}
 		switch {
 		case ev.broken:
-			return
+			return ev.err
 		case ev.created:
 			get, err := st.s.Client().Get(ctx, key, clientv3.WithKeysOnly())
 			if err != nil {
-				return
+				return err
 			}
 			for _, kv := range get.Kvs {
 				st.removeStray(q, key, kv.CreateRevision)
