@@ -5,6 +5,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fairlock/fairlock/internal/etcderr"
 )
 
 // OwnKeyCheckInterval is how often a session checks that the entries of
@@ -20,23 +22,30 @@ const OwnKeyCheckInterval = 500 * time.Millisecond
 // refuses transactions of more than 128 operations by default.
 const ownCheckBatch = 64
 
+// ownCheck is a waiting ticket's registration with the check of own keys.
+type ownCheck struct {
+	gone chan struct{} // closed when the entry is found gone, or err is set
+	err  error         // set before gone closes: etcd refuses the check for good
+}
+
 // checkOwn registers a waiting ticket with its session's check of own
-// keys; gone is closed when the ticket's entry is found gone. Call stop
-// when the ticket no longer waits.
-func (st *sessionState) checkOwn(t *Ticket) (gone <-chan struct{}, stop func()) {
-	ch := make(chan struct{})
+// keys; its gone is closed when the ticket's entry is found gone, or when
+// etcd refuses the check in a way no retry mends (then its err says so).
+// Call stop when the ticket no longer waits.
+func (st *sessionState) checkOwn(t *Ticket) (c *ownCheck, stop func()) {
+	c = &ownCheck{gone: make(chan struct{})}
 	st.mu.Lock()
 	if st.waiting == nil {
-		st.waiting = map[*Ticket]chan struct{}{}
+		st.waiting = map[*Ticket]*ownCheck{}
 	}
-	st.waiting[t] = ch
+	st.waiting[t] = c
 	start := !st.checking
 	st.checking = true
 	st.mu.Unlock()
 	if start {
 		go st.checkOwnLoop()
 	}
-	return ch, func() {
+	return c, func() {
 		st.mu.Lock()
 		delete(st.waiting, t)
 		st.mu.Unlock()
@@ -84,17 +93,21 @@ func (st *sessionState) checkBatch(ts []*Ticket) {
 	ctx, cancel := context.WithTimeout(st.ctx, OwnKeyCheckInterval)
 	resp, err := st.s.Client().Txn(ctx).Then(ops...).Commit()
 	cancel()
-	if err != nil {
+	refused := etcderr.IsRefused(err)
+	if err != nil && !refused {
 		return // the next round asks again; a waiter's wake-ups check too
 	}
 	for i, t := range ts {
-		if ownedIn(resp.Responses[i], t.rev) {
+		if !refused && ownedIn(resp.Responses[i], t.rev) {
 			continue
 		}
 		st.mu.Lock()
-		if ch, ok := st.waiting[t]; ok {
+		if c, ok := st.waiting[t]; ok {
 			delete(st.waiting, t)
-			close(ch)
+			if refused {
+				c.err = err // asking again every round would change nothing: the waiters return it
+			}
+			close(c.gone)
 		}
 		st.mu.Unlock()
 	}

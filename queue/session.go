@@ -41,7 +41,7 @@ type sessionState struct {
 	quarantined map[string]int
 	// Waiting tickets whose own keys are checked (see checkOwn), and
 	// whether the check runs.
-	waiting  map[*Ticket]chan struct{}
+	waiting  map[*Ticket]*ownCheck
 	checking bool
 }
 

@@ -78,7 +78,7 @@ type waiter struct {
 	touched  bool // the last read saw the entry touched by the release that let it in
 
 	events  chan watchEvent
-	gone    <-chan struct{}           // closed when the session's check finds the entry gone
+	own     *ownCheck                 // the session's check of the entry (ownkeys.go)
 	watches map[string]*keyWatchState // by key: the entries ahead watched
 	newest  int64                     // newest created revision of a watch
 	reread  bool
@@ -96,9 +96,9 @@ type keyWatchState struct {
 func (w *waiter) run(ctx, wctx context.Context) error {
 	w.reread = w.readRev == 0
 	w.decision = turn.Decide(w.t.limit, w.t.weight, w.ahead)
-	gone, stop := w.t.q.st.checkOwn(w.t)
+	own, stop := w.t.q.st.checkOwn(w.t)
 	defer stop()
-	w.gone = gone
+	w.own = own
 	for {
 		if w.reread {
 			if err := w.read(ctx); err != nil {
@@ -165,7 +165,10 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 		return w.t.observeGone(ctx, true)
 	case <-w.t.ended:
 		return ErrLeft // Leave or Abandon, from another goroutine
-	case <-w.gone:
+	case <-w.own.gone:
+		if w.own.err != nil {
+			return w.t.q.refused(w.own.err)
+		}
 		return w.t.observeGone(ctx, false)
 	case ev = <-w.events:
 	}
