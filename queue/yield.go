@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/fairlock/fairlock/internal/etcderr"
 	"github.com/fairlock/fairlock/internal/keys"
 )
 
@@ -252,11 +253,24 @@ func (t *Ticket) YieldReason() string {
 }
 
 // watchYield follows key until a request of this entry's token shows up or
-// ctx ends, watching again after a broken watch.
+// ctx ends, watching again after a broken watch. A watch or read that etcd
+// refuses is tried once more at once, on a stream of its own (see
+// etcderr.FreshStream); refused there too, it stops: YieldRequested then
+// never closes, and the log says why.
 func (t *Ticket) watchYield(ctx context.Context, key string) {
 	cli := t.q.s.Client()
+	wctx, refusals := ctx, 0
 	for ctx.Err() == nil {
-		if t.followYield(ctx, cli, key) {
+		asked, err := t.followYield(wctx, cli, key)
+		switch {
+		case asked:
+			return
+		case etcderr.IsRefused(err) && refusals == 0:
+			refusals, wctx = 1, etcderr.FreshStream(ctx)
+			continue
+		case etcderr.IsRefused(err):
+			t.q.log(slog.LevelError, "etcd refuses to watch for requests to yield: stopped watching",
+				slog.String("key", t.key), slog.Int64("token", t.rev), slog.Any("err", err))
 			return
 		}
 		pause := time.NewTimer(brokenWatchPause)
@@ -269,33 +283,34 @@ func (t *Ticket) watchYield(ctx context.Context, key string) {
 }
 
 // followYield follows one watch of key: true once asked, false when the
-// watch broke or ctx ended. The watch starts now (see watchKey); once it is
-// in place, one read covers what came before.
-func (t *Ticket) followYield(ctx context.Context, cli *clientv3.Client, key string) bool {
+// watch broke (with etcd's reason, if it gave one) or ctx ended. The watch
+// starts now (see watchKey); once it is in place, one read covers what
+// came before.
+func (t *Ticket) followYield(ctx context.Context, cli *clientv3.Client, key string) (bool, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wch := cli.Watch(clientv3.WithRequireLeader(wctx), key, clientv3.WithCreatedNotify(), clientv3.WithFilterDelete())
 	for resp := range wch {
 		if resp.Canceled || resp.Err() != nil {
-			return false
+			return false, resp.Err()
 		}
 		if resp.Created {
 			get, err := cli.Get(wctx, key)
 			if err != nil {
-				return false
+				return false, err
 			}
 			if len(get.Kvs) == 1 && t.noteYield(get.Kvs[0].Value) {
-				return true
+				return true, nil
 			}
 			continue
 		}
 		for _, ev := range resp.Events {
 			if t.noteYield(ev.Kv.Value) {
-				return true
+				return true, nil
 			}
 		}
 	}
-	return false
+	return false, nil
 }
 
 // noteYield closes YieldRequested's channel if v is a request for this
