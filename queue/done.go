@@ -2,11 +2,14 @@ package queue
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
 
 // Done returns a channel that is closed when the entry leaves the line for
-// any reason: Leave, the key deleted by anyone, or the session ending; and
+// any reason: Leave, the key deleted by anyone, or the session ending (or
+// when etcd refuses for good to let this client watch the entry: see
+// package internal/etcderr); and
 // at the latest at HeldUntil, before etcd can expire the session's lease
 // and give the turn to someone else, unless a later keep-alive has moved
 // HeldUntil on. The session ends on this client's side as soon as its
@@ -51,8 +54,19 @@ func (t *Ticket) Done() <-chan struct{} {
 // Done at once, then settle the ticket (the loss told, the slot back), off
 // the mux's goroutine, since settling asks etcd whether the lease lives.
 // This is the one place that sees the end of a hold nobody waits on.
-func (t *Ticket) observedGone() {
+//
+// When etcd refuses for good to watch the entry (refused not nil: the
+// user's permission on the lock's keys was revoked, say), this client can
+// no longer know that the entry lives, so Done closes too, as when the
+// session ends on this side; the ticket itself stays as it was (Leave
+// will say what etcd says).
+func (t *Ticket) observedGone(refused error) {
 	t.closeDone()
+	if refused != nil {
+		t.q.log(slog.LevelError, "Done closed: etcd refuses to watch the entry", slog.String("key", t.key),
+			slog.Int64("token", t.rev), slog.Any("err", refused))
+		return
+	}
 	go t.observeGone(context.Background(), false)
 }
 
