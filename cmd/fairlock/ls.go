@@ -54,7 +54,8 @@ yield) shows as "holding (asked to yield: REASON)" until it leaves. With
 holding, waiting, wedged (counts) and modes.
 
 Exit status: 0; 3 when an entry without a lease wedges a line shown; 1 for
-an etcd error; 2 for bad input.`,
+an etcd error; 77 when etcd refuses the --user read access to NAME/ (the
+message names the prefix); 2 for bad input.`,
 		Example: `  fairlock ls /jobs/backup
   fairlock ls --prefix /jobs
   fairlock ls --json /jobs/backup | jq -r '.entries[] | select(.state == "holding") | .value'`,
@@ -86,7 +87,7 @@ an etcd error; 2 for bad input.`,
 			}
 			out, err := listLine(ctx, c, name)
 			if err != nil {
-				return fail(exitFailure, "ls %s: %s", name, libMessage(err))
+				return etcdFailure(err, "ls %s", name)
 			}
 			if asJSON {
 				enc := json.NewEncoder(os.Stdout)
@@ -151,7 +152,7 @@ type lsLock struct {
 func lsPrefix(ctx context.Context, c *fairlock.Client, prefix string, asJSON bool) error {
 	out, entries, err := listLocks(ctx, c, prefix)
 	if err != nil {
-		return fail(exitFailure, "ls --prefix %s: %s", prefix, libMessage(err))
+		return etcdFailure(err, "ls --prefix %s", prefix)
 	}
 	if asJSON {
 		enc := json.NewEncoder(os.Stdout)
@@ -177,7 +178,7 @@ func lsPrefix(ctx context.Context, c *fairlock.Client, prefix string, asJSON boo
 func listLocks(ctx context.Context, c *fairlock.Client, prefix string) (lsPrefixOutput, map[string][]lsEntry, error) {
 	resp, err := c.Etcd().Get(ctx, prefixRange(prefix), clientv3.WithPrefix(), clientv3.WithKeysOnly())
 	if err != nil {
-		return lsPrefixOutput{}, nil, err
+		return lsPrefixOutput{}, nil, fmt.Errorf("reading the keys under %s: %w", prefixRange(prefix), err)
 	}
 	keyList := make([]string, len(resp.Kvs))
 	for i, kv := range resp.Kvs {
