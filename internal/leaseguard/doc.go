@@ -50,7 +50,8 @@
 // to stop what it does.
 //
 // Cost. One keep-alive round every TTL/3 per session, the first at once,
-// beside the session's own; a round that fails is retried after TTL/10 (at
+// beside the session's own, on one stream of the guard's own (under etcd's
+// auth, every stream opened costs an authentication); a round that fails is retried after TTL/10 (at
 // least 200 ms) and does not move the deadline; a round unanswered after
 // one TTL is given up. An answer with no TTL left, or "lease not found",
 // means the lease is gone: every Lost channel closes and the guard stops,
