@@ -9,8 +9,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
-	"github.com/fairlock/fairlock/internal/hold"
 	"github.com/fairlock/fairlock/internal/keys"
+	"github.com/fairlock/fairlock/internal/primitive/hold"
 	"github.com/fairlock/fairlock/queue"
 )
 

@@ -8,7 +8,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
-	"github.com/fairlock/fairlock/internal/hold"
+	"github.com/fairlock/fairlock/internal/primitive/hold"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -52,15 +52,21 @@ func New(s *concurrency.Session, name string, opts ...queue.Option) (*Mutex, err
 // ended) when its entry goes while it waits: never the lock. Transient etcd
 // errors are retried until ctx ends.
 func (m *Mutex) Lock(ctx context.Context) error {
+	_, err := m.lock(ctx)
+	return err
+}
+
+// lock is Lock, returning the hold it took (Do releases that one).
+func (m *Mutex) lock(ctx context.Context) (*queue.Ticket, error) {
 	if m == nil || m.q == nil {
-		return ErrUninitialized
+		return nil, ErrUninitialized
 	}
 	t, err := m.q.Acquire(ctx, m.q.Identity())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m.h.Add(t)
-	return nil
+	return t, nil
 }
 
 // TryLock takes the lock only if nobody holds or waits for it, in a single

@@ -36,10 +36,10 @@ var (
 
 	// ErrBlocked is returned by the Try calls when the new entry's turn
 	// would not have come; nothing was written.
-	ErrBlocked = errors.New("queue: blocked by older entries")
+	ErrBlocked = errors.New("fairlock: blocked by older entries")
 
 	// ErrLeft reports a call on a ticket that has already left the line.
-	ErrLeft = errors.New("queue: ticket has left the line")
+	ErrLeft = errors.New("fairlock: ticket has left the line")
 
 	// ErrUninitialized reports a call on a zero value instead of one made by New.
 	ErrUninitialized = errors.New("fairlock: value not created by New")
@@ -120,4 +120,10 @@ func (e *lostError) Error() string {
 
 func (e *lostError) Is(target error) bool {
 	return target == ErrLost || (e.expired && target == ErrSessionExpired)
+}
+
+// isLost reports whether err is the loss of an entry: a lostError.
+func isLost(err error) bool {
+	var lost *lostError
+	return errors.As(err, &lost)
 }

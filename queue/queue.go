@@ -16,7 +16,7 @@ import (
 // It is safe for concurrent use; every Join takes its own place in the line.
 type Queue struct {
 	s      *concurrency.Session
-	st     *sessionState
+	st     *session
 	layout keys.Layout
 	cfg    config
 }
@@ -55,7 +55,7 @@ func New(s *concurrency.Session, name string, opts ...Option) (*Queue, error) {
 	if sessionEnded(s) {
 		return nil, ErrSessionExpired
 	}
-	return &Queue{s: s, st: stateOf(s), layout: layout, cfg: newConfig(opts)}, nil
+	return &Queue{s: s, st: sessionOf(s), layout: layout, cfg: newConfig(opts)}, nil
 }
 
 // Name returns the lock name the line was created with.
@@ -70,9 +70,9 @@ func (q *Queue) Session() *concurrency.Session { return q.s }
 
 // List returns the whole line, oldest (first served) first, permits of
 // every limit included, each marked with whether its turn has come and
-// whether its holder has been asked to yield (AskToYield). It
-// reads at one revision, so the list is a consistent snapshot. Transient
-// errors are retried until ctx ends.
+// whether its holder has been asked to yield (AskToYield). It reads at one
+// revision, so the list is a consistent snapshot, and writes nothing; when
+// ctx ends it returns ctx.Err().
 func (q *Queue) List(ctx context.Context) ([]Entry, error) {
 	if err := q.usable(); err != nil {
 		return nil, err
@@ -94,7 +94,8 @@ func (q *Queue) List(ctx context.Context) ([]Entry, error) {
 			requests = append(requests, kv) // under the line's prefix, but no entry
 			continue
 		}
-		e := Entry{Key: string(kv.Key), Value: string(kv.Value), Rev: kv.CreateRevision, Lease: clientv3.LeaseID(kv.Lease), Kind: Exclusive, Weight: 1}
+		e := Entry{Key: string(kv.Key), Value: string(kv.Value), Rev: kv.CreateRevision,
+			Lease: clientv3.LeaseID(kv.Lease), Kind: Exclusive, Weight: 1}
 		m := turn.Member{Exclusive: true}
 		if p, err := keys.Parse(e.Key); err == nil {
 			e.Weight = p.Weight
@@ -125,28 +126,6 @@ func (q *Queue) usable() error {
 	return nil
 }
 
-// blockRange is the key range [from, to) of the entries that block one of
-// the given kind: for an exclusive entry every exclusive and shared entry
-// (permits live apart), for a shared one the exclusive entries, for a
-// permit the permits of its limit. With WithEtcdMutexInterop, the keys of
-// etcd's own Mutex on the name (and so, as for etcd's Mutex, every key
-// under the name) block exclusive and shared entries too.
-func (q *Queue) blockRange(kind Kind, limit int) (from, to string) {
-	l := q.layout
-	switch kind {
-	case Permit:
-		return l.PermitPrefix(limit), keys.PrefixEnd(l.PermitPrefix(limit))
-	case Shared:
-		from = l.ExclusivePrefix()
-	default:
-		from = l.SharedPrefix()
-	}
-	if q.cfg.etcdInterop {
-		return from, keys.PrefixEnd(l.EtcdMutexPrefix())
-	}
-	return from, keys.PrefixEnd(l.ExclusivePrefix())
-}
-
 func (q *Queue) hooks() *Hooks { return q.cfg.hooks }
 
 // log logs to the Queue's logger, if it has one, with the lock name.
@@ -160,23 +139,4 @@ func (q *Queue) log(level slog.Level, msg string, attrs ...slog.Attr) {
 		return
 	}
 	l.LogAttrs(ctx, level, msg, append([]slog.Attr{slog.String("lock", q.Name())}, attrs...)...)
-}
-
-// weightOf is the weight of the entry at key: a permit's, from its key; 1
-// for every other entry (and for keys fairlock did not write, such as etcd
-// Mutex keys met with WithEtcdMutexInterop).
-func weightOf(key string) int {
-	if p, err := keys.Parse(key); err == nil {
-		return p.Weight
-	}
-	return 1
-}
-
-func sessionEnded(s *concurrency.Session) bool {
-	select {
-	case <-s.Done():
-		return true
-	default:
-		return false
-	}
 }

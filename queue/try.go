@@ -9,21 +9,20 @@ import (
 	"github.com/fairlock/fairlock/internal/turn"
 )
 
-// TryJoin appends an exclusive entry only if the line is empty, in a single
-// transaction. It returns ErrBlocked, having written nothing (the store
-// revision does not move), when any entry is in the line. A returned ticket
-// is at the head of the line. Transient errors are retried until ctx ends;
-// a retry after a lost reply finds the entry instead of reporting
-// ErrBlocked. Cancellation is as for Join.
+// TryJoin appends an exclusive entry only if the line is empty, in one
+// transaction, and returns its ticket, which holds its turn. Otherwise it
+// returns ErrBlocked and writes nothing: the store's revision does not
+// move. Cancellation is as for Join; a retry after a lost reply finds the
+// entry instead of reporting ErrBlocked.
 func (q *Queue) TryJoin(ctx context.Context, value string) (*Ticket, error) {
-	return q.tryJoin(ctx, entrySpec{q: q, value: value, kind: Exclusive, limit: 1, weight: 1})
+	return q.tryJoin(ctx, draft{entry{q: q, kind: Exclusive, limit: 1, weight: 1}, value})
 }
 
 // TryJoinShared appends a shared entry only if no exclusive entry is in the
 // line, in a single transaction; otherwise it returns ErrBlocked and writes
 // nothing.
 func (q *Queue) TryJoinShared(ctx context.Context, value string) (*Ticket, error) {
-	return q.tryJoin(ctx, entrySpec{q: q, value: value, kind: Shared, limit: 1, weight: 1})
+	return q.tryJoin(ctx, draft{entry{q: q, kind: Shared, limit: 1, weight: 1}, value})
 }
 
 // maxTryRounds bounds the guarded retries of a try join whose read found
@@ -37,31 +36,30 @@ const maxTryRounds = 2
 // since that read (entries leaving only helps). Nothing is written when
 // the turn would not come. An entry written is at its turn: it was written
 // under the guard, whichever attempt wrote it.
-func (q *Queue) tryJoin(ctx context.Context, sp entrySpec) (*Ticket, error) {
+func (q *Queue) tryJoin(ctx context.Context, d draft) (*Ticket, error) {
 	if err := q.usable(); err != nil {
 		return nil, err
 	}
 	start := time.Now()
-	from, to := q.blockRange(sp.kind, sp.limit)
+	from, to := q.blockRange(d.kind, d.limit)
 	// Entries at or below seenRev may stay: 0 means none may.
 	var seenRev int64
 	for rounds := 0; ; rounds++ {
-		specs := []entrySpec{sp}
-		w, err := q.writeEntries(ctx, specs, func(specs []entrySpec) (guards []clientv3.Cmp, then, orElse []clientv3.Op) {
-			sp := &specs[0]
+		ds := []draft{d}
+		w, err := q.writeEntries(ctx, ds, func(ds []draft) (guards []clientv3.Cmp, then, orElse []clientv3.Op) {
+			d := &ds[0]
 			guards = []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(from), "<", seenRev+1).WithRange(to)}
-			orElse = []clientv3.Op{clientv3.OpGet(from, clientv3.WithRange(to), clientv3.WithKeysOnly(),
-				clientv3.WithLimit(int64(turn.AheadLimit(sp.limit))))}
-			g, reads := q.otherLimits(sp)
-			return append(guards, g...), []clientv3.Op{sp.put()}, append(orElse, reads...)
+			// Unsorted: a sorted read would visit the whole line.
+			orElse = []clientv3.Op{d.lineOp(clientv3.WithLimit(int64(turn.AheadLimit(d.limit))))}
+			g, reads := d.otherLimits()
+			return append(guards, g...), []clientv3.Op{d.put()}, append(orElse, reads...)
 		})
 		switch {
 		case err != nil:
 			return nil, err
 		case w.revs != nil:
-			t := newTicket(specs[0], w.revs[0], start, 0, w.tainted)
-			t.setRead(nil, w.revs[0])
-			q.hooks().joined(JoinInfo{Name: q.Name(), Key: t.key, Token: t.rev, Kind: t.kind, Ahead: 0})
+			t := w.ticket(ds[0], 0, start, -1)
+			t.joinedHook()
 			if err := t.grant(ctx); err != nil {
 				t.Abandon(ctx)
 				return nil, err
@@ -71,7 +69,7 @@ func (q *Queue) tryJoin(ctx context.Context, sp entrySpec) (*Ticket, error) {
 			return nil, ErrLimitMismatch
 		}
 		ahead := aheadOf(w.resp.Responses[1], w.resp.Header.Revision+1)
-		if turn.Decide(sp.limit, sp.weight, ahead).Granted && ctx.Err() == nil && rounds < maxTryRounds {
+		if turn.Decide(d.limit, d.weight, ahead).Granted && ctx.Err() == nil && rounds < maxTryRounds {
 			seenRev = w.resp.Header.Revision // room, as of this read: try again, guarded by it
 			continue
 		}

@@ -24,15 +24,21 @@ import (
 // an error matching ErrLost (and ErrSessionExpired when the lease ended)
 // when its entry goes while it waits: never the lock.
 func (rw *RWMutex) RLock(ctx context.Context) error {
+	_, err := rw.rlock(ctx)
+	return err
+}
+
+// rlock is RLock, returning the hold it took (RDo releases that one).
+func (rw *RWMutex) rlock(ctx context.Context) (*queue.Ticket, error) {
 	if err := rw.usable(); err != nil {
-		return err
+		return nil, err
 	}
 	t, err := rw.q.AcquireShared(ctx, rw.q.Identity())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rw.readers.Add(t)
-	return nil
+	return t, nil
 }
 
 // TryRLock takes a read lock only if no writer holds or waits for the lock,

@@ -3,7 +3,7 @@ package rwmutex
 import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
-	"github.com/fairlock/fairlock/internal/hold"
+	"github.com/fairlock/fairlock/internal/primitive/hold"
 	"github.com/fairlock/fairlock/queue"
 )
 

@@ -13,7 +13,6 @@ import (
 
 	"github.com/fairlock/fairlock"
 	"github.com/fairlock/fairlock/internal/etcderr"
-	"github.com/fairlock/fairlock/internal/keys"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -35,7 +34,6 @@ func newExec(conn *connFlags) *cobra.Command {
 		ignoreYield bool
 		interop     bool
 		hf          holdFlags
-		mf          metricsFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "exec [--shared | --limit N [--weight W]] [--try] [--timeout D] [--ttl D] [--grace D] [--quiet | --verbose] [--ignore-yield] [--etcd-mutex-interop] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]",
@@ -112,34 +110,26 @@ not found; 128+N interrupted by signal N while waiting.`,
   fairlock exec --metrics-addr :9464 /jobs/backup -- /usr/local/bin/backup`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, argv, err := splitCommand(args, cmd.ArgsLenAtDash())
+			name, argv, err := commandArgs(cmd, args)
 			if err != nil {
-				return usageError(cmd, err.Error())
-			}
-			if err := keys.Validate(name); err != nil {
-				return usageError(cmd, libMessage(err))
+				return err
 			}
 			mode, err := validateExec(shared, limit, cmd.Flags().Changed("limit"), weight, cmd.Flags().Changed("weight"), timeout)
 			if err != nil {
 				return usageError(cmd, err.Error())
 			}
-			cfg, err := hf.config(cmd, conn, argv)
-			if err != nil {
-				return err
-			}
-			m, err := mf.start(cmd.Context(), cmd)
+			run, m, err := hf.setup(cmd, conn, name, argv)
 			if err != nil {
 				return err
 			}
 			defer m.close()
-			m.hook(&cfg)
 			if interop {
 				if mode.limit > 0 {
 					return usageError(cmd, "--etcd-mutex-interop is for exclusive and --shared holds, not --limit")
 				}
-				cfg.Options = append(cfg.Options, queue.WithEtcdMutexInterop())
+				run.cfg.Options = append(run.cfg.Options, queue.WithEtcdMutexInterop())
 			}
-			x := &execRun{cfg: cfg, name: name, argv: argv, mode: mode, try: try, timeout: timeout, grace: hf.grace, hf: &hf, ignoreYield: ignoreYield}
+			x := &execRun{holdRun: run, mode: mode, try: try, timeout: timeout, ignoreYield: ignoreYield}
 			return x.run(cmd.Context())
 		},
 	}
@@ -154,22 +144,16 @@ not found; 128+N interrupted by signal N while waiting.`,
 		"do not stop COMMAND when the hold is asked to yield (fairlock yield); the request is only logged")
 	fs.BoolVar(&interop, "etcd-mutex-interop", false,
 		"also wait for holders of etcd's own mutex on NAME (etcdctl lock), while a fleet moves from it; every key under NAME/ then blocks")
-	hf.register(fs)
-	hf.registerQuiet(fs)
-	mf.register(fs)
+	hf.register(fs, true)
 	return cmd
 }
 
 // execRun is one run of exec.
 type execRun struct {
-	cfg     fairlock.Config
-	name    string
-	argv    []string
+	holdRun
 	mode    execMode
 	try     bool
 	timeout time.Duration
-	grace   time.Duration
-	hf      *holdFlags
 	// ignoreYield: a request to yield is logged, not passed on to COMMAND.
 	ignoreYield bool
 	// child is the command, once started: child.StopGracefully stops its
@@ -204,7 +188,7 @@ func (x *execRun) run(ctx context.Context) error {
 	}
 	if sig != 0 {
 		if h != nil { // granted as the signal came: give it back
-			releaseBounded(h)
+			releaseBounded(h.Release)
 		}
 		return fail(signalExitCode(sig), "%s while waiting for %s: left the line", signalName(sig), x.name)
 	}
@@ -220,7 +204,7 @@ func (x *execRun) run(ctx context.Context) error {
 		lost: lost, heldUntil: h.HeldUntil, grace: x.grace, verbose: x.hf.progressFunc(),
 	})
 	if err != nil {
-		releaseBounded(h)
+		releaseBounded(h.Release)
 		return fail(startExitCode(err), "%s: %v", x.argv[0], err)
 	}
 	x.child = ch
@@ -230,12 +214,12 @@ func (x *execRun) run(ctx context.Context) error {
 	if o.lost || o.expiring {
 		err := lostError(c, x.name, h.Key(), h.Token(), o, x.grace)
 		if !o.lost {
-			releaseBounded(h) // renewed after all: give it back, the command is stopped
+			releaseBounded(h.Release) // renewed after all: give it back, the command is stopped
 		}
 		return err
 	}
 	code := stateExitCode(o.state)
-	if err := releaseBounded(h); err != nil {
+	if err := releaseBounded(h.Release); err != nil {
 		if errors.Is(err, queue.ErrLost) {
 			return fail(exitFailure, "lost the lock on %s (token %d) before the command ended: %s",
 				x.name, h.Token(), lossReason(lossFacts(c, h.Key(), h.Token(), releaseTimeout)))
@@ -288,11 +272,13 @@ func commandEnv(name, key string, token int64) []string {
 	)
 }
 
-// releaseBounded gives the hold back, bounded by releaseTimeout.
-func releaseBounded(h hold) error {
+// releaseBounded ends a hold or a lead with release (Release, Resign),
+// under a context of its own bounded by releaseTimeout: whatever state the
+// run's context is in, the release is tried, and never hangs.
+func releaseBounded(release func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 	defer cancel()
-	return h.Release(ctx)
+	return release(ctx)
 }
 
 // lostError is the error for a hold lost, or about to be, while the

@@ -158,19 +158,21 @@ type holdFlags struct {
 	grace   time.Duration
 	quiet   bool
 	verbose bool
+	metrics metricsFlag
 }
 
-func (f *holdFlags) register(fs *pflag.FlagSet) {
+// register adds the flags; with quiet, --quiet too (exec's: for its --try
+// and --timeout).
+func (f *holdFlags) register(fs *pflag.FlagSet, quiet bool) {
 	fs.DurationVar(&f.ttl, "ttl", defaultTTL,
 		"session lease TTL: how long the hold outlives a fairlock that stopped answering (whole seconds; 0 means the default)")
 	fs.DurationVar(&f.grace, "grace", 0,
 		"how long COMMAND's process group has between SIGTERM and SIGKILL, at most half the TTL (default a third of the TTL)")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "report progress on stderr: waiting, granted (with the token), stops, released")
-}
-
-// registerQuiet adds --quiet, for exec: its --try and --timeout.
-func (f *holdFlags) registerQuiet(fs *pflag.FlagSet) {
-	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing when --try finds NAME busy or --timeout ends the wait (the exit code tells)")
+	if quiet {
+		fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing when --try finds NAME busy or --timeout ends the wait (the exit code tells)")
+	}
+	f.metrics.register(fs)
 }
 
 // config checks the hold flags and returns the connection's Config for a
@@ -200,6 +202,31 @@ func (f *holdFlags) config(cmd *cobra.Command, conn *connFlags, argv []string) (
 		return fairlock.Config{}, fail(startExitCode(err), "%s", strings.TrimPrefix(err.Error(), "exec: "))
 	}
 	return cfg, nil
+}
+
+// holdRun is what a run of exec or elect knows before it connects.
+type holdRun struct {
+	cfg   fairlock.Config
+	name  string
+	argv  []string
+	grace time.Duration // the grace period to use (see holdGrace)
+	hf    *holdFlags
+}
+
+// setup checks the hold flags (see config) and starts serving the metrics
+// of --metrics-addr, hooked to the run's Config: a run of exec or elect,
+// up to connecting. The caller closes the metrics (nil when none).
+func (f *holdFlags) setup(cmd *cobra.Command, conn *connFlags, name string, argv []string) (holdRun, *metrics, error) {
+	cfg, err := f.config(cmd, conn, argv)
+	if err != nil {
+		return holdRun{}, nil, err
+	}
+	m, err := f.metrics.start(cmd.Context(), cmd)
+	if err != nil {
+		return holdRun{}, nil, err
+	}
+	m.hook(&cfg)
+	return holdRun{cfg: cfg, name: name, argv: argv, grace: f.grace, hf: f}, m, nil
 }
 
 // progress reports a step on stderr under --verbose.
@@ -288,6 +315,16 @@ func validateExec(shared bool, limit int, limitSet bool, weight int, weightSet b
 		m.weight = weight
 	}
 	return m, nil
+}
+
+// commandArgs returns the NAME, checked by checkName, and the COMMAND of
+// "NAME -- COMMAND [ARG...]" (exec, elect).
+func commandArgs(cmd *cobra.Command, args []string) (name string, argv []string, err error) {
+	name, argv, err = splitCommand(args, cmd.ArgsLenAtDash())
+	if err != nil {
+		return "", nil, usageError(cmd, err.Error())
+	}
+	return name, argv, checkName(cmd, name)
 }
 
 // splitCommand splits "NAME -- COMMAND [ARG...]" given the positional args

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
@@ -44,6 +43,9 @@ refused (exit 2).`,
 				return usageError(cmd, "want NAME and KEY, "+argCount(len(args)))
 			}
 			name, key := args[0], args[1]
+			if err := checkName(cmd, name); err != nil {
+				return err
+			}
 			layout, err := keys.New(name)
 			if err != nil {
 				return usageError(cmd, libMessage(err))
@@ -58,17 +60,11 @@ refused (exit 2).`,
 			if tokenSet && force {
 				return usageError(cmd, "--token and --force exclude each other")
 			}
-			cfg, err := conn.config(cmd)
+			c, ctx, done, err := conn.dialOnce(cmd)
 			if err != nil {
 				return err
 			}
-			c, err := connect(cmd.Context(), cfg)
-			if err != nil {
-				return fail(exitFailure, "%s", libMessage(err))
-			}
-			defer c.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), 2*cfg.DialTimeout)
-			defer cancel()
+			defer done()
 			cli := c.Etcd()
 			if !tokenSet {
 				get, err := cli.Get(ctx, key)

@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -247,16 +246,7 @@ func Parse(key string) (Entry, error) {
 	return e, nil
 }
 
-var (
-	processNonce = newNonce()
-	idCounter    atomic.Uint64
-)
-
-// NewID returns an entry id unique to this call. Deprecated: the engine
-// moves to SlotID.
-func NewID(lease int64) string {
-	return fmt.Sprintf("%016x-%s-%x", lease, processNonce, idCounter.Add(1)+1<<32)
-}
+var processNonce = newNonce()
 
 func newNonce() string {
 	var b [6]byte

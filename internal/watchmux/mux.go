@@ -281,7 +281,8 @@ func (m *Mux) serve() (answered bool, err error) {
 // send sends the outbox on st until ctx ends or a send fails, which ends
 // the stream (cancel). Sending from a goroutine of its own keeps Watch, and
 // the reader, from ever blocking on the stream's flow control.
-func (m *Mux) send(ctx context.Context, cancel context.CancelFunc, st etcdserverpb.Watch_WatchClient, wake <-chan struct{}) {
+func (m *Mux) send(ctx context.Context, cancel context.CancelFunc, st etcdserverpb.Watch_WatchClient,
+	wake <-chan struct{}) {
 	for {
 		select {
 		case <-ctx.Done():

@@ -5,6 +5,10 @@
 // outcome), maps the queue's errors to the primitive's, and answers the
 // accessors every hold has. So each primitive is a thin driver of queue
 // and Set, and the release logic exists once.
+//
+// Unlike the other packages under internal/, which package queue is built
+// on, hold is built on queue: hence internal/primitive/, the layer of the
+// primitives.
 package hold
 
 import (
@@ -81,7 +85,8 @@ func (s *Set) Add(t *queue.Ticket) {
 }
 
 func (s *Set) insertLocked(t *queue.Ticket) {
-	i, _ := slices.BinarySearchFunc(s.held, t.Rev(), func(h *queue.Ticket, rev int64) int { return cmp.Compare(h.Rev(), rev) })
+	i, _ := slices.BinarySearchFunc(s.held, t.Rev(),
+		func(h *queue.Ticket, rev int64) int { return cmp.Compare(h.Rev(), rev) })
 	s.held = slices.Insert(s.held, i, t)
 }
 
