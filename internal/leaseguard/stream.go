@@ -84,7 +84,7 @@ func (r kaRound) result() (time.Duration, error) {
 }
 
 // errStreamEnded answers a request whose stream ended before it was sent.
-var errStreamEnded = errors.New("leaseguard: the keep-alive stream ended")
+var errStreamEnded = errors.New("fairlock: the lease guard's keep-alive stream ended")
 
 // streamFor returns the open stream, or opens one, and whether it opened
 // it. The open (which authenticates, under auth) is bounded by ctx, the
