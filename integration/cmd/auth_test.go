@@ -125,7 +125,9 @@ func TestConfinedUserCommands(t *testing.T) {
 	if code != 0 || !exists(led) {
 		t.Fatalf("elect: exit %d, ran %v; stderr: %s", code, exists(led), p.Stderr())
 	}
-	eventually(t, "observe to print the term and the vacancy after it", func() bool { return len(lines(t, obs.stdout)) >= 3 })
+	eventually(t, "observe to print the term and the vacancy after it", func() bool {
+		return len(lines(t, obs.stdout)) >= 3
+	})
 	if got := lines(t, obs.stdout); !strings.HasPrefix(got[1], "leader ") || got[2] != "none" {
 		t.Errorf("observe printed %q, want none, a leader, none", got)
 	}
