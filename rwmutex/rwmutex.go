@@ -39,7 +39,7 @@ func New(s *concurrency.Session, name string, opts ...queue.Option) (*RWMutex, e
 	if err != nil {
 		return nil, err
 	}
-	return &RWMutex{q: q, writer: hold.Set{Single: true}}, nil
+	return &RWMutex{q: q, writer: hold.Set{Single: true, Line: q}, readers: hold.Set{Line: q}}, nil
 }
 
 // Name returns the lock's name.
