@@ -38,7 +38,7 @@ func New(s *concurrency.Session, name string, opts ...queue.Option) (*Mutex, err
 	if err != nil {
 		return nil, err
 	}
-	return &Mutex{q: q, h: hold.Set{Single: true}}, nil
+	return &Mutex{q: q, h: hold.Set{Single: true, Line: q}}, nil
 }
 
 // Lock waits, in arrival order, until the Mutex holds the lock; called
@@ -115,7 +115,9 @@ func (m *Mutex) Key() string { return m.holds().Key() }
 
 // IsOwner returns a comparison that holds while the current hold is still
 // in place. Put it in the If of a transaction to fence writes stored in
-// etcd. When nothing is held it returns a comparison that never holds.
+// etcd. When nothing is held it returns a comparison that never holds, on
+// a key under the lock's name: a transaction fenced with it then fails
+// (Succeeded == false, no error) for any user who may read NAME/.
 func (m *Mutex) IsOwner() clientv3.Cmp { return m.holds().IsOwner() }
 
 // Done returns a channel that is closed when the current hold ends for any

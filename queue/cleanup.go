@@ -9,6 +9,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/fairlock/fairlock/internal/etcderr"
 	"github.com/fairlock/fairlock/internal/slot"
 )
 
@@ -49,7 +50,7 @@ type cleanup struct {
 // removal is one set of entries to remove together.
 type removal struct {
 	entries []entry
-	removed chan struct{} // closed once they are known gone
+	removed chan struct{} // closed once they are known gone, or etcd refuses to remove them (giveUp)
 }
 
 func newCleanup(ctx context.Context, cli *clientv3.Client, sl *slots) *cleanup {
@@ -130,6 +131,10 @@ func (c *cleanup) removeAll(pending []*removal, attempt int) bool {
 			ctx, cancel := context.WithTimeout(c.ctx, cleanupAttempt)
 			_, err := deleteTxn(c.cli.Txn(ctx), r.entries).Commit()
 			cancel()
+			if etcderr.IsRefused(err) {
+				c.giveUp(r, err)
+				return
+			}
 			if err != nil {
 				failed[i] = true
 				for _, e := range r.entries {
@@ -146,6 +151,21 @@ func (c *cleanup) removeAll(pending []*removal, attempt int) bool {
 	}
 	wg.Wait()
 	return !slices.Contains(failed, true)
+}
+
+// giveUp stops trying to remove a set that etcd refuses to remove for good
+// (permission denied, ...): no retry mends that, and retrying every 250 ms
+// for the rest of the session only loads etcd. The entries stay until the
+// session's lease ends, their slots stay out of use (never Gone), and the
+// call waiting for the removal returns.
+func (c *cleanup) giveUp(r *removal, err error) {
+	e := r.entries[0]
+	e.q.log(slog.LevelError, "etcd refuses to remove entries: they stay until the session ends",
+		slog.String("key", e.key), slog.Int("entries", len(r.entries)), slog.Any("err", err))
+	c.mu.Lock()
+	c.pending = slices.DeleteFunc(c.pending, func(p *removal) bool { return p == r })
+	c.mu.Unlock()
+	close(r.removed)
 }
 
 // logLoss logs a lost entry at warning level: someone else may hold what

@@ -96,9 +96,14 @@
 //
 // Every call that talks to etcd retries transient errors (no leader, lost
 // connection) until its ctx ends, and gives up when the session ends (etcd
-// #19597). An entry found gone, for whatever reason and on whatever path,
-// is one error: it matches ErrLost, and ErrSessionExpired as well when the
-// session's lease ended. Compare errors with errors.Is.
+// #19597). A refusal no retry mends (permission denied, authentication
+// failed: under etcd's auth, a user needs read and write on NAME/) is
+// returned at once, naming the lock, as an error matching ErrAccessDenied;
+// the session's background work (watches, the cleanup worker, the check of
+// own keys) stops on one rather than trying again forever. An entry found
+// gone, for whatever reason and on whatever path, is one error: it matches
+// ErrLost, and ErrSessionExpired as well when the session's lease ended.
+// Compare errors with errors.Is.
 //
 // # Cancellation and cleanup
 //

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
 
@@ -13,9 +14,10 @@ type doneState struct {
 }
 
 // Done returns a channel that is closed when the entry leaves the line for
-// any reason (Leave, its key deleted by anyone, the session ending) and at
-// the latest at HeldUntil, before etcd can expire the session's lease and
-// give the turn to someone else.
+// any reason (Leave, its key deleted by anyone, the session ending, or
+// etcd refusing for good to let this client watch the entry: see package
+// internal/etcderr) and at the latest at HeldUntil, before etcd can expire
+// the session's lease and give the turn to someone else.
 //
 // The session ends on this client's side as soon as its keep-alives give
 // up, which can be before etcd has removed the entry (for example when the
@@ -49,8 +51,19 @@ func (t *Ticket) Done() <-chan struct{} {
 // Done at once, then settle the ticket (the loss told, the slot back), off
 // the mux's goroutine, since settling asks etcd whether the lease lives.
 // This is the one place that sees the end of a hold nobody waits on.
-func (t *Ticket) observedGone() {
+//
+// When etcd refuses for good to watch the entry (refused not nil: the
+// user's permission on the lock's keys was revoked, say), this client can
+// no longer know that the entry lives, so Done closes too, as when the
+// session ends on this side; the ticket itself stays as it was (Leave
+// will say what etcd says).
+func (t *Ticket) observedGone(refused error) {
 	t.closeDone()
+	if refused != nil {
+		t.q.log(slog.LevelError, "Done closed: etcd refuses to watch the entry", slog.String("key", t.key),
+			slog.Int64("token", t.rev), slog.Any("err", refused))
+		return
+	}
 	go t.observeGone(context.Background(), false)
 }
 

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+
+	"github.com/fairlock/fairlock/internal/etcderr"
 	"github.com/fairlock/fairlock/internal/keys"
 )
 
@@ -78,7 +81,43 @@ var (
 	// ErrTenantUnsupported reports WithTenant given where tenants are not
 	// served: an RWMutex, an Election, a JoinAll (LockAll).
 	ErrTenantUnsupported = errors.New("fairlock: tenants are not supported here")
+
+	// ErrAccessDenied reports that etcd refused a call in a way no retry
+	// mends: permission denied (the user's roles do not grant read and
+	// write on the lock's name and everything under it, NAME/),
+	// authentication failed, an auth token refused after re-authenticating,
+	// the user or its role gone. Every call returns it at once, never
+	// retrying until its ctx ends; the error names the lock and also
+	// matches etcd's own error (rpctypes.ErrPermissionDenied, ...).
+	ErrAccessDenied = errors.New("fairlock: etcd refused access")
 )
+
+// refusedError is etcd's refusal of a call on the lock name: it matches
+// ErrAccessDenied, the error etcd's client returned (through Unwrap) and
+// that client's value for the refusal (rpctypes.ErrPermissionDenied, ...),
+// however the refusal came (a watch's arrives as text).
+type refusedError struct {
+	name string
+	err  error
+}
+
+func (e *refusedError) Error() string {
+	why := etcderr.Refusal(e.err)
+	if why == nil {
+		why = e.err // a refusal gRPC made (PermissionDenied, Unauthenticated), not etcd
+	}
+	msg := fmt.Sprintf("fairlock: etcd refused access to lock %s: %v", e.name, why)
+	if errors.Is(e, rpctypes.ErrPermissionDenied) {
+		msg += fmt.Sprintf(" (the user needs read and write on %s/)", e.name)
+	}
+	return msg
+}
+
+func (e *refusedError) Unwrap() error { return e.err }
+
+func (e *refusedError) Is(target error) bool {
+	return target == ErrAccessDenied || target == etcderr.Refusal(e.err)
+}
 
 // lostError is the one error for "the entry is gone": it matches ErrLost
 // always, and ErrSessionExpired when the lease ended.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fairlock/fairlock/internal/etcderr"
 )
 
 // OwnKeyCheckInterval is how often a session checks that the entries of
@@ -29,11 +31,17 @@ type ownCheck struct {
 	w   *worker
 
 	mu      sync.Mutex
-	waiting map[*Ticket]chan struct{} // closed when the ticket's entry is found gone
+	waiting map[*Ticket]*ownWait
+}
+
+// ownWait is a waiting ticket's registration with the check.
+type ownWait struct {
+	gone chan struct{} // closed when the entry is found gone, or err is set
+	err  error         // set before gone closes: etcd refuses the check for good
 }
 
 func newOwnCheck(ctx context.Context, cli *clientv3.Client) *ownCheck {
-	o := &ownCheck{ctx: ctx, cli: cli, waiting: map[*Ticket]chan struct{}{}}
+	o := &ownCheck{ctx: ctx, cli: cli, waiting: map[*Ticket]*ownWait{}}
 	o.w = newWorker(o.run, func() bool {
 		o.mu.Lock()
 		defer o.mu.Unlock()
@@ -42,15 +50,16 @@ func newOwnCheck(ctx context.Context, cli *clientv3.Client) *ownCheck {
 	return o
 }
 
-// add registers a waiting ticket; gone is closed when its entry is found
-// gone. Call stop when the ticket no longer waits.
-func (o *ownCheck) add(t *Ticket) (gone <-chan struct{}, stop func()) {
-	ch := make(chan struct{})
+// add registers a waiting ticket; its gone is closed when the entry is
+// found gone, or when etcd refuses the check in a way no retry mends (then
+// its err says so). Call stop when the ticket no longer waits.
+func (o *ownCheck) add(t *Ticket) (w *ownWait, stop func()) {
+	w = &ownWait{gone: make(chan struct{})}
 	o.mu.Lock()
-	o.waiting[t] = ch
+	o.waiting[t] = w
 	o.mu.Unlock()
 	o.w.kick()
-	return ch, func() {
+	return w, func() {
 		o.mu.Lock()
 		delete(o.waiting, t)
 		o.mu.Unlock()
@@ -98,17 +107,21 @@ func (o *ownCheck) check(ts []*Ticket) {
 	ctx, cancel := context.WithTimeout(o.ctx, OwnKeyCheckInterval)
 	resp, err := o.cli.Txn(ctx).Then(ops...).Commit()
 	cancel()
-	if err != nil {
+	refused := etcderr.IsRefused(err)
+	if err != nil && !refused {
 		return // the next round asks again; a waiter's wake-ups check too
 	}
 	for i, t := range ts {
-		if ownedIn(resp.Responses[i], t.rev) {
+		if !refused && ownedIn(resp.Responses[i], t.rev) {
 			continue
 		}
 		o.mu.Lock()
-		if ch, ok := o.waiting[t]; ok {
+		if w, ok := o.waiting[t]; ok {
 			delete(o.waiting, t)
-			close(ch)
+			if refused {
+				w.err = err // asking again every round would change nothing: the waiters return it
+			}
+			close(w.gone)
 		}
 		o.mu.Unlock()
 	}

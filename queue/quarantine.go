@@ -12,7 +12,10 @@ import (
 // was unknown may be applied at any later time (a proposal etcd had taken
 // before the call gave up), and would otherwise hold a place in the line
 // that nobody owns. One watch per quarantined slot, from now on, covered by
-// a read once it is in place, as every watch of this package.
+// a read once it is in place, as every watch of this package. A watch or
+// read that etcd refuses for good ends it (logged): watching again every
+// 50 ms would change nothing, and an entry a late write puts there stays
+// until the session ends.
 func (sl *slots) quarantine(q *Queue, key string) {
 	sl.mu.Lock()
 	if sl.watched[key] || sl.ctx.Err() != nil {
@@ -24,7 +27,12 @@ func (sl *slots) quarantine(q *Queue, key string) {
 	}
 	sl.watched[key] = true
 	sl.mu.Unlock()
-	go followKey(sl.ctx, sl.cli, key, func(ctx context.Context, ev watchEvent) (bool, error) {
+	go sl.watchQuarantined(q, key)
+}
+
+// watchQuarantined is quarantine's watch of key.
+func (sl *slots) watchQuarantined(q *Queue, key string) {
+	err := followKey(sl.ctx, sl.cli, key, func(ctx context.Context, ev watchEvent) (bool, error) {
 		switch {
 		case ev.put:
 			sl.removeStray(q, key, ev.rev)
@@ -39,6 +47,10 @@ func (sl *slots) quarantine(q *Queue, key string) {
 		}
 		return false, nil
 	})
+	if err != nil {
+		q.log(slog.LevelError, "etcd refuses to watch a slot taken out of use: stopped watching it",
+			slog.String("key", key), slog.Any("err", err))
+	}
 }
 
 // removeStray hands the entry at key, created at rev, to the cleanup. It

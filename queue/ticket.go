@@ -85,10 +85,28 @@ func (t *Ticket) Weight() int { return t.weight }
 func (t *Ticket) IsOwner() clientv3.Cmp { return t.owned() }
 
 // NotOwner returns a comparison that never holds: no key has a negative
-// create revision. The primitives' IsOwner returns it when nothing is held,
-// so that a fenced write fails rather than going through unguarded.
+// create revision. It names a key outside every lock's prefix
+// ("\x00fairlock-not-owner"), and etcd refuses a whole transaction that
+// compares a key the user may not read: under etcd's auth, a user needs
+// read access to that key for a transaction with it to fail quietly
+// (Succeeded == false) rather than with "permission denied". The
+// primitives use Queue.NotOwner instead, which stays inside the lock's own
+// keys; NotOwner is for callers that have no lock name at hand.
 func NotOwner() clientv3.Cmp {
 	return clientv3.Compare(clientv3.CreateRevision("\x00fairlock-not-owner"), "<", 0)
+}
+
+// NotOwner returns a comparison that never holds, on a key of the lock's
+// own (NAME/., which no entry ever has): the IsOwner of a primitive that
+// holds nothing, so that a fenced write fails (Succeeded == false, no
+// error) rather than going through unguarded, for any user who may read
+// the lock's keys, NAME/ and everything under it. On a zero Queue it is
+// the package's NotOwner.
+func (q *Queue) NotOwner() clientv3.Cmp {
+	if q == nil || q.st == nil {
+		return NotOwner()
+	}
+	return clientv3.Compare(clientv3.CreateRevision(q.layout.Line()), "<", 0)
 }
 
 // Position returns how many entries must leave (or, for a permit, be let

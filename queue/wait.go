@@ -8,6 +8,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/fairlock/fairlock/internal/etcderr"
 	"github.com/fairlock/fairlock/internal/turn"
 )
 
@@ -68,7 +69,7 @@ type waiter struct {
 	touched  bool // the last read saw the entry touched by the release that let it in
 
 	events  chan watchEvent
-	gone    <-chan struct{}           // closed when the session's check finds the entry gone
+	own     *ownWait                  // the session's check of the entry (ownkeys.go)
 	watches map[string]*keyWatchState // by key: the entries ahead watched
 	newest  int64                     // newest created revision of a watch
 	reread  bool
@@ -86,9 +87,9 @@ type keyWatchState struct {
 func (w *waiter) run(ctx, wctx context.Context) error {
 	w.reread = w.readRev == 0
 	w.decision = turn.Decide(w.t.limit, w.t.weight, w.ahead)
-	gone, stop := w.t.q.st.own.add(w.t)
+	own, stop := w.t.q.st.own.add(w.t)
 	defer stop()
-	w.gone = gone
+	w.own = own
 	for {
 		if w.reread {
 			if err := w.read(ctx); err != nil {
@@ -152,7 +153,10 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 		return w.t.observeGone(ctx, true)
 	case <-w.t.ended:
 		return ErrLeft // Leave or Abandon, from another goroutine
-	case <-w.gone:
+	case <-w.own.gone:
+		if w.own.err != nil {
+			return w.t.q.refused(w.own.err)
+		}
 		return w.t.observeGone(ctx, false)
 	case ev = <-w.events:
 	}
@@ -165,6 +169,9 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 		if w.cli.Ctx().Err() != nil {
 			// The client was closed: the session's keep-alives stopped with it.
 			return w.t.observeGone(ctx, true)
+		}
+		if etcderr.IsRefused(ev.err) {
+			return w.t.q.refused(ev.err) // refused on a fresh stream too (watchKey): final
 		}
 		// Broken (no leader, compaction): watch again, and read again once
 		// it is in place. A member without a leader refuses the watch at

@@ -222,7 +222,7 @@ func (t *Ticket) YieldRequested() <-chan struct{} {
 		if !t.phase.Ended() && !(t.done.ch != nil && isClosed(t.done.ch)) && !t.q.st.ended() {
 			ctx, cancel := context.WithCancel(t.q.st.ctx)
 			t.yield.stop = cancel
-			go followKey(ctx, t.q.s.Client(), t.yieldKey(), t.followYield, clientv3.WithFilterDelete())
+			go t.watchYield(ctx)
 		}
 	}
 	return t.yield.ch
@@ -238,6 +238,17 @@ func (t *Ticket) YieldReason() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.yield.reason
+}
+
+// watchYield watches the request's key until a request of this entry's
+// token shows up or ctx ends. A watch or read that etcd refuses for good
+// stops it (see followKey): YieldRequested then never closes, and the log
+// says why.
+func (t *Ticket) watchYield(ctx context.Context) {
+	if err := followKey(ctx, t.q.s.Client(), t.yieldKey(), t.followYield, clientv3.WithFilterDelete()); err != nil {
+		t.q.log(slog.LevelError, "etcd refuses to watch for requests to yield: stopped watching",
+			slog.String("key", t.key), slog.Int64("token", t.rev), slog.Any("err", err))
+	}
 }
 
 // followYield is what the watch of the request's key does with an event:

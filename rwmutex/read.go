@@ -81,7 +81,8 @@ func (rw *RWMutex) RUnlock(ctx context.Context) error {
 func (rw *RWMutex) RToken() int64 { return rw.reads().Token() }
 
 // RIsOwner returns a comparison that holds while the oldest read hold is
-// still in place; one that never holds when no read lock is held.
+// still in place; one that never holds (on a key under NAME/, as IsOwner)
+// when no read lock is held.
 func (rw *RWMutex) RIsOwner() clientv3.Cmp { return rw.reads().IsOwner() }
 
 // RDone returns a channel that is closed when the oldest read hold ends for

@@ -45,7 +45,7 @@ func New(s *concurrency.Session, name string, opts ...queue.Option) (*RWMutex, e
 		return nil, fmt.Errorf("%w: rwmutex %s: queue.WithTenant(%q, ...) is served by fairmutex and semaphore only",
 			ErrTenantUnsupported, name, tenant)
 	}
-	return &RWMutex{q: q, writer: hold.Set{Single: true}}, nil
+	return &RWMutex{q: q, writer: hold.Set{Single: true, Line: q}, readers: hold.Set{Line: q}}, nil
 }
 
 // Name returns the lock's name.

@@ -87,7 +87,8 @@ func (rw *RWMutex) Key() string { return rw.writes().Key() }
 // IsOwner returns a comparison that holds while the current write hold is
 // still in place. Put it in the If of a transaction to fence writes stored
 // in etcd. When no write lock is held it returns a comparison that never
-// holds.
+// holds, on a key under the lock's name: a transaction fenced with it then
+// fails (Succeeded == false, no error) for any user who may read NAME/.
 func (rw *RWMutex) IsOwner() clientv3.Cmp { return rw.writes().IsOwner() }
 
 // Done returns a channel that is closed when the current write hold ends

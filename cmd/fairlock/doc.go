@@ -56,11 +56,13 @@
 // Exit codes: COMMAND's own status; 1 for a lost hold or an etcd error; 2
 // for bad flags or names, or a --metrics-addr that cannot be listened on;
 // 3 when ls finds a wedged line, or yield nobody holding; 75 when --try
-// finds the lock busy; 78 when --limit (or the tenant's --share) differs
-// from the one in use on NAME; 124 when --timeout ends the wait; 126 and
-// 127 when COMMAND cannot be run or is not found; 128+N when signal N
-// interrupted the wait. --ttl 0 means the default (10s), as in
-// fairlock.Config.
+// finds the lock busy; 77 when etcd refuses the --user access for good
+// (permission denied on the lock's keys, or on the keys under ls
+// --prefix's NAME/), with a message naming the keys, never a retry; 78
+// when --limit (or the tenant's --share) differs from the one in use on
+// NAME; 124 when --timeout ends the wait; 126 and 127 when COMMAND cannot
+// be run or is not found; 128+N when signal N interrupted the wait. --ttl
+// 0 means the default (10s), as in fairlock.Config.
 //
 // The connection flags are etcdctl's: --endpoints (else
 // $FAIRLOCK_ENDPOINTS, else $ETCDCTL_ENDPOINTS, else 127.0.0.1:2379),

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fairlock/fairlock"
+	"github.com/fairlock/fairlock/internal/etcderr"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -273,6 +274,9 @@ func (x *execRun) waitError(err error) error {
 func waitFailure(name string, err error) error {
 	if errors.Is(err, queue.ErrLost) || errors.Is(err, queue.ErrSessionExpired) {
 		return fail(exitFailure, "lost the place in line for %s while waiting (%s): ran nothing", name, libMessage(err))
+	}
+	if etcderr.IsRefused(err) {
+		return etcdFailure(err, "waiting for %s", name)
 	}
 	return fail(exitFailure, "%s", libMessage(err))
 }

@@ -82,7 +82,9 @@ holding, waiting, wedged (counts) and modes.
 
 Exit status: 0; 3 when an entry without a lease wedges a line shown
 (--watch flags it and goes on: it exits 0 on SIGINT or SIGTERM); 1 for an
-etcd error; 2 for bad input, found before any connection is made.`,
+etcd error; 77 when etcd refuses the --user read access to NAME/ (the
+message names the prefix); 2 for bad input, found before any connection
+is made.`,
 		Example: `  fairlock ls /jobs/backup
   fairlock ls --wide /jobs/backup
   fairlock ls --watch /jobs/backup

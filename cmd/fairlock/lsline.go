@@ -20,7 +20,7 @@ import (
 func lsLine(ctx context.Context, c *fairlock.Client, name string, f lsFlags) error {
 	out, err := readLine(ctx, c, name, true)
 	if err != nil {
-		return fail(exitFailure, "ls %s: %s", name, libMessage(err))
+		return etcdFailure(err, "ls %s", name)
 	}
 	if f.json {
 		if err := writeJSON(os.Stdout, out); err != nil {

@@ -36,7 +36,7 @@ type lsLock struct {
 func lsPrefix(ctx context.Context, c *fairlock.Client, prefix string, f lsFlags) error {
 	out, entries, err := listLocks(ctx, c, prefix)
 	if err != nil {
-		return fail(exitFailure, "ls --prefix %s: %s", prefix, libMessage(err))
+		return etcdFailure(err, "ls --prefix %s", prefix)
 	}
 	if f.json {
 		err = writeJSON(os.Stdout, out)
@@ -60,7 +60,7 @@ func lsPrefix(ctx context.Context, c *fairlock.Client, prefix string, f lsFlags)
 func listLocks(ctx context.Context, c *fairlock.Client, prefix string) (lsPrefixOutput, map[string][]lsEntry, error) {
 	resp, err := c.Etcd().Get(ctx, prefixRange(prefix), clientv3.WithPrefix(), clientv3.WithKeysOnly())
 	if err != nil {
-		return lsPrefixOutput{}, nil, err
+		return lsPrefixOutput{}, nil, fmt.Errorf("reading the keys under %s: %w", prefixRange(prefix), err)
 	}
 	keyList := make([]string, len(resp.Kvs))
 	for i, kv := range resp.Kvs {

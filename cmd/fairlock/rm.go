@@ -69,7 +69,7 @@ refused (exit 2).`,
 			if !tokenSet {
 				get, err := cli.Get(ctx, key)
 				if err != nil {
-					return fail(exitFailure, "rm %s: %s", key, libMessage(err))
+					return etcdFailure(err, "rm %s", key)
 				}
 				if len(get.Kvs) == 0 {
 					return fail(exitFailure, "rm: no key %s (already gone?)", key)
@@ -78,7 +78,7 @@ refused (exit 2).`,
 				if lease := clientv3.LeaseID(kv.Lease); lease != clientv3.NoLease && !force {
 					ttl, err := cli.TimeToLive(ctx, lease)
 					if err != nil {
-						return fail(exitFailure, "rm %s: %s", key, libMessage(err))
+						return etcdFailure(err, "rm %s", key)
 					}
 					if ttl.TTL > 0 {
 						return fail(exitFailure, "rm: %s belongs to a live session (lease %x); its key may be reused by a new hold: name the hold with --token %d (fairlock rm --token %d %s %s), or give --force",
@@ -93,7 +93,7 @@ refused (exit 2).`,
 				Else(clientv3.OpGet(key)).
 				Commit()
 			if err != nil {
-				return fail(exitFailure, "rm %s: %s", key, libMessage(err))
+				return etcdFailure(err, "rm %s", key)
 			}
 			if !resp.Succeeded {
 				kvs := resp.Responses[0].GetResponseRange().Kvs

@@ -62,7 +62,7 @@ fields mode, limit, token, key, lease (hex), value and reason; "asked" is
 			asked, err := q.AskToYield(ctx, reason)
 			nobody := errors.Is(err, queue.ErrNoHolder)
 			if err != nil && !nobody {
-				return fail(exitFailure, "yield %s: %s", name, libMessage(err))
+				return etcdFailure(err, "yield %s", name)
 			}
 			out := yieldOutput{Name: name, Asked: yieldEntries(name, asked)}
 			if asJSON {

@@ -30,6 +30,10 @@ import (
 // (with Single false) keeps any number of holds.
 type Set struct {
 	Single bool
+	// Line is the line the holds are in: IsOwner with nothing held
+	// compares one of its keys (Queue.NotOwner), which a user confined to
+	// the lock's prefix may read. Nil falls back to queue.NotOwner.
+	Line *queue.Queue
 
 	mu      sync.Mutex
 	held    []*queue.Ticket
@@ -171,10 +175,15 @@ func (s *Set) Key() string {
 }
 
 // IsOwner is a comparison that holds while the oldest hold is in place,
-// and never holds when none is held.
+// and never holds when none is held: a comparison on the Line's own keys
+// (Queue.NotOwner), so that under etcd's auth a transaction fenced with
+// it fails quietly for a user confined to the lock's prefix.
 func (s *Set) IsOwner() clientv3.Cmp {
 	if t := s.Oldest(); t != nil {
 		return t.IsOwner()
+	}
+	if s != nil && s.Line != nil {
+		return s.Line.NotOwner()
 	}
 	return queue.NotOwner()
 }
