@@ -43,6 +43,10 @@ func New(s *concurrency.Session, name string, opts ...queue.Option) (*Election, 
 	if err != nil {
 		return nil, err
 	}
+	if tenant, _ := q.Tenant(); tenant != "" {
+		return nil, fmt.Errorf("%w: election %s: queue.WithTenant(%q, ...) is served by fairmutex and semaphore only",
+			ErrTenantUnsupported, name, tenant)
+	}
 	layout, err := keys.New(name)
 	if err != nil {
 		return nil, err

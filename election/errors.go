@@ -49,4 +49,8 @@ var (
 	// ErrUninitialized reports a call on a zero Election instead of one
 	// from New.
 	ErrUninitialized = queue.ErrUninitialized
+
+	// ErrTenantUnsupported reports queue.WithTenant given to New: an
+	// Election does not serve tenants.
+	ErrTenantUnsupported = queue.ErrTenantUnsupported
 )

@@ -30,7 +30,9 @@ type Mutex struct {
 // of package queue: queue.WithIdentity sets the value stored in the Mutex's
 // entries (default "<hostname>/<pid>"), queue.WithHooks and
 // queue.WithLogger observe it, queue.WithEtcdMutexInterop makes it wait
-// for etcd's own Mutex holders too.
+// for etcd's own Mutex holders too, and queue.WithTenant makes its holds
+// one tenant's, served round-robin with the other tenants' by share
+// (ErrInvalidTenant, ErrInvalidShare for a bad one).
 func New(s *concurrency.Session, name string, opts ...queue.Option) (*Mutex, error) {
 	q, err := queue.New(s, name, opts...)
 	if err != nil {

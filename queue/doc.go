@@ -127,6 +127,36 @@
 // too, on purpose. A session's watched entries share one watch stream
 // (package internal/watchmux).
 //
+// # Tenants
+//
+// FIFO is fair among callers, not among the teams behind them. A Queue
+// WithTenant serves its callers through an admission line of their
+// tenant's own under the lock's name (N/.q/<tenant>/): an ordinary line of
+// permits whose limit is the tenant's share, in which the caller waits
+// first, herd-free as in any line. An admitted caller then joins the
+// lock's own line, its entry tagged with its tenant. The lock's line so
+// holds at most share entries of each tenant at a time, and its FIFO order
+// is a round-robin of the tenants that wait, weighted by share: when a
+// tenant's caller leaves, the tenant's next caller is admitted and joins
+// the lock's line behind the other tenants' callers already there. A
+// tenant that arrives behind a long line of another tenant's callers waits
+// for at most the other tenants' shares' worth of grants. Callers without
+// a tenant join the lock's line directly, as always.
+//
+// The hold is the entry in the lock's line: its token, IsOwner, Done and
+// HeldUntil are those of any hold. Its release removes both entries in one
+// transaction; a loss or a cancellation takes the admission entry with
+// the hold, and a TryJoin puts both in one guarded transaction or writes
+// nothing. An admitted caller takes one round trip more than a caller
+// without a tenant (the admission, then the join), and waits in the lock's
+// line as any caller does. Since a caller's place in the lock's line
+// exists only once it is admitted, a Queue WithTenant serves the calls
+// that wait for the turn (Acquire, AcquireShared, AcquirePermitN) and the
+// Try calls, and refuses Join, JoinShared, JoinPermitN, JoinAll and
+// Requeue (ErrTenantUnsupported). Every caller of a tenant on a lock must
+// declare the same share: the admission line is a permit line, and its
+// limit is the share (ErrShareMismatch otherwise).
+//
 // # Yield requests
 //
 // Queue.AskToYield asks the line's current holders to give their holds up:

@@ -65,6 +65,23 @@ var (
 	// nothing was written.
 	ErrNoHolder = errors.New("fairlock: nobody holds the lock")
 
+	// ErrInvalidTenant reports a tenant given to WithTenant that is empty,
+	// holds a '/' or a control character, starts with '.', or is longer
+	// than 128 bytes.
+	ErrInvalidTenant = keys.ErrInvalidTenant
+
+	// ErrInvalidShare reports a share below 1 given to WithTenant.
+	ErrInvalidShare = errors.New("fairlock: share must be at least 1")
+
+	// ErrShareMismatch reports a caller of a tenant that declares another
+	// share than the tenant's callers already on the lock; nothing was
+	// written.
+	ErrShareMismatch = errors.New("fairlock: share differs from the one the tenant's callers declared")
+
+	// ErrTenantUnsupported reports WithTenant given where tenants are not
+	// served: an RWMutex, an Election, a JoinAll (LockAll).
+	ErrTenantUnsupported = errors.New("fairlock: tenants are not supported here")
+
 	// ErrAccessDenied reports that etcd refused a call in a way no retry
 	// mends: permission denied (the user's roles do not grant read and
 	// write on the lock's name and everything under it, NAME/),

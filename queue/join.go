@@ -17,12 +17,18 @@ import (
 // within CleanupTimeout of ctx's end, or by the session's cleanup once etcd
 // is reachable). A retry after a lost reply never adds a second entry.
 func (q *Queue) Join(ctx context.Context, value string) (*Ticket, error) {
+	if err := q.refuseTenant("Join"); err != nil {
+		return nil, err
+	}
 	return q.joinOne(ctx, draft{entry{q: q, kind: Exclusive, limit: 1, weight: 1}, value})
 }
 
 // JoinShared is Join for a shared entry: one that only exclusive entries
 // block, so that shared entries can be served together.
 func (q *Queue) JoinShared(ctx context.Context, value string) (*Ticket, error) {
+	if err := q.refuseTenant("JoinShared"); err != nil {
+		return nil, err
+	}
 	return q.joinOne(ctx, draft{entry{q: q, kind: Shared, limit: 1, weight: 1}, value})
 }
 
@@ -33,12 +39,12 @@ func (q *Queue) JoinShared(ctx context.Context, value string) (*Ticket, error) {
 // leaves nothing behind, and a turn granted while ctx was ending is given
 // back the same way.
 func (q *Queue) Acquire(ctx context.Context, value string) (*Ticket, error) {
-	return q.waitOrAbandon(ctx)(q.Join(ctx, value))
+	return q.acquire(ctx, draft{entry{q: q, kind: Exclusive, limit: 1, weight: 1}, value})
 }
 
 // AcquireShared is Acquire with a shared entry.
 func (q *Queue) AcquireShared(ctx context.Context, value string) (*Ticket, error) {
-	return q.waitOrAbandon(ctx)(q.JoinShared(ctx, value))
+	return q.acquire(ctx, draft{entry{q: q, kind: Shared, limit: 1, weight: 1}, value})
 }
 
 // waitOrAbandon waits for a joined ticket's turn, abandoning it on error.
@@ -71,8 +77,14 @@ func (q *Queue) joinOne(ctx context.Context, d draft) (*Ticket, error) {
 // newest entries that block it; a permit also requires the line to hold no
 // permits of another limit.
 func join(ctx context.Context, ds []draft) ([]*Ticket, error) {
+	return joinAt(ctx, ds, time.Now(), nil)
+}
+
+// joinAt is join for a call that began at start (a tenant's caller: when
+// it began to wait for admission), whose one entry has the companion
+// admission, if not nil.
+func joinAt(ctx context.Context, ds []draft, start time.Time, admission *Ticket) ([]*Ticket, error) {
 	q := ds[0].q
-	start := time.Now()
 	w, err := q.writeEntries(ctx, ds, func(ds []draft) (guards []clientv3.Cmp, then, orElse []clientv3.Op) {
 		for i := range ds {
 			d := &ds[i]
@@ -89,7 +101,7 @@ func join(ctx context.Context, ds []draft) ([]*Ticket, error) {
 		return nil, err
 	}
 	if w.revs == nil {
-		return nil, ErrLimitMismatch // the one guard left that can fail
+		return nil, q.mismatch(ds[0].limit) // the one guard left that can fail
 	}
 	ts := make([]*Ticket, len(ds))
 	for i, d := range ds {
@@ -97,6 +109,7 @@ func join(ctx context.Context, ds []draft) ([]*Ticket, error) {
 		// ahead, even where one line's range covers another's.
 		ts[i] = w.ticket(d, i, start, 2*i+1)
 	}
+	ts[0].admission = admission
 	for _, t := range ts {
 		t.joinedHook()
 	}

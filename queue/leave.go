@@ -23,7 +23,7 @@ func (t *Ticket) Leave(ctx context.Context) error {
 	if err := t.beginLeave(); err != nil {
 		return err
 	}
-	touches := t.letIn(ctx)
+	touches := append(t.letIn(ctx), t.companionOps(ctx)...)
 	var resp *clientv3.TxnResponse
 	attempts := 0
 	err := t.retry(ctx, func(ctx context.Context) (err error) {
@@ -107,8 +107,9 @@ func (t *Ticket) Abandon(ctx context.Context) {
 	abandonTickets(bound, t)
 }
 
-// abandonTickets abandons every ticket at once, their entries removed in
-// one transaction, and waits for it until bound ends.
+// abandonTickets abandons every ticket at once, with their companions
+// (see tenant.go), their entries removed in one transaction, and waits for
+// it until bound ends; a nil bound does not wait.
 func abandonTickets(bound context.Context, ts ...*Ticket) {
 	var es []entry
 	for _, t := range ts {
@@ -118,10 +119,18 @@ func abandonTickets(bound context.Context, ts ...*Ticket) {
 		if _, ok := t.step(phase.Abandon, nil); ok {
 			es = append(es, t.entry)
 		}
+		if a := t.admission; a != nil {
+			if _, ok := a.step(phase.Abandon, nil); ok {
+				es = append(es, a.entry)
+			}
+		}
 	}
 	if len(es) > 0 {
 		c := es[0].q.st.cleanup
-		c.abandon(es...).wait(bound, c)
+		r := c.abandon(es...)
+		if bound != nil {
+			r.wait(bound, c)
+		}
 	}
 }
 

@@ -51,12 +51,18 @@ func (t *Ticket) step(e phase.Event, reason error) (phase.Phase, bool) {
 	switch to {
 	case phase.Left:
 		t.q.st.slots.move(&t.entry, slot.Gone)
+		if t.admission != nil {
+			t.admission.step(phase.Remove, nil) // in the release's transaction
+		}
 		if wasGranted {
 			t.q.hooks().released(ReleaseInfo{Name: t.q.Name(), Key: t.key, Token: t.rev, Kind: t.kind, Held: held})
 		}
 	case phase.Lost:
 		if !t.q.st.ended() { // else the slots go with the session
 			t.q.st.slots.move(&t.entry, slot.Gone)
+		}
+		if t.admission != nil {
+			abandonTickets(nil, t.admission) // gone with the lease, or left behind: removed
 		}
 		t.q.hooks().lost(LossInfo{Name: t.q.Name(), Key: t.key, Token: t.rev, Kind: t.kind, Granted: wasGranted,
 			Held: held, Reason: reason})

@@ -80,10 +80,10 @@ func (e *entry) otherLimits() (guards []clientv3.Cmp, reads []clientv3.Op) {
 	return guards, reads
 }
 
-// limitMismatch reports whether Else's reads from otherLimits, at
-// resp.Responses[from:], found a permit of another limit.
-func limitMismatch(resp *clientv3.TxnResponse, from int) bool {
-	for _, r := range resp.Responses[from:] {
+// limitMismatch reports whether Else's reads from otherLimits found a
+// permit of another limit.
+func limitMismatch(reads []*etcdserverpb.ResponseOp) bool {
+	for _, r := range reads {
 		if len(r.GetResponseRange().GetKvs()) > 0 {
 			return true
 		}

@@ -53,6 +53,9 @@ func CheckLines(reqs []Request) error {
 		if err := r.Queue.usable(); err != nil {
 			return err
 		}
+		if err := r.Queue.refuseTenant("JoinAll"); err != nil {
+			return err
+		}
 		if r.Queue.s != reqs[0].Queue.s {
 			return ErrMixedSessions
 		}

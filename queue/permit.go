@@ -30,6 +30,9 @@ func (q *Queue) JoinPermitN(ctx context.Context, value string, limit, weight int
 	if err := checkPermit(limit, weight); err != nil {
 		return nil, err
 	}
+	if err := q.refuseTenant("JoinPermitN"); err != nil {
+		return nil, err
+	}
 	return q.joinOne(ctx, draft{entry{q: q, kind: Permit, limit: limit, weight: weight}, value})
 }
 
@@ -63,7 +66,10 @@ func (q *Queue) AcquirePermit(ctx context.Context, value string, limit int) (*Ti
 // AcquirePermitN is JoinPermitN followed by Wait, removing the entry on any
 // error, as Acquire does.
 func (q *Queue) AcquirePermitN(ctx context.Context, value string, limit, weight int) (*Ticket, error) {
-	return q.waitOrAbandon(ctx)(q.JoinPermitN(ctx, value, limit, weight))
+	if err := checkPermit(limit, weight); err != nil {
+		return nil, err
+	}
+	return q.acquire(ctx, draft{entry{q: q, kind: Permit, limit: limit, weight: weight}, value})
 }
 
 func checkPermit(limit, weight int) error {

@@ -19,6 +19,10 @@ type Queue struct {
 	st     *session
 	layout keys.Layout
 	cfg    config
+	// admit is, for a Queue WithTenant, the tenant's admission line (see
+	// tenant.go); nil otherwise. The admission line's own Queue has of,
+	// the Queue of the lock it admits to.
+	admit, of *Queue
 }
 
 // Entry is one place in the line, as List reports it.
@@ -31,7 +35,12 @@ type Entry struct {
 	Kind   Kind             // Exclusive, Shared or Permit
 	Limit  int              // the semaphore's limit, for a permit
 	Weight int              // a permit's weight; 1 for every other entry
-	Holds  bool             // its turn has come, as of the read
+	// Holds: its turn has come, as of the read; for an Admission entry,
+	// its caller is admitted to the lock's line.
+	Holds bool
+	// Tenant is the tenant of the caller that joined (see WithTenant); ""
+	// for a caller without one.
+	Tenant string
 	// YieldRequested: the holder has been asked to yield (AskToYield),
 	// for YieldReason, and has not left since.
 	YieldRequested bool
@@ -43,7 +52,8 @@ type Entry struct {
 // no empty segment, no segment starting with '.' (reserved for the
 // entries), no control characters, at most 512 bytes. Lines "/a" and "/a/b"
 // are independent. New does no I/O; it fails with ErrNilSession,
-// ErrInvalidName or, when s has already ended, ErrSessionExpired.
+// ErrInvalidName, ErrInvalidTenant or ErrInvalidShare (see WithTenant) or,
+// when s has already ended, ErrSessionExpired.
 func New(s *concurrency.Session, name string, opts ...Option) (*Queue, error) {
 	if s == nil {
 		return nil, ErrNilSession
@@ -52,14 +62,31 @@ func New(s *concurrency.Session, name string, opts ...Option) (*Queue, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg := newConfig(opts)
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	if sessionEnded(s) {
 		return nil, ErrSessionExpired
 	}
-	return &Queue{s: s, st: sessionOf(s), layout: layout, cfg: newConfig(opts)}, nil
+	q := &Queue{s: s, st: sessionOf(s), layout: layout, cfg: cfg}
+	if cfg.withTenant {
+		q.admit = q.admissionLine()
+	}
+	return q, nil
 }
 
+// Tenant returns the tenant and share the Queue was made with (see
+// WithTenant); "" and 0 for a Queue without a tenant.
+func (q *Queue) Tenant() (tenant string, share int) { return q.cfg.tenant, q.cfg.share }
+
 // Name returns the lock name the line was created with.
-func (q *Queue) Name() string { return q.layout.Name() }
+func (q *Queue) Name() string {
+	if q.of != nil {
+		return q.of.Name() // an admission line is the lock's
+	}
+	return q.layout.Name()
+}
 
 // Identity returns the value the primitives built on this Queue store in
 // their entries (see WithIdentity).
@@ -69,7 +96,8 @@ func (q *Queue) Identity() string { return q.cfg.identity }
 func (q *Queue) Session() *concurrency.Session { return q.s }
 
 // List returns the whole line, oldest (first served) first, permits of
-// every limit included, each marked with whether its turn has come and
+// every limit and the callers of tenants waiting for admission (Kind
+// Admission) included, each marked with whether its turn has come and
 // whether its holder has been asked to yield (AskToYield). It reads at one
 // revision, so the list is a consistent snapshot, and writes nothing; when
 // ctx ends it returns ctx.Err().
@@ -98,8 +126,10 @@ func (q *Queue) List(ctx context.Context) ([]Entry, error) {
 			Lease: clientv3.LeaseID(kv.Lease), Kind: Exclusive, Weight: 1}
 		m := turn.Member{Exclusive: true}
 		if p, err := keys.Parse(e.Key); err == nil {
-			e.Weight = p.Weight
+			e.Weight, e.Tenant = p.Weight, p.Tenant
 			switch {
+			case p.Admission:
+				e.Kind, e.Limit, m = Admission, p.Limit, turn.Member{Limit: p.Limit, Weight: 1, Line: p.Tenant}
 			case p.Limit > 0:
 				e.Kind, e.Limit, m = Permit, p.Limit, turn.Member{Limit: p.Limit, Weight: p.Weight}
 			case p.Shared:

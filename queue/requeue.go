@@ -21,6 +21,9 @@ import (
 // ctx.Err() and removes the new entry if it was written; the old one may
 // or may not remain: call Leave on the old ticket.
 func (t *Ticket) Requeue(ctx context.Context) (*Ticket, error) {
+	if t != nil && t.admission != nil {
+		return nil, t.q.refuseTenant("Requeue")
+	}
 	if err := t.beginLeave(); err != nil {
 		return nil, err
 	}
@@ -32,14 +35,20 @@ func (t *Ticket) Requeue(ctx context.Context) (*Ticket, error) {
 		// The old entry's request to yield goes with it.
 		return []clientv3.Cmp{t.owned()}, append(t.deleteOps(), d.put(), d.aheadOp(turn.AheadLimit(d.limit)+1)), nil
 	})
+	if errors.Is(err, ErrSessionExpired) && !isLost(err) {
+		// The entry went with the lease, as for Leave: a delete seen
+		// meanwhile was the lease's, not this call's.
+		lost := &lostError{name: q.Name(), token: t.rev, expired: true}
+		t.step(phase.Lose, lost)
+		t.step(phase.ReportLoss, nil)
+		return nil, lost
+	}
 	if err != nil || w.revs == nil {
 		t.abortLeave()
 	}
 	switch {
 	case isLost(err): // the new entry's
 		return nil, err
-	case errors.Is(err, ErrSessionExpired):
-		return nil, t.observeGone(ctx, true) // the entry went with the lease
 	case err != nil:
 		return nil, err
 	case w.revs == nil:

@@ -43,6 +43,7 @@ func (sl *slots) take(e *entry) {
 	default:
 		e.key = e.q.layout.Entry(id, false)
 	}
+	e.key = keys.Tagged(e.key, e.q.cfg.tenant) // "" but for a tenant's entry in the lock's line
 }
 
 // move applies ev to e's slot; a slot that it quarantines has its key

@@ -20,6 +20,9 @@ type Ticket struct {
 	entry
 	joined joinNote      // for the hooks
 	ended  chan struct{} // closed when the ticket's phase ends
+	// admission is the entry of a tenant's caller in its admission line,
+	// which ends with the ticket (see tenant.go); nil without a tenant.
+	admission *Ticket
 
 	mu        sync.Mutex // guards the fields below
 	phase     phase.Phase
@@ -111,7 +114,8 @@ func (q *Queue) NotOwner() clientv3.Cmp {
 //
 // An exclusive ticket counts every older exclusive and shared entry, a
 // shared one only older exclusive entries, a permit the permits waiting
-// ahead of it plus one. It only reads; when ctx ends it
+// ahead of it plus one: all in the lock's own line, also for a tenant's
+// ticket, which exists only once admitted (see WithTenant). It only reads; when ctx ends it
 // returns ctx.Err(). It returns an error matching ErrLost when the entry
 // is gone, and ErrLeft after Leave.
 func (t *Ticket) Position(ctx context.Context) (int, error) {

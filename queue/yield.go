@@ -82,7 +82,7 @@ func (q *Queue) AskToYield(ctx context.Context, reason string) ([]Entry, error) 
 		}
 		var holders []Entry
 		for _, e := range line {
-			if e.Holds && e.Lease != clientv3.NoLease {
+			if e.Holds && e.Kind != Admission && e.Lease != clientv3.NoLease {
 				holders = append(holders, e)
 			}
 		}

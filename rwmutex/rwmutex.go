@@ -1,6 +1,8 @@
 package rwmutex
 
 import (
+	"fmt"
+
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/fairlock/fairlock/internal/primitive/hold"
@@ -38,6 +40,10 @@ func New(s *concurrency.Session, name string, opts ...queue.Option) (*RWMutex, e
 	q, err := queue.New(s, name, opts...)
 	if err != nil {
 		return nil, err
+	}
+	if tenant, _ := q.Tenant(); tenant != "" {
+		return nil, fmt.Errorf("%w: rwmutex %s: queue.WithTenant(%q, ...) is served by fairmutex and semaphore only",
+			ErrTenantUnsupported, name, tenant)
 	}
 	return &RWMutex{q: q, writer: hold.Set{Single: true, Line: q}, readers: hold.Set{Line: q}}, nil
 }

@@ -2,7 +2,7 @@
 // lock's line (once, or as it changes), and removes a stray entry that
 // wedges one.
 //
-//	fairlock exec [--shared | --limit N [--weight W]] [--try] [--timeout D] [--ttl D] [--grace D] [--quiet | --verbose] [--ignore-yield] [--etcd-mutex-interop] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]
+//	fairlock exec [--shared | --limit N [--weight W]] [--tenant T [--share W]] [--try] [--timeout D] [--ttl D] [--grace D] [--quiet | --verbose] [--ignore-yield] [--etcd-mutex-interop] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]
 //	fairlock ls [--json] [--wide] [--watch | --prefix] NAME
 //	fairlock rm [--token N | --force] NAME KEY
 //	fairlock elect [--rotate D] [--ttl D] [--grace D] [--verbose] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]
@@ -59,10 +59,10 @@
 // finds the lock busy; 77 when etcd refuses the --user access for good
 // (permission denied on the lock's keys, or on the keys under ls
 // --prefix's NAME/), with a message naming the keys, never a retry; 78
-// when --limit differs from the limit in use on NAME; 124 when --timeout
-// ends the wait; 126 and 127 when COMMAND cannot be run or is not found;
-// 128+N when signal N interrupted the wait. --ttl 0 means the default
-// (10s), as in fairlock.Config.
+// when --limit (or the tenant's --share) differs from the one in use on
+// NAME; 124 when --timeout ends the wait; 126 and 127 when COMMAND cannot
+// be run or is not found; 128+N when signal N interrupted the wait. --ttl
+// 0 means the default (10s), as in fairlock.Config.
 //
 // The connection flags are etcdctl's: --endpoints (else
 // $FAIRLOCK_ENDPOINTS, else $ETCDCTL_ENDPOINTS, else 127.0.0.1:2379),

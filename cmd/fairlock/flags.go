@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/fairlock/fairlock"
+	"github.com/fairlock/fairlock/internal/keys"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -275,44 +276,86 @@ type execMode struct {
 	shared bool
 	limit  int // > 0: a permit of a semaphore with this limit
 	weight int // the permit's weight: 1 unless --weight
+	// tenant and share: the hold is one of tenant's (--tenant, --share);
+	// "" for none.
+	tenant string
+	share  int
 }
 
 func (m execMode) String() string {
+	var s string
 	switch {
 	case m.shared:
-		return "shared"
+		s = "shared"
 	case m.limit > 0 && m.weight > 1:
-		return fmt.Sprintf("permit(%d, weight %d)", m.limit, m.weight)
+		s = fmt.Sprintf("permit(%d, weight %d)", m.limit, m.weight)
 	case m.limit > 0:
-		return fmt.Sprintf("permit(%d)", m.limit)
+		s = fmt.Sprintf("permit(%d)", m.limit)
 	default:
-		return "exclusive"
+		s = "exclusive"
 	}
+	if m.tenant != "" {
+		s += fmt.Sprintf(" of tenant %q, share %d", m.tenant, m.share)
+	}
+	return s
 }
 
-// validateExec checks exec's own flags and returns the mode they ask for.
-func validateExec(shared bool, limit int, limitSet bool, weight int, weightSet bool, timeout time.Duration) (execMode, error) {
-	if shared && limitSet {
+// options are the queue options of the mode: its tenant's.
+func (m execMode) options() []queue.Option {
+	if m.tenant == "" {
+		return nil
+	}
+	return []queue.Option{queue.WithTenant(m.tenant, m.share)}
+}
+
+// execFlags are exec's own flags, and whether each was given.
+type execFlags struct {
+	shared              bool
+	limit, weight       int
+	limitSet, weightSet bool
+	tenant              string
+	share               int
+	tenantSet, shareSet bool
+	timeout             time.Duration
+}
+
+// validate checks exec's own flags and returns the mode they ask for.
+func (f execFlags) validate() (execMode, error) {
+	switch {
+	case f.shared && f.limitSet:
 		return execMode{}, errors.New("--shared and --limit exclude each other")
-	}
-	if limitSet && limit < 1 {
+	case f.limitSet && f.limit < 1:
 		return execMode{}, errors.New("--limit must be at least 1")
-	}
-	if weightSet && !limitSet {
+	case f.weightSet && !f.limitSet:
 		return execMode{}, errors.New("--weight goes with --limit: it is how much of the limit the permit takes")
-	}
-	if weightSet && (weight < 1 || weight > limit) {
-		return execMode{}, fmt.Errorf("--weight must be from 1 to the limit (%d)", limit)
-	}
-	if timeout < 0 {
+	case f.weightSet && (f.weight < 1 || f.weight > f.limit):
+		return execMode{}, fmt.Errorf("--weight must be from 1 to the limit (%d)", f.limit)
+	case f.timeout < 0:
 		return execMode{}, errors.New("--timeout must not be negative")
+	case f.shareSet && !f.tenantSet:
+		return execMode{}, errors.New("--share goes with --tenant: it is the tenant's share of the lock")
+	case f.tenantSet && f.shared:
+		return execMode{}, errors.New("--tenant goes with exclusive holds and --limit, not --shared: a read-write lock serves no tenants")
+	case f.shareSet && f.share < 1:
+		return execMode{}, errors.New("--share must be at least 1")
 	}
-	m := execMode{shared: shared, weight: 1}
-	if limitSet {
-		m.limit = limit
+	if f.tenantSet {
+		if err := keys.ValidateTenant(f.tenant); err != nil {
+			return execMode{}, fmt.Errorf("--tenant: %s", strings.TrimPrefix(err.Error(), "fairlock: "))
+		}
 	}
-	if weightSet {
-		m.weight = weight
+	m := execMode{shared: f.shared, weight: 1}
+	if f.limitSet {
+		m.limit = f.limit
+	}
+	if f.weightSet {
+		m.weight = f.weight
+	}
+	if f.tenantSet {
+		m.tenant, m.share = f.tenant, 1
+		if f.shareSet {
+			m.share = f.share
+		}
 	}
 	return m, nil
 }

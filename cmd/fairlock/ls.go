@@ -60,14 +60,20 @@ same events as one JSON object a line: {"time", "name", "event", "place",
 "waited" and "held" (seconds, or absent), "exact" (false when a duration
 is only a lower bound, "≥"), "entries", "reason"}.
 
+When some entry is a tenant's (fairlock exec --tenant), a TENANT column
+shows each entry's tenant, and the tenants' callers still waiting for
+admission to the line (their tenant has its share of callers in it
+already) come last, "waiting for admission", numbered per tenant.
+
 With --prefix, ls lists the locks that have entries under NAME/ (NAME
 itself included; NAME may be /), one row each: how many hold, wait and
 wedge, and their modes.
 
 --json prints one object: {"name": NAME, "entries": [...]}, each entry with
-the fields place (0 for foreign keys), state (holding, waiting, foreign),
-mode (exclusive, shared, permit, unknown; "" for foreign keys), limit
-(permits only, else 0), weight, token, key, lease (hex; "" for none), ttl
+the fields place (0 for foreign keys), state (holding, waiting, foreign,
+admission), mode (exclusive, shared, permit, unknown, admission; "" for
+foreign keys), limit (permits only, else 0), weight, tenant and share
+(a tenant's callers; share for those waiting for admission), token, key, lease (hex; "" for none), ttl
 (seconds left; null without a lease, -1 once expired), value, wedges, and
 yield_requested and yield_reason: a holder asked to yield (fairlock
 yield) shows as "holding (asked to yield: REASON)" until it leaves. With

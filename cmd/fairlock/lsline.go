@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -83,6 +84,10 @@ type lsEntry struct {
 	Mode   string `json:"mode"`
 	Limit  int    `json:"limit"`
 	Weight int    `json:"weight"` // a permit's share of the limit; 1 for other entries
+	// Tenant is the tenant of the caller (exec --tenant); Share, for a
+	// caller still waiting for admission, the tenant's share.
+	Tenant string `json:"tenant,omitempty"`
+	Share  int    `json:"share,omitempty"`
 	Token  int64  `json:"token"`
 	Key    string `json:"key"`
 	Lease  string `json:"lease"`
@@ -101,7 +106,10 @@ const (
 	stateHolding = "holding"
 	stateWaiting = "waiting"
 	stateForeign = "foreign"
-	modeUnknown  = "unknown"
+	// stateAdmission: a tenant's caller waiting for admission to the
+	// lock's line (its tenant has share callers there already).
+	stateAdmission = "admission"
+	modeUnknown    = "unknown"
 )
 
 // readLine reads NAME's line and the foreign keys beside it, and with ttl
@@ -163,17 +171,29 @@ func readLine(ctx context.Context, c *fairlock.Client, name string, ttl bool) (l
 // lineEntries turns the line as List returns it into ls's entries. The
 // exclusive and shared entries are one line and come first, numbered from
 // 1; the permits of each limit are a line of their own, which a Mutex's
-// entries do not wait for: they come after, numbered from 1 again.
+// entries do not wait for: they come after, numbered from 1 again. Last
+// come the tenants' callers still waiting for admission, numbered per
+// tenant; an admitted caller shows as its entry in the lock's line.
 func lineEntries(name string, line []queue.Entry) []lsEntry {
 	out := make([]lsEntry, 0, len(line))
-	var permits []lsEntry
+	var permits, admission []lsEntry
 	places := map[int]int{} // by limit; 0 for the exclusive and shared line
+	admitting := map[string]int{}
 	for _, e := range line {
+		if e.Kind == queue.Admission {
+			if !e.Holds {
+				admitting[e.Tenant]++
+				admission = append(admission, lsEntry{Place: admitting[e.Tenant], State: stateAdmission,
+					Mode: string(queue.Admission), Weight: 1, Tenant: e.Tenant, Share: e.Limit, Token: e.Rev, Key: e.Key,
+					Value: e.Value, leaseID: e.Lease, Wedges: e.Lease == clientv3.NoLease})
+			}
+			continue
+		}
 		mode, limit := entryMode(name, e)
 		places[limit]++
 		le := lsEntry{
 			Place: places[limit], State: stateWaiting, Mode: mode, Limit: limit, Weight: max(e.Weight, 1),
-			Token: e.Rev, Key: e.Key,
+			Token: e.Rev, Key: e.Key, Tenant: e.Tenant,
 			Value: e.Value, leaseID: e.Lease, Wedges: e.Lease == clientv3.NoLease,
 			YieldRequested: e.YieldRequested, YieldReason: e.YieldReason,
 		}
@@ -186,7 +206,7 @@ func lineEntries(name string, line []queue.Entry) []lsEntry {
 			out = append(out, le)
 		}
 	}
-	return append(out, permits...)
+	return append(append(out, permits...), admission...)
 }
 
 // entryMode is an entry's mode and limit. A key in the line that no
@@ -235,7 +255,7 @@ func printLine(w io.Writer, out lsOutput, width int) error {
 		_, err := fmt.Fprintf(w, "%s: nobody holds or waits\n", out.Name)
 		return err
 	}
-	cols := []column[lsEntry]{colPlace, colState, colMode, colToken, colLease, colTTL, colKey, colValue}
+	cols := withTenants(out.Entries, colPlace, colState, colMode, colToken, colLease, colTTL, colKey, colValue)
 	if err := writeTable(w, cols, out.Entries, width); err != nil {
 		return err
 	}
@@ -260,6 +280,25 @@ var (
 	colValue = column[lsEntry]{header: "VALUE", cell: func(e lsEntry) string { return printable(e.Value) }, cut: true}
 )
 
+// colTenant is the TENANT column, shown when some entry has a tenant.
+var colTenant = column[lsEntry]{header: "TENANT", cell: func(e lsEntry) string { return orDash(printable(e.Tenant)) }}
+
+// withTenants returns cols, with the TENANT column after MODE when an
+// entry of es has a tenant: lines without tenants keep their width.
+func withTenants(es []lsEntry, cols ...column[lsEntry]) []column[lsEntry] {
+	for _, e := range es {
+		if e.Tenant == "" {
+			continue
+		}
+		for i, c := range cols {
+			if c.header == colMode.header {
+				return slices.Insert(slices.Clip(cols), i+1, colTenant)
+			}
+		}
+	}
+	return cols
+}
+
 // placeText is the PLACE column: "-" for a foreign key.
 func placeText(e lsEntry) string {
 	if e.Place == 0 {
@@ -270,6 +309,9 @@ func placeText(e lsEntry) string {
 
 // stateText is the STATE column, with a pending request to yield.
 func stateText(e lsEntry) string {
+	if e.State == stateAdmission {
+		return "waiting for admission"
+	}
 	if e.YieldRequested {
 		return printable(e.State + " (asked to yield: " + e.YieldReason + ")")
 	}
@@ -283,6 +325,8 @@ func modeText(e lsEntry) string { return modeName(e.Mode, e.Limit, e.Weight) }
 // for none.
 func modeName(mode string, limit, weight int) string {
 	switch {
+	case mode == string(queue.Admission):
+		return "-" // its mode once admitted is the caller's business
 	case mode == string(queue.Permit) && weight > 1:
 		return fmt.Sprintf("permit(%d, weight %d)", limit, weight)
 	case mode == string(queue.Permit):

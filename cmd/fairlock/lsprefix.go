@@ -127,13 +127,16 @@ func summarize(name string, es []lsEntry) lsLock {
 		switch e.State {
 		case stateHolding:
 			l.Holding++
-		case stateWaiting:
+		case stateWaiting, stateAdmission:
 			l.Waiting++
 		}
 		if e.Wedges {
 			l.Wedged++
 		}
 		mode := e.Mode
+		if mode == string(queue.Admission) {
+			continue // a tenant's caller not in the line yet: its mode is unknown
+		}
 		if mode == string(queue.Permit) {
 			mode = fmt.Sprintf("permit(%d)", e.Limit)
 		}

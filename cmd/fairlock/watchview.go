@@ -86,7 +86,7 @@ func screenLines(line *lsOutput, tr *lineTracker, now time.Time, width, height i
 			switch e.State {
 			case stateHolding:
 				holding++
-			case stateWaiting:
+			case stateWaiting, stateAdmission:
 				waiting++
 			}
 		}
@@ -102,7 +102,7 @@ func screenLines(line *lsOutput, tr *lineTracker, now time.Time, width, height i
 		if len(line.Entries) == 0 {
 			table.WriteString("nobody holds or waits\n")
 		} else {
-			cols := []column[lsEntry]{colPlace, colState, colFor, colMode, colToken, colLease, colKey, colValue}
+			cols := withTenants(line.Entries, colPlace, colState, colFor, colMode, colToken, colLease, colKey, colValue)
 			_ = writeTable(&table, cols, line.Entries, width) // a Builder takes every write
 		}
 		for _, c := range line.Capacity {

@@ -129,21 +129,30 @@ type Member struct {
 	Shared    bool // a shared entry (blocked by exclusive entries ahead)
 	Limit     int  // for a permit: its semaphore's limit
 	Weight    int  // for a permit: its weight (0 counts as 1)
+	// Line tells apart lines of permits of one limit: a tenant's admission
+	// line has its tenant here; "" for a semaphore's permits.
+	Line string
 }
 
 // Holders reports, for a line in create-revision order, which entries'
 // turn has come. Exclusive and shared entries form one line; permits of
-// each limit form a line of their own, where an entry holds while the
-// weights of the entries up to it, its own included, fit in the limit.
+// each limit (and Line) form a line of their own, where an entry holds
+// while the weights of the entries up to it, its own included, fit in the
+// limit.
 func Holders(line []Member) []bool {
 	holds := make([]bool, len(line))
 	var olderAny, olderExclusive int
-	permitWeight := map[int]int{}
+	type permitLine struct {
+		name  string
+		limit int
+	}
+	permitWeight := map[permitLine]int{}
 	for i, m := range line {
 		switch {
 		case m.Limit > 0:
-			permitWeight[m.Limit] += max(m.Weight, 1)
-			holds[i] = permitWeight[m.Limit] <= m.Limit
+			l := permitLine{m.Line, m.Limit}
+			permitWeight[l] += max(m.Weight, 1)
+			holds[i] = permitWeight[l] <= m.Limit
 		case m.Shared:
 			holds[i] = olderExclusive == 0
 			olderAny++

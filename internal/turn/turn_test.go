@@ -143,6 +143,9 @@ func TestHolders(t *testing.T) {
 			[]bool{true, false, false}},
 		{"weighted permits filling the limit", []turn.Member{{Limit: 5, Weight: 3}, {Limit: 5, Weight: 2}, {Limit: 5}},
 			[]bool{true, true, false}},
+		{"admission lines of two tenants of one share, apart from each other and from permits",
+			[]turn.Member{{Limit: 1, Line: "a"}, {Limit: 1, Line: "b"}, {Limit: 1}, {Limit: 1, Line: "a"}, {Limit: 1, Line: "b"}},
+			[]bool{true, true, true, false, false}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, turn.Holders(tc.line)); diff != "" {
