@@ -2,6 +2,7 @@ package fairlock
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -63,6 +64,16 @@ func (c *Client) Session() *concurrency.Session { return c.s }
 // its lease lost (etcd unreachable for longer than the TTL). Every hold of
 // the Client's locks has ended then.
 func (c *Client) Done() <-chan struct{} { return c.s.Done() }
+
+// Options returns the options the Client gives the primitives it makes
+// (the identity, hooks and logger of its Config), followed by extra: for a
+// primitive made by its package's New on the Client's session with more
+// options, such as a tenant's mutex:
+//
+//	m, err := fairmutex.New(c.Session(), "/deploy/prod", c.Options(queue.WithTenant("team-a", 1))...)
+func (c *Client) Options(extra ...queue.Option) []queue.Option {
+	return append(slices.Clip(c.opts), extra...)
+}
 
 // Mutex returns a fair mutex on the lock named name (an absolute
 // slash-separated path such as "/jobs/nightly"), held through the Client's

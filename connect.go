@@ -24,9 +24,11 @@ import (
 // cfg.DialTimeout, whichever ends first: an unreachable cluster is an error
 // naming the endpoints and the last connection error gRPC saw (no such
 // host, connection refused, a TLS handshake's failure) that matches
-// ErrUnreachable (and ctx.Err() when ctx ended), never a hang. A bad Config is an error matching ErrNoEndpoints,
-// ErrInvalidTTL or ErrInvalidDialTimeout, and nothing is dialled. On any
-// error nothing is left behind: no client, no lease.
+// ErrUnreachable, never a hang. It names the dial timeout when that ended
+// the wait; when ctx ended it, the error matches ctx.Err() and does not. A
+// bad Config is an error matching ErrNoEndpoints, ErrInvalidTTL or
+// ErrInvalidDialTimeout, and nothing is dialled. On any error nothing is
+// left behind: no client, no lease.
 //
 // ctx bounds Connect only; the Client lives until Close.
 func Connect(ctx context.Context, cfg Config) (*Client, error) {
@@ -35,7 +37,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, cfg.unreachable(err, "")
+		return nil, cfg.ended(err, "")
 	}
 	var seen connErrs
 	cli, err := newClient(ctx, clientv3.Config{
@@ -183,7 +185,7 @@ func connCause(err error) string {
 // endpoints and, when gRPC reported one, the last connection error.
 func (cfg Config) connectErr(ctx context.Context, err error, cause string) error {
 	if ctx.Err() != nil {
-		return cfg.unreachable(ctx.Err(), cause)
+		return cfg.ended(ctx.Err(), cause)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return cfg.unreachable(err, cause)
@@ -198,14 +200,27 @@ func (cfg Config) connectErr(ctx context.Context, err error, cause string) error
 	return fmt.Errorf("fairlock: etcd at %s: %w", cfg.endpoints(), err)
 }
 
-// unreachable is ErrUnreachable naming the endpoints, err and the last
-// connection error gRPC saw ("" for none).
+// unreachable is ErrUnreachable naming the endpoints, the dial timeout that
+// ended the wait, err and the last connection error gRPC saw ("" for none).
 func (cfg Config) unreachable(err error, cause string) error {
+	return cfg.notReached(fmt.Sprintf("dial timeout %v", cfg.DialTimeout), err, cause)
+}
+
+// ended is unreachable for a wait that the caller's ctx ended (ctxErr):
+// the dial timeout had nothing to do with it, so the error does not name
+// it.
+func (cfg Config) ended(ctxErr error, cause string) error {
+	return cfg.notReached("before ctx ended", ctxErr, cause)
+}
+
+// notReached is ErrUnreachable naming the endpoints, what ended the wait,
+// err and the last connection error gRPC saw ("" for none).
+func (cfg Config) notReached(why string, err error, cause string) error {
 	if cause != "" && !strings.Contains(err.Error(), cause) {
-		return fmt.Errorf("%w at %s (dial timeout %v): %w; last connection error: %s",
-			ErrUnreachable, cfg.endpoints(), cfg.DialTimeout, oneLine(err), strings.Join(strings.Fields(cause), " "))
+		return fmt.Errorf("%w at %s (%s): %w; last connection error: %s",
+			ErrUnreachable, cfg.endpoints(), why, oneLine(err), strings.Join(strings.Fields(cause), " "))
 	}
-	return fmt.Errorf("%w at %s (dial timeout %v): %w", ErrUnreachable, cfg.endpoints(), cfg.DialTimeout, oneLine(err))
+	return fmt.Errorf("%w at %s (%s): %w", ErrUnreachable, cfg.endpoints(), why, oneLine(err))
 }
 
 func (cfg Config) endpoints() string { return strings.Join(cfg.Endpoints, ",") }

@@ -11,19 +11,23 @@
 //	if err != nil {
 //		return err
 //	}
-//	if err := m.Lock(ctx); err != nil {
+//	return m.Do(ctx, func(ctx context.Context) error {
+//		// Held until this returns; ctx ends if the hold does.
+//		// A write fenced by the hold: applied only while it lasts.
+//		resp, err := c.Etcd().Txn(ctx).If(m.IsOwner()).Then(clientv3.OpPut("/results/nightly", "done")).Commit()
+//		if err == nil && !resp.Succeeded {
+//			err = fairlock.ErrLost // the hold ended first: nothing was written
+//		}
 //		return err
-//	}
-//	defer m.Unlock(context.WithoutCancel(ctx))
+//	})
 //
-//	// A write fenced by the hold: applied only while it lasts.
-//	resp, err := c.Etcd().Txn(ctx).If(m.IsOwner()).Then(clientv3.OpPut("/results/nightly", "done")).Commit()
-//	if err == nil && !resp.Succeeded {
-//		err = fairlock.ErrLost // the hold ended first: nothing was written
-//	}
-//
-// The README's version of this code, which keeps the errors of Close and
-// Unlock too, compiles in a test; see also the package Example.
+// Do locks, runs the function with a context that ends when the hold ends
+// (lost, or at HeldUntil at the latest) or ctx does, and unlocks with a
+// bounded context of its own whatever happened, a panic included; every
+// hold has one (RWMutex.Do and RDo, Semaphore.Do, and Election.Lead for a
+// leader's loop, with rotation). Lock and Unlock remain for holds that do
+// not fit in one function call. The README's version of this code compiles
+// in a test; see also the package Example.
 //
 // A Client is one etcd client and one session (a lease kept alive in the
 // background). Every lock it makes is held through that session: when the

@@ -107,4 +107,12 @@ var (
 	// ErrDuplicateLine reports a LockAll (or JoinAll) that names one line
 	// twice.
 	ErrDuplicateLine = queue.ErrDuplicateLine
+
+	// ErrAccessDenied reports that etcd refused a lock's call in a way no
+	// retry mends: permission denied (the Config's user may not read and
+	// write the lock's name and everything under it, NAME/),
+	// authentication failed, the user or its role gone. Calls return it at
+	// once, naming the lock; it also matches etcd's own error
+	// (rpctypes.ErrPermissionDenied, ...).
+	ErrAccessDenied = queue.ErrAccessDenied
 )

@@ -13,7 +13,8 @@ import (
 	"github.com/fairlock/fairlock/queue"
 )
 
-// Connect, lock, fence a write with the hold, unlock.
+// Connect, run a job under the lock with its write fenced by the hold,
+// and find the lock free again once Do returns.
 func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -27,25 +28,28 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := m.Lock(ctx); err != nil {
-		log.Fatal(err)
-	}
-	// The put applies only while this hold is still in place.
-	resp, err := c.Etcd().Txn(ctx).
-		If(m.IsOwner()).
-		Then(clientv3.OpPut("/examples/fairlock/nightly-report", "done")).
-		Commit()
+	err = m.Do(ctx, func(ctx context.Context) error {
+		// The put applies only while this hold is still in place.
+		resp, err := c.Etcd().Txn(ctx).
+			If(m.IsOwner()).
+			Then(clientv3.OpPut("/examples/fairlock/nightly-report", "done")).
+			Commit()
+		if err != nil {
+			return err
+		}
+		fmt.Println("fenced write applied:", resp.Succeeded)
+		return nil
+	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("fenced write applied:", resp.Succeeded)
+	fmt.Println("free again:", m.TryLock(ctx) == nil)
 	if err := m.Unlock(ctx); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("unlocked")
 	// Output:
 	// fenced write applied: true
-	// unlocked
+	// free again: true
 }
 
 // An unreachable cluster is an error once DialTimeout (or ctx) ends, not a

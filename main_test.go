@@ -16,7 +16,7 @@ import (
 const envEndpoints = "FAIRLOCK_TEST_ENDPOINTS"
 
 // withoutEtcd selects the tests that need no etcd.
-const withoutEtcd = "^(TestSentinels|TestConnCause)"
+const withoutEtcd = "^(TestSentinels|TestConnCause|TestValidateName|ExampleValidateName)"
 
 // endpoints are the client URLs of that etcd; in real code, yours
 // ([]string{"localhost:2379"}).

@@ -71,4 +71,12 @@
 // An election's entries are exclusive entries of the line named by the
 // election's name: `etcdctl get --prefix NAME/` shows the candidates,
 // leader first by create revision.
+//
+// # A leader's loop in one call
+//
+// Lead campaigns, runs a function while leading (its context ends with the
+// term), and resigns, whatever happened; with RotateEvery it hands the lead
+// on every period and runs the function again at its next term, and with
+// RotateWhenAsked a request to yield hands it on too. A ctx that ends is a
+// clean shutdown: Lead resigns and returns nil.
 package election

@@ -9,8 +9,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
-	"github.com/fairlock/fairlock/internal/hold"
 	"github.com/fairlock/fairlock/internal/keys"
+	"github.com/fairlock/fairlock/internal/primitive/hold"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -43,11 +43,15 @@ func New(s *concurrency.Session, name string, opts ...queue.Option) (*Election, 
 	if err != nil {
 		return nil, err
 	}
+	if tenant, _ := q.Tenant(); tenant != "" {
+		return nil, fmt.Errorf("%w: election %s: queue.WithTenant(%q, ...) is served by fairmutex and semaphore only",
+			ErrTenantUnsupported, name, tenant)
+	}
 	layout, err := keys.New(name)
 	if err != nil {
 		return nil, err
 	}
-	return &Election{q: q, layout: layout, lead: hold.Set{Single: true}}, nil
+	return &Election{q: q, layout: layout, lead: hold.Set{Single: true, Line: q}}, nil
 }
 
 // Name returns the election's name.
@@ -188,7 +192,8 @@ func (e *Election) Key() string { return e.leads().Key() }
 // IsOwner returns a comparison that holds while the current leadership is
 // in place. Put it in the If of a transaction to fence writes stored in
 // etcd. When the Election does not lead it returns a comparison that never
-// holds.
+// holds, on a key under the election's name: a transaction fenced with it
+// then fails (Succeeded == false, no error) for any user who may read NAME/.
 func (e *Election) IsOwner() clientv3.Cmp { return e.leads().IsOwner() }
 
 // Done returns a channel that is closed when the current leadership ends

@@ -23,6 +23,15 @@ var (
 	// Election holds at most one place in the line.
 	ErrCampaigning = errors.New("election: already campaigning or leading")
 
+	// ErrInvalidPeriod reports a negative rotation period given to Lead
+	// (RotateEvery); nothing was written.
+	ErrInvalidPeriod = errors.New("fairlock: rotation period must not be negative")
+
+	// ErrHandOver is the cause (context.Cause) of the end of fn's context
+	// when Lead ends a term to hand the lead on: its rotation period is
+	// over, or the leader was asked to yield. Lead never returns it.
+	ErrHandOver = errors.New("fairlock: handing the lead on")
+
 	// ErrLost reports that the leadership ended without Resign: the
 	// session's lease expired or the key was deleted. Someone else may
 	// lead now.
@@ -40,4 +49,8 @@ var (
 	// ErrUninitialized reports a call on a zero Election instead of one
 	// from New.
 	ErrUninitialized = queue.ErrUninitialized
+
+	// ErrTenantUnsupported reports queue.WithTenant given to New: an
+	// Election does not serve tenants.
+	ErrTenantUnsupported = queue.ErrTenantUnsupported
 )

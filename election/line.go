@@ -38,7 +38,8 @@ func apply(line []Leader, evs []*clientv3.Event) ([]Leader, bool) {
 			}
 			// Usually the tail, but several lines joined in one
 			// transaction can hold entries older than a newer put's.
-			j, _ := slices.BinarySearchFunc(next, c.Token, func(l Leader, token int64) int { return cmp.Compare(l.Token, token) })
+			j, _ := slices.BinarySearchFunc(next, c.Token,
+				func(l Leader, token int64) int { return cmp.Compare(l.Token, token) })
 			next = slices.Insert(next, j, c)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fairlock/fairlock/internal/etcderr"
 )
 
 // ObserveOptions are the options of ObserveWith. The zero value is
@@ -72,7 +74,12 @@ func (e *Election) Observe(ctx context.Context) <-chan Leader {
 // late, once. The candidates' own hand-offs never wait on that loop.
 //
 // The channel is closed when ctx ends or the session's client is closed;
-// nothing is left behind. The observer needs no leadership and writes
+// nothing is left behind. It is closed too when etcd refuses the
+// observer's read or watch in a way no retry mends (permission denied: the
+// user may not read the election's keys, NAME/): a refused watch is tried
+// once more on a stream of its own, since a stream's auth token may be
+// stale, and refused there too, the observer ends rather than trying again
+// forever. The observer needs no leadership and writes
 // nothing. Its watches require the member to have a raft leader, so an
 // observer on a member cut off from the majority is not told stale news:
 // it waits, then catches up. On a zero Election it returns a closed
@@ -114,10 +121,20 @@ func (o *observer) run(ctx context.Context) {
 		return
 	}
 	backoff := minBackoff
+	wctx, refused := ctx, false
 	for {
-		switch k, progressed := o.watch(ctx); k {
+		k, progressed := o.watch(wctx)
+		if k != watchRefused && progressed {
+			refused = false
+		}
+		switch k {
 		case watchStopped:
 			return
+		case watchRefused:
+			if refused {
+				return // refused on a stream of its own too: final
+			}
+			refused, wctx = true, etcderr.FreshStream(ctx)
 		case watchBroken:
 			if progressed {
 				backoff = minBackoff
@@ -136,9 +153,10 @@ func (o *observer) run(ctx context.Context) {
 	}
 }
 
-// read reads the line, retrying until it succeeds; false when ctx ends or
-// the client is closed first. After the first read it notes whether
-// changes may have been missed since the last revision applied.
+// read reads the line, retrying until it succeeds; false when ctx ends,
+// the client is closed or etcd refuses the read for good first. After the
+// first read it notes whether changes may have been missed since the last
+// revision applied.
 func (o *observer) read(ctx context.Context) bool {
 	backoff := minBackoff
 	for {
@@ -159,6 +177,9 @@ func (o *observer) read(ctx context.Context) bool {
 			}
 			o.line, o.rev = line, resp.Header.Revision
 			return true
+		}
+		if etcderr.IsRefused(err) {
+			return false // etcd's client re-authenticated already if the token was stale
 		}
 		if !o.pause(ctx, backoff) {
 			return false
@@ -187,6 +208,9 @@ func (o *observer) watch(ctx context.Context) (k watchEnd, progressed bool) {
 			if ctx.Err() != nil || o.cli.Ctx().Err() != nil {
 				return watchStopped, progressed
 			}
+			if etcderr.IsRefused(resp.Err()) {
+				return watchRefused, progressed
+			}
 			return k, progressed
 		}
 		progressed = true
@@ -209,6 +233,7 @@ const (
 	watchBroken                    // watch again from the next revision
 	watchCompacted                 // the next revision is gone: read again
 	watchStopped                   // ctx ended or the client was closed
+	watchRefused                   // etcd refused the watch (see run)
 )
 
 // watchEnded tells what a watch response means for the observer; ok is

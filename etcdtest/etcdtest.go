@@ -26,6 +26,12 @@ type Options struct {
 	// "127.0.0.1:2379" (etcd's and the fairlock command's default); ""
 	// means a free loopback port. The peer port is always a free one.
 	ClientAddr string
+	// BcryptCost is the cost of bcrypt for the passwords of etcd's users;
+	// 0 means etcd's default (10). Every authentication runs bcrypt (etcd's
+	// client authenticates anew for each stream it opens), so tests that
+	// turn auth on take bcrypt.MinCost (4): under the race detector a cost
+	// of 10 takes seconds.
+	BcryptCost uint
 }
 
 // Etcd is a running embedded member.
@@ -50,6 +56,9 @@ func Start(ctx context.Context, opts Options) (*Etcd, error) {
 	cfg := embed.NewConfig()
 	cfg.Dir = dir
 	cfg.UnsafeNoFsync = opts.NoFsync
+	if opts.BcryptCost != 0 {
+		cfg.BcryptCost = opts.BcryptCost
+	}
 	cfg.LogLevel = opts.LogLevel
 	if cfg.LogLevel == "" {
 		cfg.LogLevel = "fatal"

@@ -4,7 +4,7 @@
 // Every Lock appends an entry to the lock's ordered line (package queue) and
 // waits, watching only the entry right in front of it, until it is the oldest.
 // So the lock is granted in arrival order across every client of the
-// cluster, a release wakes exactly one waiter, and the handoff never waits on
+// cluster, a release wakes only the next waiter, and the handoff never waits on
 // etcd's 100 ms watch resync loop, which stalls etcd's own
 // concurrency.Mutex on every contended handoff.
 //
@@ -31,4 +31,13 @@
 // With queue.WithEtcdMutexInterop, a Mutex also waits for holders of etcd's
 // own concurrency.Mutex (and etcdctl lock) on the same name; etcd's Mutex
 // always waits for fairlock's entries.
+//
+// # Work scoped to a hold
+//
+// Do is Lock, a function, Unlock, done right: the function's context ends
+// when the hold does (lost, Unlock elsewhere, Done closing at HeldUntil at
+// the latest) or ctx does, the release runs with a bounded context of its
+// own whatever happened (a panic included), and the error says whether the
+// hold was lost meanwhile. Prefer it to Lock and Unlock whenever the work
+// fits in one function call.
 package fairmutex

@@ -40,4 +40,13 @@ var (
 	// ErrMixedSessions one over Mutexes of different sessions.
 	ErrDuplicateLine = queue.ErrDuplicateLine
 	ErrMixedSessions = queue.ErrMixedSessions
+
+	// ErrInvalidTenant and ErrInvalidShare report a bad queue.WithTenant
+	// given to New; ErrShareMismatch a Lock or TryLock whose tenant's
+	// callers on the lock declared another share (nothing was written);
+	// ErrTenantUnsupported a LockAll over a Mutex of a tenant.
+	ErrInvalidTenant     = queue.ErrInvalidTenant
+	ErrInvalidShare      = queue.ErrInvalidShare
+	ErrShareMismatch     = queue.ErrShareMismatch
+	ErrTenantUnsupported = queue.ErrTenantUnsupported
 )

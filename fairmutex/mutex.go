@@ -8,7 +8,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
-	"github.com/fairlock/fairlock/internal/hold"
+	"github.com/fairlock/fairlock/internal/primitive/hold"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -30,13 +30,15 @@ type Mutex struct {
 // of package queue: queue.WithIdentity sets the value stored in the Mutex's
 // entries (default "<hostname>/<pid>"), queue.WithHooks and
 // queue.WithLogger observe it, queue.WithEtcdMutexInterop makes it wait
-// for etcd's own Mutex holders too.
+// for etcd's own Mutex holders too, and queue.WithTenant makes its holds
+// one tenant's, served round-robin with the other tenants' by share
+// (ErrInvalidTenant, ErrInvalidShare for a bad one).
 func New(s *concurrency.Session, name string, opts ...queue.Option) (*Mutex, error) {
 	q, err := queue.New(s, name, opts...)
 	if err != nil {
 		return nil, err
 	}
-	return &Mutex{q: q, h: hold.Set{Single: true}}, nil
+	return &Mutex{q: q, h: hold.Set{Single: true, Line: q}}, nil
 }
 
 // Lock waits, in arrival order, until the Mutex holds the lock; called
@@ -52,15 +54,21 @@ func New(s *concurrency.Session, name string, opts ...queue.Option) (*Mutex, err
 // ended) when its entry goes while it waits: never the lock. Transient etcd
 // errors are retried until ctx ends.
 func (m *Mutex) Lock(ctx context.Context) error {
+	_, err := m.lock(ctx)
+	return err
+}
+
+// lock is Lock, returning the hold it took (Do releases that one).
+func (m *Mutex) lock(ctx context.Context) (*queue.Ticket, error) {
 	if m == nil || m.q == nil {
-		return ErrUninitialized
+		return nil, ErrUninitialized
 	}
 	t, err := m.q.Acquire(ctx, m.q.Identity())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m.h.Add(t)
-	return nil
+	return t, nil
 }
 
 // TryLock takes the lock only if nobody holds or waits for it, in a single
@@ -107,7 +115,9 @@ func (m *Mutex) Key() string { return m.holds().Key() }
 
 // IsOwner returns a comparison that holds while the current hold is still
 // in place. Put it in the If of a transaction to fence writes stored in
-// etcd. When nothing is held it returns a comparison that never holds.
+// etcd. When nothing is held it returns a comparison that never holds, on
+// a key under the lock's name: a transaction fenced with it then fails
+// (Succeeded == false, no error) for any user who may read NAME/.
 func (m *Mutex) IsOwner() clientv3.Cmp { return m.holds().IsOwner() }
 
 // Done returns a channel that is closed when the current hold ends for any

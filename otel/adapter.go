@@ -3,16 +3,14 @@ package fairlockotel
 import (
 	"context"
 	"errors"
-	"strings"
-	"sync"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/fairlock/fairlock/internal/metriclabel"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -71,7 +69,6 @@ func WithNameGrouping(group func(name string) string) Option {
 // measurements and spans. It is safe for concurrent use; one Adapter may
 // serve any number of locks and sessions.
 type Adapter struct {
-	group  func(string) string
 	tracer trace.Tracer
 	hooks  queue.Hooks
 
@@ -83,13 +80,7 @@ type Adapter struct {
 
 	// The attribute options of each (lock, kind), made once: building them
 	// on every event would allocate.
-	mu     sync.RWMutex
-	series map[seriesKey]*series
-}
-
-type seriesKey struct {
-	lock string
-	kind queue.Kind
+	series *metriclabel.Series[*series]
 }
 
 type series struct {
@@ -115,7 +106,7 @@ func New(opts ...Option) (*Adapter, error) {
 		cfg.tp = otel.GetTracerProvider()
 	}
 	m := cfg.mp.Meter(ScopeName)
-	a := &Adapter{group: cfg.group, tracer: cfg.tp.Tracer(ScopeName), series: make(map[seriesKey]*series)}
+	a := &Adapter{tracer: cfg.tp.Tracer(ScopeName), series: metriclabel.NewSeries(cfg.group, newSeries)}
 	var errs [9]error
 	a.wait, errs[0] = m.Float64Histogram("fairlock.wait", metric.WithUnit("s"),
 		metric.WithDescription("Time from joining a lock's line to being granted the lock."),
@@ -157,7 +148,7 @@ func New(opts ...Option) (*Adapter, error) {
 func (a *Adapter) Hooks() *queue.Hooks { return &a.hooks }
 
 func (a *Adapter) joined(e queue.JoinInfo) {
-	s := a.seriesOf(e.Name, e.Kind)
+	s := a.series.Get(e.Name, string(e.Kind))
 	a.joins.Add(context.Background(), 1, s.add...)
 	if e.Ahead >= 0 {
 		a.ahead.Record(context.Background(), int64(e.Ahead), s.rec...)
@@ -165,7 +156,7 @@ func (a *Adapter) joined(e queue.JoinInfo) {
 }
 
 func (a *Adapter) granted(e queue.GrantInfo) {
-	s := a.seriesOf(e.Name, e.Kind)
+	s := a.series.Get(e.Name, string(e.Kind))
 	ctx := context.Background()
 	a.grants.Add(ctx, 1, s.add...)
 	a.wait.Record(ctx, e.Wait.Seconds(), s.rec...)
@@ -180,69 +171,38 @@ func (a *Adapter) granted(e queue.GrantInfo) {
 }
 
 func (a *Adapter) released(e queue.ReleaseInfo) {
-	s := a.seriesOf(e.Name, e.Kind)
+	s := a.series.Get(e.Name, string(e.Kind))
 	a.releases.Add(context.Background(), 1, s.add...)
 	a.hold.Record(context.Background(), e.Held.Seconds(), s.rec...)
 }
 
 // lost counts a loss; losses are rare, so their attributes are not cached.
 func (a *Adapter) lost(e queue.LossInfo) {
-	reason := "deleted"
-	if errors.Is(e.Reason, queue.ErrSessionExpired) {
-		reason = "expired"
-	}
-	state := "waiting"
-	if e.Granted {
-		state = "held"
-	}
+	reason, state := metriclabel.Loss(errors.Is(e.Reason, queue.ErrSessionExpired), e.Granted)
 	a.losses.Add(context.Background(), 1, metric.WithAttributes(
-		AttrLock.String(a.lockLabel(e.Name)), AttrKind.String(string(e.Kind)),
+		AttrLock.String(a.series.Label(e.Name)), AttrKind.String(string(e.Kind)),
 		AttrReason.String(reason), AttrLossState.String(state)))
 }
 
 func (a *Adapter) cleanupRetried(e queue.CleanupInfo) {
-	a.cleanups.Add(context.Background(), 1, metric.WithAttributes(AttrLock.String(a.lockLabel(e.Name))))
+	a.cleanups.Add(context.Background(), 1, metric.WithAttributes(AttrLock.String(a.series.Label(e.Name))))
 }
 
 // yieldRequested counts a request to yield; they are rare, so their
 // attributes are not cached.
 func (a *Adapter) yieldRequested(e queue.YieldInfo) {
 	a.yields.Add(context.Background(), 1, metric.WithAttributes(
-		AttrLock.String(a.lockLabel(e.Name)), AttrKind.String(string(e.Kind))))
+		AttrLock.String(a.series.Label(e.Name)), AttrKind.String(string(e.Kind))))
 }
 
-// lockLabel returns the fairlock.lock attribute of name, valid UTF-8 as
-// exporters expect (etcd keys need not be).
-func (a *Adapter) lockLabel(name string) string {
-	if a.group != nil {
-		name = a.group(name)
-	}
-	if !utf8.ValidString(name) {
-		name = strings.ToValidUTF8(name, "\uFFFD")
-	}
-	return name
-}
-
-func (a *Adapter) seriesOf(name string, kind queue.Kind) *series {
-	k := seriesKey{lock: a.lockLabel(name), kind: kind}
-	a.mu.RLock()
-	s := a.series[k]
-	a.mu.RUnlock()
-	if s != nil {
-		return s
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if s := a.series[k]; s != nil {
-		return s
-	}
-	attrs := []attribute.KeyValue{AttrLock.String(k.lock), AttrKind.String(string(k.kind))}
+// newSeries makes the attribute options of one (lock label, kind) pair;
+// metriclabel makes the label valid UTF-8, as exporters expect.
+func newSeries(lock, kind string) *series {
+	attrs := []attribute.KeyValue{AttrLock.String(lock), AttrKind.String(kind)}
 	set := attribute.NewSet(attrs...)
-	s = &series{
+	return &series{
 		add:   []metric.AddOption{metric.WithAttributeSet(set)},
 		rec:   []metric.RecordOption{metric.WithAttributeSet(set)},
 		attrs: attrs,
 	}
-	a.series[k] = s
-	return s
 }

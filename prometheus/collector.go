@@ -2,12 +2,10 @@ package fairlockprom
 
 import (
 	"errors"
-	"strings"
-	"sync"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/fairlock/fairlock/internal/metriclabel"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -16,7 +14,6 @@ import (
 // the Collector with a prometheus.Registerer. It is safe for concurrent
 // use; one Collector may serve any number of locks and sessions.
 type Collector struct {
-	group func(string) string
 	hooks queue.Hooks
 
 	wait     *prometheus.HistogramVec
@@ -32,13 +29,7 @@ type Collector struct {
 	// Looking a child up in a Vec hashes its label values under a lock; an
 	// event touches up to three, so they are looked up once per
 	// (lock, kind) and kept here.
-	mu     sync.RWMutex
-	series map[seriesKey]*series
-}
-
-type seriesKey struct {
-	lock string
-	kind queue.Kind
+	series *metriclabel.Series[*series]
 }
 
 // series is the children of one (lock, kind) pair.
@@ -55,14 +46,6 @@ const (
 	labelState  = "state"
 )
 
-// Values of the reason and state labels of the losses counter.
-const (
-	reasonExpired = "expired" // the session's lease ended
-	reasonDeleted = "deleted" // the key was deleted by someone else
-	stateHeld     = "held"
-	stateWaiting  = "waiting"
-)
-
 // New returns a Collector with no series yet: a series appears at the first
 // event of its lock and kind. Options it cannot use (histogram buckets out
 // of order) are put right, never a panic; an invalid namespace shows up as
@@ -72,7 +55,6 @@ func New(opts ...Option) *Collector {
 	ns := cfg.namespace
 	lk := []string{labelLock, labelKind}
 	c := &Collector{
-		group: cfg.group,
 		wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Name: "wait_seconds",
 			Help:    "Time from joining a lock's line to being granted the lock, in seconds.",
@@ -112,8 +94,8 @@ func New(opts ...Option) *Collector {
 			Namespace: ns, Name: "yield_requests_total",
 			Help: "Requests to yield (queue.AskToYield, fairlock yield) received by holders that listen for them.",
 		}, lk),
-		series: make(map[seriesKey]*series),
 	}
+	c.series = metriclabel.NewSeries(cfg.group, c.newSeries)
 	c.hooks = queue.Hooks{
 		Joined:         c.joined,
 		Granted:        c.granted,
@@ -148,7 +130,7 @@ func (c *Collector) collectors() []prometheus.Collector {
 }
 
 func (c *Collector) joined(e queue.JoinInfo) {
-	s := c.seriesOf(e.Name, e.Kind)
+	s := c.series.Get(e.Name, string(e.Kind))
 	s.joins.Inc()
 	if e.Ahead >= 0 {
 		s.ahead.Observe(float64(e.Ahead))
@@ -156,70 +138,39 @@ func (c *Collector) joined(e queue.JoinInfo) {
 }
 
 func (c *Collector) granted(e queue.GrantInfo) {
-	s := c.seriesOf(e.Name, e.Kind)
+	s := c.series.Get(e.Name, string(e.Kind))
 	s.grants.Inc()
 	s.wait.Observe(e.Wait.Seconds())
 }
 
 func (c *Collector) released(e queue.ReleaseInfo) {
-	s := c.seriesOf(e.Name, e.Kind)
+	s := c.series.Get(e.Name, string(e.Kind))
 	s.releases.Inc()
 	s.hold.Observe(e.Held.Seconds())
 }
 
 // lost counts a loss. Losses are rare, so the Vec lookup is not cached.
 func (c *Collector) lost(e queue.LossInfo) {
-	reason := reasonDeleted
-	if errors.Is(e.Reason, queue.ErrSessionExpired) {
-		reason = reasonExpired
-	}
-	state := stateWaiting
-	if e.Granted {
-		state = stateHeld
-	}
-	c.losses.WithLabelValues(c.lockLabel(e.Name), string(e.Kind), reason, state).Inc()
+	reason, state := metriclabel.Loss(errors.Is(e.Reason, queue.ErrSessionExpired), e.Granted)
+	c.losses.WithLabelValues(c.series.Label(e.Name), string(e.Kind), reason, state).Inc()
 }
 
 func (c *Collector) cleanupRetried(e queue.CleanupInfo) {
-	c.cleanups.WithLabelValues(c.lockLabel(e.Name)).Inc()
+	c.cleanups.WithLabelValues(c.series.Label(e.Name)).Inc()
 }
 
 // yieldRequested counts a request to yield. They are rare, so the Vec
 // lookup is not cached.
 func (c *Collector) yieldRequested(e queue.YieldInfo) {
-	c.yields.WithLabelValues(c.lockLabel(e.Name), string(e.Kind)).Inc()
+	c.yields.WithLabelValues(c.series.Label(e.Name), string(e.Kind)).Inc()
 }
 
-// lockLabel returns the "lock" label of name. client_golang panics on a
-// label value that is not UTF-8, and etcd keys need not be: such bytes
-// become U+FFFD rather than a panic inside a hook.
-func (c *Collector) lockLabel(name string) string {
-	if c.group != nil {
-		name = c.group(name)
-	}
-	if !utf8.ValidString(name) {
-		name = strings.ToValidUTF8(name, "\uFFFD")
-	}
-	return name
-}
-
-// seriesOf returns the children of (name's group, kind), making them at the
-// first event.
-func (c *Collector) seriesOf(name string, kind queue.Kind) *series {
-	k := seriesKey{lock: c.lockLabel(name), kind: kind}
-	c.mu.RLock()
-	s := c.series[k]
-	c.mu.RUnlock()
-	if s != nil {
-		return s
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if s := c.series[k]; s != nil {
-		return s
-	}
-	lv := []string{k.lock, string(k.kind)}
-	s = &series{
+// newSeries looks up the children of one (lock label, kind) pair.
+// client_golang panics on a label value that is not UTF-8: metriclabel
+// makes lock labels valid, so a name of any bytes cannot panic in a hook.
+func (c *Collector) newSeries(lock, kind string) *series {
+	lv := []string{lock, kind}
+	return &series{
 		wait:     c.wait.WithLabelValues(lv...),
 		hold:     c.hold.WithLabelValues(lv...),
 		ahead:    c.ahead.WithLabelValues(lv...),
@@ -227,6 +178,4 @@ func (c *Collector) seriesOf(name string, kind queue.Kind) *series {
 		grants:   c.grants.WithLabelValues(lv...),
 		releases: c.releases.WithLabelValues(lv...),
 	}
-	c.series[k] = s
-	return s
 }

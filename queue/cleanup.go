@@ -8,6 +8,9 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fairlock/fairlock/internal/etcderr"
+	"github.com/fairlock/fairlock/internal/slot"
 )
 
 // CleanupTimeout bounds how long any call of this module still takes once
@@ -30,199 +33,139 @@ const (
 	cleanupAttempt    = time.Second // one removal's bound inside the worker
 )
 
-// abandonedEntry is an entry for the cleanup worker to remove.
-type abandonedEntry struct {
-	q    *Queue
-	key  string
-	slot int
-	// rev is the entry's create revision when known: only that entry is
-	// deleted. 0 means the write's outcome is unknown; the slot is
-	// quarantined then, so whatever is on the key is the abandoned write's.
-	rev     int64
-	tainted bool          // the slot never returns to use (see releaseSlot)
-	removed chan struct{} // closed once the entry is known gone
+// cleanup is the one place that removes what calls gave up: entries of
+// cancelled or failed calls, abandoned tickets, strays on quarantined keys.
+// One worker per session removes them, each call's set in one transaction
+// (see deleteTxn), and retries until it succeeds or the session ends.
+type cleanup struct {
+	ctx   context.Context // the session's
+	cli   *clientv3.Client
+	slots *slots
+	w     *worker
+
+	mu      sync.Mutex
+	pending []*removal
 }
 
-// abandon hands entries that a failed or cancelled call may have left to
-// the session's cleanup worker, the one place that removes them, and waits
-// until they are all gone or the deadline passes, whichever is first. The
-// worker removes them all at once and goes on after the deadline, until
-// it succeeds or the session ends.
-func (st *sessionState) abandon(deadline time.Time, entries ...*abandonedEntry) {
-	if len(entries) == 0 {
+// removal is one set of entries to remove together.
+type removal struct {
+	entries []entry
+	removed chan struct{} // closed once they are known gone, or etcd refuses to remove them (giveUp)
+}
+
+func newCleanup(ctx context.Context, cli *clientv3.Client, sl *slots) *cleanup {
+	c := &cleanup{ctx: ctx, cli: cli, slots: sl}
+	c.w = newWorker(c.run, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.pending) == 0 || c.ctx.Err() != nil
+	})
+	return c
+}
+
+// abandon hands a set of entries to the worker and returns their removal,
+// to wait for; nil when the session has ended (the lease takes the entries
+// with it, and the slots with it).
+func (c *cleanup) abandon(es ...entry) *removal {
+	if len(es) == 0 || c.ctx.Err() != nil || sessionEnded(es[0].q.s) {
+		return nil
+	}
+	r := &removal{entries: es, removed: make(chan struct{})}
+	c.mu.Lock()
+	c.pending = append(c.pending, r)
+	c.mu.Unlock()
+	c.w.kick()
+	return r
+}
+
+// wait waits until r's entries are removed, bound ends or the session
+// does, whichever is first; the worker goes on after it returns.
+func (r *removal) wait(bound context.Context, c *cleanup) {
+	if r == nil {
 		return
 	}
-	if sessionEnded(st.s) {
-		return // the lease takes the entries with it, and the slots with it
-	}
-	st.mu.Lock()
-	for _, e := range entries {
-		e.removed = make(chan struct{})
-		st.abandoned[e.key] = e
-	}
-	start := !st.working
-	st.working = true
-	st.mu.Unlock()
-	if start {
-		go st.cleanup()
-	} else {
-		select {
-		case st.kick <- struct{}{}:
-		default:
-		}
-	}
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
-	for _, e := range entries {
-		select {
-		case <-e.removed:
-		case <-timer.C:
-			e.q.log(slog.LevelWarn, "cleanup goes on in the background", slog.String("key", e.key))
-			return
-		case <-st.s.Done():
-			return
-		}
+	select {
+	case <-r.removed:
+	case <-c.ctx.Done():
+	case <-bound.Done():
+		e := r.entries[0]
+		e.q.log(slog.LevelWarn, "cleanup goes on in the background", slog.String("key", e.key))
 	}
 }
 
-// cleanup removes abandoned entries until there are none or the session
-// ends: one worker per session, however many calls failed. Each round
-// removes every pending entry at once.
-func (st *sessionState) cleanup() {
+// run removes the pending sets, all at once each round, until none is
+// left or the session ends. A round with failures is followed by a pause
+// (see cleanupMaxRetry), cut short by a new abandon.
+func (c *cleanup) run(wake <-chan struct{}) {
 	backoff := cleanupFirstRetry
 	for attempt := 1; ; attempt++ {
-		st.mu.Lock()
-		pending := make([]*abandonedEntry, 0, len(st.abandoned))
-		for _, e := range st.abandoned {
-			pending = append(pending, e)
-		}
-		if len(pending) == 0 || st.ctx.Err() != nil {
-			st.working = false
-			st.mu.Unlock()
+		c.mu.Lock()
+		pending := slices.Clone(c.pending)
+		c.mu.Unlock()
+		if len(pending) == 0 || c.ctx.Err() != nil {
 			return
 		}
-		st.mu.Unlock()
-		var wg sync.WaitGroup
-		failed := make([]bool, len(pending))
-		for i, e := range pending {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				ctx, cancel := context.WithTimeout(st.ctx, cleanupAttempt)
-				err := e.q.remove(ctx, e.key, e.rev)
-				cancel()
-				if err != nil {
-					failed[i] = true
-					e.q.hooks().cleanupRetried(CleanupInfo{Name: e.q.Name(), Key: e.key, Attempt: attempt, Err: err})
-					return
-				}
-				st.mu.Lock()
-				delete(st.abandoned, e.key)
-				st.mu.Unlock()
-				// Unknown outcome: the write may still land; quarantine.
-				st.releaseSlot(e.q, e.key, e.slot, e.tainted || e.rev == 0)
-				close(e.removed)
-			}()
-		}
-		wg.Wait()
-		if !slices.Contains(failed, true) {
+		if c.removeAll(pending, attempt) {
 			backoff = cleanupFirstRetry
 			continue
 		}
 		timer := time.NewTimer(backoff)
 		select {
-		case <-st.s.Done():
-			timer.Stop()
-		case <-st.kick:
-			timer.Stop()
+		case <-c.ctx.Done():
+		case <-wake:
 		case <-timer.C:
 		}
+		timer.Stop()
 		backoff = min(2*backoff, cleanupMaxRetry)
 	}
 }
 
-// quarantine takes a slot out of use for the rest of the session and
-// removes any entry that appears on its key: a write of it whose outcome
-// was unknown may be applied at any later time (a proposal etcd had taken
-// before the call gave up), and would otherwise hold a place in the line
-// that nobody owns. One watch per quarantined slot, from now on, covered by
-// a read once it is in place, as every watch of this package.
-func (st *sessionState) quarantine(q *Queue, key string, slot int) {
-	st.mu.Lock()
-	if _, ok := st.quarantined[key]; ok || st.ctx.Err() != nil {
-		st.mu.Unlock()
-		return
-	}
-	st.quarantined[key] = slot
-	st.mu.Unlock()
-	go func() {
-		events := make(chan watchEvent)
-		for st.ctx.Err() == nil {
-			wctx, cancel := context.WithCancel(st.ctx)
-			go watchKey(wctx, st.s.Client(), key, events)
-			st.removeStrays(wctx, q, key, events)
+// removeAll tries every pending set at once; it reports whether all went.
+func (c *cleanup) removeAll(pending []*removal, attempt int) bool {
+	var wg sync.WaitGroup
+	failed := make([]bool, len(pending))
+	for i, r := range pending {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(c.ctx, cleanupAttempt)
+			_, err := deleteTxn(c.cli.Txn(ctx), r.entries).Commit()
 			cancel()
-			select {
-			case <-st.ctx.Done():
-			case <-time.After(brokenWatchPause):
-			}
-		}
-	}()
-}
-
-// removeStrays follows one watch of a quarantined key, removing every
-// entry written on it, until the watch breaks or ctx ends.
-func (st *sessionState) removeStrays(ctx context.Context, q *Queue, key string, events <-chan watchEvent) {
-	for {
-		var ev watchEvent
-		select {
-		case <-ctx.Done():
-			return
-		case ev = <-events:
-		}
-		switch {
-		case ev.broken:
-			return
-		case ev.created:
-			get, err := st.s.Client().Get(ctx, key, clientv3.WithKeysOnly())
-			if err != nil {
+			if etcderr.IsRefused(err) {
+				c.giveUp(r, err)
 				return
 			}
-			for _, kv := range get.Kvs {
-				st.removeStray(q, key, kv.CreateRevision)
+			if err != nil {
+				failed[i] = true
+				for _, e := range r.entries {
+					e.q.hooks().cleanupRetried(CleanupInfo{Name: e.q.Name(), Key: e.key, Attempt: attempt, Err: err})
+				}
+				return
 			}
-		case ev.put:
-			st.removeStray(q, key, ev.rev)
-		}
+			c.mu.Lock()
+			c.pending = slices.DeleteFunc(c.pending, func(p *removal) bool { return p == r })
+			c.mu.Unlock()
+			c.slots.moveAll(r.entries, slot.Gone)
+			close(r.removed)
+		}()
 	}
+	wg.Wait()
+	return !slices.Contains(failed, true)
 }
 
-func (st *sessionState) removeStray(q *Queue, key string, rev int64) {
-	q.log(slog.LevelWarn, "removing an entry written late by a call that gave up", slog.String("key", key), slog.Int64("token", rev))
-	st.mu.Lock()
-	st.abandoned[key] = &abandonedEntry{q: q, key: key, rev: rev, tainted: true, removed: make(chan struct{})}
-	start := !st.working
-	st.working = true
-	st.mu.Unlock()
-	if start {
-		go st.cleanup()
-	}
-}
-
-// remove deletes the entry at key, and any request that its holder yield:
-// the entry at create revision rev only, when rev is known (not 0),
-// whatever is there otherwise.
-func (q *Queue) remove(ctx context.Context, key string, rev int64) error {
-	del := []clientv3.Op{clientv3.OpDelete(key)}
-	if ask, ok := q.layout.YieldRequest(key); ok {
-		del = append(del, clientv3.OpDelete(ask))
-	}
-	txn := q.s.Client().Txn(ctx)
-	if rev != 0 {
-		txn = txn.If(clientv3.Compare(clientv3.CreateRevision(key), "=", rev))
-	}
-	_, err := txn.Then(del...).Commit()
-	return err
+// giveUp stops trying to remove a set that etcd refuses to remove for good
+// (permission denied, ...): no retry mends that, and retrying every 250 ms
+// for the rest of the session only loads etcd. The entries stay until the
+// session's lease ends, their slots stay out of use (never Gone), and the
+// call waiting for the removal returns.
+func (c *cleanup) giveUp(r *removal, err error) {
+	e := r.entries[0]
+	e.q.log(slog.LevelError, "etcd refuses to remove entries: they stay until the session ends",
+		slog.String("key", e.key), slog.Int("entries", len(r.entries)), slog.Any("err", err))
+	c.mu.Lock()
+	c.pending = slices.DeleteFunc(c.pending, func(p *removal) bool { return p == r })
+	c.mu.Unlock()
+	close(r.removed)
 }
 
 // logLoss logs a lost entry at warning level: someone else may hold what

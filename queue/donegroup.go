@@ -5,57 +5,73 @@ import (
 	"sync"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/fairlock/fairlock/internal/leaseguard"
 	"github.com/fairlock/fairlock/internal/watchmux"
 )
 
-// doneWatch is what one session keeps for the Done channels of its
-// tickets: one watch stream for every entry's key, and one goroutine per
+// doneWatches is what one session keeps for the Done channels of its
+// tickets: one watch stream for every entry's key, and one worker per
 // safety margin for the lease's deadline, instead of goroutines per ticket.
-type doneWatch struct {
-	once      sync.Once
-	mux       *watchmux.Mux
-	mu        sync.Mutex
-	deadlines map[time.Duration]*deadlineGroup
+type doneWatches struct {
+	ctx   context.Context // the session's
+	cli   *clientv3.Client
+	guard *leaseguard.Guard
+
+	once sync.Once
+	mux  *watchmux.Mux // made on first use
+
+	mu     sync.Mutex
+	groups map[time.Duration]*deadlineGroup
 }
 
-// doneOf returns st's doneWatch, made on first use.
-func (st *sessionState) doneOf() *doneWatch {
-	d := &st.done
-	d.once.Do(func() {
-		d.mux = watchmux.New(st.ctx, st.s.Client())
-		d.deadlines = map[time.Duration]*deadlineGroup{}
-	})
-	return d
+// watch has t's Done closed when its entry is gone or its session's lease
+// may be about to expire (the group of its margin); it returns what stops
+// both, or false when the deadline has already passed or the lease is gone.
+func (d *doneWatches) watch(t *Ticket, margin time.Duration) (stop func(), ok bool) {
+	d.once.Do(func() { d.mux = watchmux.New(d.ctx, d.cli) })
+	g := d.group(margin)
+	if !g.add(t) {
+		return nil, false
+	}
+	// The watch's callback runs on the mux's goroutine, never inside
+	// Watch, so it may take t.mu.
+	stopWatch := d.mux.Watch(t.key, t.rev, t.observedGone)
+	return func() {
+		stopWatch()
+		g.remove(t)
+	}, true
 }
 
-// deadline returns the group of the tickets with safety margin margin.
-func (d *doneWatch) deadline(st *sessionState, margin time.Duration) *deadlineGroup {
+// group returns the group of the tickets with safety margin margin.
+func (d *doneWatches) group(margin time.Duration) *deadlineGroup {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	g := d.deadlines[margin]
+	g := d.groups[margin]
 	if g == nil {
-		g = &deadlineGroup{ctx: st.ctx, guard: st.guard, margin: margin, kick: make(chan struct{}, 1),
-			unready: map[*Ticket]struct{}{}}
-		d.deadlines[margin] = g
+		if d.groups == nil {
+			d.groups = map[time.Duration]*deadlineGroup{}
+		}
+		g = &deadlineGroup{ctx: d.ctx, guard: d.guard, margin: margin, unready: map[*Ticket]struct{}{}}
+		g.w = newWorker(g.run, g.idle)
+		d.groups[margin] = g
 	}
 	return g
 }
 
 // A deadlineGroup closes its tickets' Done when the session's lease may be
 // about to expire on etcd's side: the guard's Lost(margin) channel that was
-// open when the ticket joined the group closes. One goroutine serves the
-// group while it has tickets. Before the guard's first answer the deadline
-// is unknown: tickets wait for it in unready, and close if the guard stops
-// first.
+// open when the ticket joined the group closes. One worker serves the
+// group. Before the guard's first answer the deadline is unknown: tickets
+// wait for it in unready, and close if the guard stops first.
 type deadlineGroup struct {
 	ctx    context.Context // the session's
 	guard  *leaseguard.Guard
 	margin time.Duration
-	kick   chan struct{} // buffered 1: the tickets changed
+	w      *worker // woken when the tickets change
 
 	mu      sync.Mutex
-	running bool
 	ended   bool                 // the guard stopped or the session ended: add closes at once
 	unready map[*Ticket]struct{} // added before the guard was ready
 	buckets []deadlineBucket     // by Lost channel, oldest first
@@ -69,6 +85,14 @@ type deadlineBucket struct {
 // add puts t in the group; it reports false when t's deadline has already
 // passed (or the lease is gone), and then t is not added.
 func (g *deadlineGroup) add(t *Ticket) bool {
+	if !g.addTicket(t) {
+		return false
+	}
+	g.w.kick()
+	return true
+}
+
+func (g *deadlineGroup) addTicket(t *Ticket) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.ended {
@@ -83,21 +107,7 @@ func (g *deadlineGroup) add(t *Ticket) bool {
 	} else {
 		g.unready[t] = struct{}{}
 	}
-	if !g.running {
-		g.running = true
-		go g.run()
-	}
-	g.kickLocked()
 	return true
-}
-
-func isClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
 }
 
 func (g *deadlineGroup) addLocked(t *Ticket, lost <-chan struct{}) {
@@ -108,42 +118,37 @@ func (g *deadlineGroup) addLocked(t *Ticket, lost <-chan struct{}) {
 	g.buckets = append(g.buckets, deadlineBucket{lost: lost, tickets: map[*Ticket]struct{}{t: {}}})
 }
 
-func (g *deadlineGroup) kickLocked() {
-	select {
-	case g.kick <- struct{}{}:
-	default:
-	}
-}
-
 // remove takes t out of the group.
 func (g *deadlineGroup) remove(t *Ticket) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	delete(g.unready, t)
 	for i := range g.buckets {
 		delete(g.buckets[i].tickets, t)
 	}
-	g.kickLocked()
+	g.mu.Unlock()
+	g.w.nudge()
+}
+
+// idle reports whether the group has no tickets, dropping emptied
+// buckets.
+func (g *deadlineGroup) idle() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	kept := g.buckets[:0]
+	for _, b := range g.buckets {
+		if len(b.tickets) > 0 {
+			kept = append(kept, b)
+		}
+	}
+	clear(g.buckets[len(kept):])
+	g.buckets = kept
+	return len(g.buckets) == 0 && len(g.unready) == 0
 }
 
 // run serves the group until it has no tickets left.
-func (g *deadlineGroup) run() {
-	for {
+func (g *deadlineGroup) run(wake <-chan struct{}) {
+	for !g.idle() {
 		g.mu.Lock()
-		// Drop emptied buckets; stop when nothing is left.
-		kept := g.buckets[:0]
-		for _, b := range g.buckets {
-			if len(b.tickets) > 0 {
-				kept = append(kept, b)
-			}
-		}
-		clear(g.buckets[len(kept):])
-		g.buckets = kept
-		if len(g.buckets) == 0 && len(g.unready) == 0 {
-			g.running = false
-			g.mu.Unlock()
-			return
-		}
 		var lost <-chan struct{}
 		if len(g.buckets) > 0 {
 			lost = g.buckets[0].lost
@@ -155,7 +160,7 @@ func (g *deadlineGroup) run() {
 		g.mu.Unlock()
 
 		select {
-		case <-g.kick:
+		case <-wake:
 		case <-lost:
 			g.closeBucket(lost)
 		case <-ready:
@@ -212,7 +217,7 @@ func (g *deadlineGroup) sortUnready() {
 // end closes the Done of every ticket: the session ended.
 func (g *deadlineGroup) end() {
 	g.mu.Lock()
-	g.ended, g.running = true, false
+	g.ended = true
 	var closing []*Ticket
 	for t := range g.unready {
 		closing = append(closing, t)

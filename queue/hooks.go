@@ -34,6 +34,9 @@ const (
 	Exclusive Kind = "exclusive" // Join, a Mutex, an RWMutex writer, an election candidate
 	Shared    Kind = "shared"    // JoinShared, an RWMutex reader
 	Permit    Kind = "permit"    // a semaphore permit
+	// Admission: a tenant's caller in its tenant's admission line (see
+	// WithTenant), as List reports it; its Limit is the tenant's share.
+	Admission Kind = "admission"
 )
 
 // JoinInfo describes a join.

@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -33,15 +32,15 @@ func JoinAll(ctx context.Context, reqs []Request) ([]*Ticket, error) {
 	if err := CheckLines(reqs); err != nil {
 		return nil, err
 	}
-	specs := make([]entrySpec, len(reqs))
+	ds := make([]draft, len(reqs))
 	for i, r := range reqs {
 		kind := Exclusive
 		if r.Shared {
 			kind = Shared
 		}
-		specs[i] = entrySpec{q: r.Queue, value: r.Value, kind: kind, limit: 1, weight: 1}
+		ds[i] = draft{entry{q: r.Queue, kind: kind, limit: 1, weight: 1}, r.Value}
 	}
-	return join(ctx, specs)
+	return join(ctx, ds)
 }
 
 // CheckLines reports, without I/O, why JoinAll would refuse reqs:
@@ -52,6 +51,9 @@ func CheckLines(reqs []Request) error {
 	seen := map[string]bool{}
 	for _, r := range reqs {
 		if err := r.Queue.usable(); err != nil {
+			return err
+		}
+		if err := r.Queue.refuseTenant("JoinAll"); err != nil {
 			return err
 		}
 		if r.Queue.s != reqs[0].Queue.s {
@@ -75,7 +77,9 @@ func AcquireAll(ctx context.Context, reqs []Request) ([]*Ticket, error) {
 		return nil, err
 	}
 	if err := waitAll(ctx, ts); err != nil {
-		abandonTickets(time.Now().Add(CleanupTimeout), ts...)
+		bound, cancel := context.WithTimeout(context.Background(), CleanupTimeout)
+		defer cancel()
+		abandonTickets(bound, ts...)
 		return nil, err
 	}
 	return ts, nil
@@ -87,7 +91,7 @@ func AcquireAll(ctx context.Context, reqs []Request) ([]*Ticket, error) {
 func waitAll(ctx context.Context, ts []*Ticket) error {
 	waited := false
 	for _, t := range ts {
-		if ahead, rev := t.lastRead(); rev == 0 || !turn.Decide(t.limit, t.weight, ahead).Granted {
+		if r := t.lastRead(); r.rev == 0 || !turn.Decide(t.limit, t.weight, r.ahead).Granted {
 			waited = true // granted later than the join: check them all after
 		}
 		if err := t.Wait(ctx); err != nil {
@@ -99,7 +103,7 @@ func waitAll(ctx context.Context, ts []*Ticket) error {
 	}
 	ops := make([]clientv3.Op, len(ts))
 	for i, t := range ts {
-		ops[i] = clientv3.OpGet(t.key, clientv3.WithKeysOnly())
+		ops[i] = t.ownOp()
 	}
 	var resp *clientv3.TxnResponse
 	err := ts[0].retry(ctx, func(ctx context.Context) (err error) {

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"os"
 	"time"
+
+	"github.com/fairlock/fairlock/internal/keys"
 )
 
 // Option configures a Queue and the primitives built on it (fairmutex,
@@ -19,6 +21,10 @@ type config struct {
 	// etcdInterop: etcd's own Mutex holders on the name block exclusive
 	// and shared entries too.
 	etcdInterop bool
+	// withTenant, tenant and share: see WithTenant.
+	withTenant bool
+	tenant     string
+	share      int
 }
 
 // WithIdentity sets the value that the primitives built on a Queue (a
@@ -52,6 +58,24 @@ func WithSafetyMargin(d time.Duration) Option { return func(c *config) { c.margi
 // fairlock should set it while any etcd Mutex user remains.
 func WithEtcdMutexInterop() Option { return func(c *config) { c.etcdInterop = true } }
 
+// WithTenant makes every hold taken through the Queue (and the Mutex or
+// Semaphore built on it) one of tenant's, which is entitled to share grants
+// for every grant of a tenant of share 1 while several tenants wait.
+//
+// Callers of one tenant are served among themselves in arrival order; across
+// tenants the lock goes round-robin, weighted by share: a tenant's callers
+// first wait in an admission line of the tenant's own under the lock's name,
+// which admits share of them at a time to the lock's line. So a tenant that
+// arrives behind a long line of another tenant's callers waits for at most
+// the other tenants' shares' worth of grants. Callers without a tenant join
+// the lock's line directly and are served in arrival order among the
+// admitted callers. Every caller of a tenant on a lock must declare the same
+// share (ErrShareMismatch otherwise). A bad tenant or share is reported by
+// New (ErrInvalidTenant, ErrInvalidShare), without I/O.
+func WithTenant(tenant string, share int) Option {
+	return func(c *config) { c.withTenant, c.tenant, c.share = true, tenant, share }
+}
+
 // DefaultSafetyMargin is the default of WithSafetyMargin.
 const DefaultSafetyMargin = 100 * time.Millisecond
 
@@ -66,6 +90,20 @@ var defaultIdentity = func() string {
 	}
 	return fmt.Sprintf("%s/%d", host, os.Getpid())
 }()
+
+// check reports, without I/O, why the options cannot make a Queue.
+func (c *config) check() error {
+	if !c.withTenant {
+		return nil
+	}
+	if err := keys.ValidateTenant(c.tenant); err != nil {
+		return err
+	}
+	if c.share < 1 {
+		return fmt.Errorf("%w: %d for tenant %q", ErrInvalidShare, c.share, c.tenant)
+	}
+	return nil
+}
 
 func newConfig(opts []Option) config {
 	c := config{identity: defaultIdentity, margin: DefaultSafetyMargin}

@@ -2,9 +2,12 @@ package queue
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fairlock/fairlock/internal/etcderr"
 )
 
 // OwnKeyCheckInterval is how often a session checks that the entries of
@@ -20,82 +23,106 @@ const OwnKeyCheckInterval = 500 * time.Millisecond
 // refuses transactions of more than 128 operations by default.
 const ownCheckBatch = 64
 
-// checkOwn registers a waiting ticket with its session's check of own
-// keys; gone is closed when the ticket's entry is found gone. Call stop
-// when the ticket no longer waits.
-func (st *sessionState) checkOwn(t *Ticket) (gone <-chan struct{}, stop func()) {
-	ch := make(chan struct{})
-	st.mu.Lock()
-	if st.waiting == nil {
-		st.waiting = map[*Ticket]chan struct{}{}
-	}
-	st.waiting[t] = ch
-	start := !st.checking
-	st.checking = true
-	st.mu.Unlock()
-	if start {
-		go st.checkOwnLoop()
-	}
-	return ch, func() {
-		st.mu.Lock()
-		delete(st.waiting, t)
-		st.mu.Unlock()
+// ownCheck is a session's check of its waiters' own keys: one read per
+// OwnKeyCheckInterval for all of them, by one worker, while any waits.
+type ownCheck struct {
+	ctx context.Context // the session's
+	cli *clientv3.Client
+	w   *worker
+
+	mu      sync.Mutex
+	waiting map[*Ticket]*ownWait
+}
+
+// ownWait is a waiting ticket's registration with the check.
+type ownWait struct {
+	gone chan struct{} // closed when the entry is found gone, or err is set
+	err  error         // set before gone closes: etcd refuses the check for good
+}
+
+func newOwnCheck(ctx context.Context, cli *clientv3.Client) *ownCheck {
+	o := &ownCheck{ctx: ctx, cli: cli, waiting: map[*Ticket]*ownWait{}}
+	o.w = newWorker(o.run, func() bool {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		return len(o.waiting) == 0 || o.ctx.Err() != nil
+	})
+	return o
+}
+
+// add registers a waiting ticket; its gone is closed when the entry is
+// found gone, or when etcd refuses the check in a way no retry mends (then
+// its err says so). Call stop when the ticket no longer waits.
+func (o *ownCheck) add(t *Ticket) (w *ownWait, stop func()) {
+	w = &ownWait{gone: make(chan struct{})}
+	o.mu.Lock()
+	o.waiting[t] = w
+	o.mu.Unlock()
+	o.w.kick()
+	return w, func() {
+		o.mu.Lock()
+		delete(o.waiting, t)
+		o.mu.Unlock()
 	}
 }
 
-// checkOwnLoop reads the keys of the session's waiting tickets every
-// OwnKeyCheckInterval, while any waits.
-func (st *sessionState) checkOwnLoop() {
+// run checks the waiters' keys every OwnKeyCheckInterval while any waits.
+func (o *ownCheck) run(<-chan struct{}) {
 	tick := time.NewTicker(OwnKeyCheckInterval)
 	defer tick.Stop()
-	for {
-		select {
-		case <-st.ctx.Done():
-			st.mu.Lock()
-			st.checking = false
-			st.mu.Unlock()
-			return
-		case <-tick.C:
-		}
-		st.mu.Lock()
-		if len(st.waiting) == 0 {
-			st.checking = false
-			st.mu.Unlock()
-			return
-		}
-		ts := make([]*Ticket, 0, len(st.waiting))
-		for t := range st.waiting {
-			ts = append(ts, t)
-		}
-		st.mu.Unlock()
-		for len(ts) > 0 {
-			batch := ts[:min(len(ts), ownCheckBatch)]
-			ts = ts[len(batch):]
-			st.checkBatch(batch)
-		}
+	for o.round(tick.C) {
 	}
 }
 
-func (st *sessionState) checkBatch(ts []*Ticket) {
+// round waits for tick and checks every waiter's key; it reports false,
+// having checked nothing, when none waits or the session has ended.
+func (o *ownCheck) round(tick <-chan time.Time) bool {
+	select {
+	case <-o.ctx.Done():
+		return false
+	case <-tick:
+	}
+	o.mu.Lock()
+	ts := make([]*Ticket, 0, len(o.waiting))
+	for t := range o.waiting {
+		ts = append(ts, t)
+	}
+	o.mu.Unlock()
+	if len(ts) == 0 {
+		return false
+	}
+	for len(ts) > 0 {
+		batch := ts[:min(len(ts), ownCheckBatch)]
+		ts = ts[len(batch):]
+		o.check(batch)
+	}
+	return true
+}
+
+func (o *ownCheck) check(ts []*Ticket) {
 	ops := make([]clientv3.Op, len(ts))
 	for i, t := range ts {
-		ops[i] = clientv3.OpGet(t.key, clientv3.WithKeysOnly())
+		ops[i] = t.ownOp()
 	}
-	ctx, cancel := context.WithTimeout(st.ctx, OwnKeyCheckInterval)
-	resp, err := st.s.Client().Txn(ctx).Then(ops...).Commit()
+	ctx, cancel := context.WithTimeout(o.ctx, OwnKeyCheckInterval)
+	resp, err := o.cli.Txn(ctx).Then(ops...).Commit()
 	cancel()
-	if err != nil {
+	refused := etcderr.IsRefused(err)
+	if err != nil && !refused {
 		return // the next round asks again; a waiter's wake-ups check too
 	}
 	for i, t := range ts {
-		if ownedIn(resp.Responses[i], t.rev) {
+		if !refused && ownedIn(resp.Responses[i], t.rev) {
 			continue
 		}
-		st.mu.Lock()
-		if ch, ok := st.waiting[t]; ok {
-			delete(st.waiting, t)
-			close(ch)
+		o.mu.Lock()
+		if w, ok := o.waiting[t]; ok {
+			delete(o.waiting, t)
+			if refused {
+				w.err = err // asking again every round would change nothing: the waiters return it
+			}
+			close(w.gone)
 		}
-		st.mu.Unlock()
+		o.mu.Unlock()
 	}
 }

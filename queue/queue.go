@@ -16,9 +16,13 @@ import (
 // It is safe for concurrent use; every Join takes its own place in the line.
 type Queue struct {
 	s      *concurrency.Session
-	st     *sessionState
+	st     *session
 	layout keys.Layout
 	cfg    config
+	// admit is, for a Queue WithTenant, the tenant's admission line (see
+	// tenant.go); nil otherwise. The admission line's own Queue has of,
+	// the Queue of the lock it admits to.
+	admit, of *Queue
 }
 
 // Entry is one place in the line, as List reports it.
@@ -31,7 +35,12 @@ type Entry struct {
 	Kind   Kind             // Exclusive, Shared or Permit
 	Limit  int              // the semaphore's limit, for a permit
 	Weight int              // a permit's weight; 1 for every other entry
-	Holds  bool             // its turn has come, as of the read
+	// Holds: its turn has come, as of the read; for an Admission entry,
+	// its caller is admitted to the lock's line.
+	Holds bool
+	// Tenant is the tenant of the caller that joined (see WithTenant); ""
+	// for a caller without one.
+	Tenant string
 	// YieldRequested: the holder has been asked to yield (AskToYield),
 	// for YieldReason, and has not left since.
 	YieldRequested bool
@@ -43,7 +52,8 @@ type Entry struct {
 // no empty segment, no segment starting with '.' (reserved for the
 // entries), no control characters, at most 512 bytes. Lines "/a" and "/a/b"
 // are independent. New does no I/O; it fails with ErrNilSession,
-// ErrInvalidName or, when s has already ended, ErrSessionExpired.
+// ErrInvalidName, ErrInvalidTenant or ErrInvalidShare (see WithTenant) or,
+// when s has already ended, ErrSessionExpired.
 func New(s *concurrency.Session, name string, opts ...Option) (*Queue, error) {
 	if s == nil {
 		return nil, ErrNilSession
@@ -52,14 +62,31 @@ func New(s *concurrency.Session, name string, opts ...Option) (*Queue, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg := newConfig(opts)
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	if sessionEnded(s) {
 		return nil, ErrSessionExpired
 	}
-	return &Queue{s: s, st: stateOf(s), layout: layout, cfg: newConfig(opts)}, nil
+	q := &Queue{s: s, st: sessionOf(s), layout: layout, cfg: cfg}
+	if cfg.withTenant {
+		q.admit = q.admissionLine()
+	}
+	return q, nil
 }
 
+// Tenant returns the tenant and share the Queue was made with (see
+// WithTenant); "" and 0 for a Queue without a tenant.
+func (q *Queue) Tenant() (tenant string, share int) { return q.cfg.tenant, q.cfg.share }
+
 // Name returns the lock name the line was created with.
-func (q *Queue) Name() string { return q.layout.Name() }
+func (q *Queue) Name() string {
+	if q.of != nil {
+		return q.of.Name() // an admission line is the lock's
+	}
+	return q.layout.Name()
+}
 
 // Identity returns the value the primitives built on this Queue store in
 // their entries (see WithIdentity).
@@ -69,10 +96,11 @@ func (q *Queue) Identity() string { return q.cfg.identity }
 func (q *Queue) Session() *concurrency.Session { return q.s }
 
 // List returns the whole line, oldest (first served) first, permits of
-// every limit included, each marked with whether its turn has come and
-// whether its holder has been asked to yield (AskToYield). It
-// reads at one revision, so the list is a consistent snapshot. Transient
-// errors are retried until ctx ends.
+// every limit and the callers of tenants waiting for admission (Kind
+// Admission) included, each marked with whether its turn has come and
+// whether its holder has been asked to yield (AskToYield). It reads at one
+// revision, so the list is a consistent snapshot, and writes nothing; when
+// ctx ends it returns ctx.Err().
 func (q *Queue) List(ctx context.Context) ([]Entry, error) {
 	if err := q.usable(); err != nil {
 		return nil, err
@@ -94,11 +122,14 @@ func (q *Queue) List(ctx context.Context) ([]Entry, error) {
 			requests = append(requests, kv) // under the line's prefix, but no entry
 			continue
 		}
-		e := Entry{Key: string(kv.Key), Value: string(kv.Value), Rev: kv.CreateRevision, Lease: clientv3.LeaseID(kv.Lease), Kind: Exclusive, Weight: 1}
+		e := Entry{Key: string(kv.Key), Value: string(kv.Value), Rev: kv.CreateRevision,
+			Lease: clientv3.LeaseID(kv.Lease), Kind: Exclusive, Weight: 1}
 		m := turn.Member{Exclusive: true}
 		if p, err := keys.Parse(e.Key); err == nil {
-			e.Weight = p.Weight
+			e.Weight, e.Tenant = p.Weight, p.Tenant
 			switch {
+			case p.Admission:
+				e.Kind, e.Limit, m = Admission, p.Limit, turn.Member{Limit: p.Limit, Weight: 1, Line: p.Tenant}
 			case p.Limit > 0:
 				e.Kind, e.Limit, m = Permit, p.Limit, turn.Member{Limit: p.Limit, Weight: p.Weight}
 			case p.Shared:
@@ -125,28 +156,6 @@ func (q *Queue) usable() error {
 	return nil
 }
 
-// blockRange is the key range [from, to) of the entries that block one of
-// the given kind: for an exclusive entry every exclusive and shared entry
-// (permits live apart), for a shared one the exclusive entries, for a
-// permit the permits of its limit. With WithEtcdMutexInterop, the keys of
-// etcd's own Mutex on the name (and so, as for etcd's Mutex, every key
-// under the name) block exclusive and shared entries too.
-func (q *Queue) blockRange(kind Kind, limit int) (from, to string) {
-	l := q.layout
-	switch kind {
-	case Permit:
-		return l.PermitPrefix(limit), keys.PrefixEnd(l.PermitPrefix(limit))
-	case Shared:
-		from = l.ExclusivePrefix()
-	default:
-		from = l.SharedPrefix()
-	}
-	if q.cfg.etcdInterop {
-		return from, keys.PrefixEnd(l.EtcdMutexPrefix())
-	}
-	return from, keys.PrefixEnd(l.ExclusivePrefix())
-}
-
 func (q *Queue) hooks() *Hooks { return q.cfg.hooks }
 
 // log logs to the Queue's logger, if it has one, with the lock name.
@@ -160,23 +169,4 @@ func (q *Queue) log(level slog.Level, msg string, attrs ...slog.Attr) {
 		return
 	}
 	l.LogAttrs(ctx, level, msg, append([]slog.Attr{slog.String("lock", q.Name())}, attrs...)...)
-}
-
-// weightOf is the weight of the entry at key: a permit's, from its key; 1
-// for every other entry (and for keys fairlock did not write, such as etcd
-// Mutex keys met with WithEtcdMutexInterop).
-func weightOf(key string) int {
-	if p, err := keys.Parse(key); err == nil {
-		return p.Weight
-	}
-	return 1
-}
-
-func sessionEnded(s *concurrency.Session) bool {
-	select {
-	case <-s.Done():
-		return true
-	default:
-		return false
-	}
 }

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+
+	"github.com/fairlock/fairlock/internal/etcderr"
 )
 
 // retry runs op until it succeeds, fails for good, ctx ends or the session
@@ -18,7 +18,10 @@ import (
 // session, so a call stuck on a dead connection gives up when the lease is
 // gone instead of waiting for ctx (etcd #19597): that is ErrSessionExpired.
 // A lease that etcd no longer knows ("lease not found", the answer to a
-// write whose lease expired unnoticed) is ErrSessionExpired too.
+// write whose lease expired unnoticed) is ErrSessionExpired too. A refusal
+// that no retry mends (permission denied, authentication failed: see
+// package internal/etcderr) is returned at once, naming the lock, as an
+// error matching ErrAccessDenied.
 func (q *Queue) retry(ctx context.Context, op func(context.Context) error) error {
 	opCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -35,7 +38,9 @@ func (q *Queue) retry(ctx context.Context, op func(context.Context) error) error
 			return ctx.Err()
 		case q.st.ctx.Err() != nil, q.s.Client().Ctx().Err() != nil:
 			return ErrSessionExpired // the session ended, or its client was closed
-		case !transient(err):
+		case etcderr.IsRefused(err):
+			return q.refused(err)
+		case !etcderr.IsTransient(err):
 			return err
 		}
 		q.log(slog.LevelDebug, "retrying a transient etcd error", slog.Int("attempt", attempt), slog.Any("err", err))
@@ -53,15 +58,6 @@ func (q *Queue) retry(ctx context.Context, op func(context.Context) error) error
 	}
 }
 
-// transient reports whether err is worth retrying: etcd or gRPC said
-// Unavailable (no leader, connection lost, member stopping).
-func transient(err error) bool {
-	var etcdErr rpctypes.EtcdError
-	if errors.As(err, &etcdErr) {
-		return etcdErr.Code() == codes.Unavailable
-	}
-	if s, ok := status.FromError(err); ok {
-		return s.Code() == codes.Unavailable
-	}
-	return false
-}
+// refused is err, a refusal no retry mends, as the error every call
+// returns for it: naming the lock, matching ErrAccessDenied.
+func (q *Queue) refused(err error) error { return &refusedError{name: q.Name(), err: err} }

@@ -8,50 +8,46 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/fairlock/fairlock/internal/etcderr"
 	"github.com/fairlock/fairlock/internal/turn"
 )
 
-// Wait blocks until the ticket's turn has come: for an exclusive ticket,
-// until no older exclusive or shared entry remains; for a shared one, until
-// no older exclusive entry remains; for a permit, until the weights of the
-// older permits and its own fit in its limit (every older one having been
-// let in: nobody overtakes). It returns at once if that is already so.
+// Wait blocks until the ticket's turn has come: until the entries ahead
+// that block it have left or, for a permit, leave room for its weight.
 //
-// While it waits it watches only the entries whose leaving can bring its
-// turn (see package internal/turn): a release wakes the waiter it lets in,
-// not the line, and a waiter costs etcd one watcher (the oldest permit
-// waiter one per holder). Its own entry is checked at each wake-up and by
-// its session every OwnKeyCheckInterval, so an entry deleted by someone
-// else is noticed within that; a session that ends is noticed at once. It
-// returns an error matching ErrLost when the entry goes, and
-// ErrSessionExpired as well when the session's lease ended; ErrLeft when
-// the ticket leaves meanwhile (Leave or Abandon from another goroutine) or
-// had left. A ticket found at its turn by its join or an earlier Wait
-// returns at once without asking etcd again. When ctx ends it returns
-// ctx.Err() and leaves the entry in the line, holding its place: call Wait
-// again, or Leave. Transient etcd errors are retried until ctx ends.
+// It returns nil at once when the join or an earlier Wait found the turn
+// come. When ctx ends it returns ctx.Err() and the entry keeps its place,
+// unlike Acquire's (and a Mutex's Lock's), which go: unless Wait is called
+// again or the ticket leaves, its turn comes and it holds the line with
+// nothing running, until Leave or the end of its session. So after Join,
+// defer Leave (with a context of its own), or call Abandon. It returns an
+// error matching ErrLost when the entry goes (and ErrSessionExpired as
+// well when the session's lease ended), and ErrLeft when the ticket has
+// left or leaves meanwhile.
 func (t *Ticket) Wait(ctx context.Context) error {
 	if err := t.usable(); err != nil {
 		return err
 	}
-	ahead, readRev := t.lastRead()
-	if readRev != 0 && turn.Decide(t.limit, t.weight, ahead).Granted {
+	r := t.lastRead()
+	if r.rev != 0 && turn.Decide(t.limit, t.weight, r.ahead).Granted {
 		// The turn came at the join or an earlier Wait: no watch, no read
 		// (this is the one-round-trip uncontended Lock), unless the entry
 		// is known gone.
-		if t.doneClosed() || sessionEnded(t.q.s) {
-			return t.observeGone(ctx, sessionEnded(t.q.s))
+		if t.doneClosed() || t.q.st.ended() {
+			return t.observeGone(ctx, t.q.st.ended())
 		}
 		return t.grant(ctx)
 	}
-	w := waiter{t: t, cli: t.q.s.Client(), ahead: ahead, readRev: readRev,
+	w := waiter{t: t, cli: t.q.s.Client(), ahead: r.ahead, readRev: r.rev,
 		watches: map[string]*keyWatchState{}, events: make(chan watchEvent, 8)}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if err := w.run(ctx, wctx); err != nil {
 		return err
 	}
-	t.setRead(nil, w.readRev)
+	t.mu.Lock()
+	t.read = view{rev: w.readRev}
+	t.mu.Unlock()
 	if err := t.grant(ctx); err != nil {
 		return err
 	}
@@ -60,10 +56,6 @@ func (t *Ticket) Wait(ctx context.Context) error {
 	}
 	return nil
 }
-
-// brokenWatchPause is how long a waiter waits before watching again after
-// a watch broke (no leader, compaction, a reconnection).
-const brokenWatchPause = 50 * time.Millisecond
 
 // waiter is the state of one Wait call.
 type waiter struct {
@@ -77,7 +69,7 @@ type waiter struct {
 	touched  bool // the last read saw the entry touched by the release that let it in
 
 	events  chan watchEvent
-	gone    <-chan struct{}           // closed when the session's check finds the entry gone
+	own     *ownWait                  // the session's check of the entry (ownkeys.go)
 	watches map[string]*keyWatchState // by key: the entries ahead watched
 	newest  int64                     // newest created revision of a watch
 	reread  bool
@@ -95,9 +87,9 @@ type keyWatchState struct {
 func (w *waiter) run(ctx, wctx context.Context) error {
 	w.reread = w.readRev == 0
 	w.decision = turn.Decide(w.t.limit, w.t.weight, w.ahead)
-	gone, stop := w.t.q.st.checkOwn(w.t)
+	own, stop := w.t.q.st.own.add(w.t)
 	defer stop()
-	w.gone = gone
+	w.own = own
 	for {
 		if w.reread {
 			if err := w.read(ctx); err != nil {
@@ -117,10 +109,7 @@ func (w *waiter) run(ctx, wctx context.Context) error {
 // follow makes the set of watched keys the decision's.
 func (w *waiter) follow(wctx context.Context) {
 	want := w.decision.Watch
-	if w.decision.Oldest && w.t.limit > 1 {
-		// The oldest permit waiter: one watch on its line's deletes rather
-		// than one per holder. The deletes of entries behind it wake it
-		// too; they are rare (a waiter giving up) and cost one read.
+	if w.decision.WatchLine {
 		from, _ := w.t.q.blockRange(w.t.kind, w.t.limit)
 		want = []string{from}
 	}
@@ -164,7 +153,10 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 		return w.t.observeGone(ctx, true)
 	case <-w.t.ended:
 		return ErrLeft // Leave or Abandon, from another goroutine
-	case <-w.gone:
+	case <-w.own.gone:
+		if w.own.err != nil {
+			return w.t.q.refused(w.own.err)
+		}
 		return w.t.observeGone(ctx, false)
 	case ev = <-w.events:
 	}
@@ -177,6 +169,9 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 		if w.cli.Ctx().Err() != nil {
 			// The client was closed: the session's keep-alives stopped with it.
 			return w.t.observeGone(ctx, true)
+		}
+		if etcderr.IsRefused(ev.err) {
+			return w.t.q.refused(ev.err) // refused on a fresh stream too (watchKey): final
 		}
 		// Broken (no leader, compaction): watch again, and read again once
 		// it is in place. A member without a leader refuses the watch at
@@ -216,17 +211,15 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 }
 
 // read finds the newest entries that block the ticket and checks, in the
-// same read-only transaction, that the ticket's own entry is still there;
-// for permits it also looks for an entry behind (see signal).
+// same read-only transaction, that the ticket's own entry is still there
+// and whether a release touched it; for permits it also looks for an entry
+// behind (see touch).
 //
 // When the read only has to reflect a known revision (that of the delete
 // that woke the waiter, or of the watches' creation), it is serializable:
-// the member the client talks to answers from its own store, which is as
-// good as a linearizable read once that store has reached the revision, and
-// spares a round to the leader on the handoff path. Entries older than the
-// ticket can only disappear, never appear, so a state at or after that
-// revision is a valid answer. A member that is behind gets a linearizable
-// read instead.
+// entries older than the ticket can only disappear, never appear, so the
+// member's own store, once it has reached that revision, answers as well
+// as the leader. A member that is behind gets a linearizable read instead.
 func (w *waiter) read(ctx context.Context) error {
 	resp, err := w.readAt(ctx, w.needRev > 0)
 	if err == nil && resp.Header.Revision < w.needRev {
@@ -250,23 +243,17 @@ func (w *waiter) read(ctx context.Context) error {
 }
 
 func (w *waiter) readAt(ctx context.Context, serializable bool) (resp *clientv3.TxnResponse, err error) {
-	from, to := w.t.q.blockRange(w.t.kind, w.t.limit)
-	own := []clientv3.OpOption{clientv3.WithKeysOnly()}
-	ahead := []clientv3.OpOption{clientv3.WithRange(to), clientv3.WithKeysOnly(),
-		clientv3.WithLimit(int64(turn.AheadLimit(w.t.limit))), clientv3.WithMaxCreateRev(w.t.rev - 1),
-		clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend)}
-	behind := []clientv3.OpOption{clientv3.WithRange(to), clientv3.WithKeysOnly(), clientv3.WithLimit(1),
-		clientv3.WithMinCreateRev(w.t.rev + 1)}
+	t := w.t
+	var local []clientv3.OpOption
 	if serializable {
-		own = append(own, clientv3.WithSerializable())
-		ahead = append(ahead, clientv3.WithSerializable())
-		behind = append(behind, clientv3.WithSerializable())
+		local = []clientv3.OpOption{clientv3.WithSerializable()}
 	}
-	ops := []clientv3.Op{clientv3.OpGet(w.t.key, own...), clientv3.OpGet(from, ahead...)}
-	if w.t.limit > 1 {
-		ops = append(ops, clientv3.OpGet(from, behind...))
+	ops := []clientv3.Op{t.ownOp(local...),
+		t.aheadOp(turn.AheadLimit(t.limit), append(local, clientv3.WithMaxCreateRev(t.rev-1))...)}
+	if t.limit > 1 {
+		ops = append(ops, t.lineOp(append(local, clientv3.WithLimit(1), clientv3.WithMinCreateRev(t.rev+1))...))
 	}
-	err = w.t.retry(ctx, func(ctx context.Context) (err error) {
+	err = t.retry(ctx, func(ctx context.Context) (err error) {
 		resp, err = w.cli.Txn(ctx).Then(ops...).Commit()
 		return err
 	})
@@ -276,8 +263,8 @@ func (w *waiter) readAt(ctx context.Context, serializable bool) (resp *clientv3.
 // touch wakes the waiter behind a permit just granted by a path that did
 // not touch it (a holder's lease ending, its key deleted, a view of the
 // line that the releaser's Leave could not keep up with): the successor
-// watches this entry for puts, and must now watch the holders instead (see
-// turn.Decide). The put keeps the entry's value, lease and create revision,
+// watches this entry for puts, and must now watch the line's deletes
+// instead (see turn.Decide). The put keeps the entry's value, lease and create revision,
 // and is fenced, so a hold already ended touches nothing (its delete woke
 // the successor already). It is sent after the grant is returned, off the
 // grant's path, and retried on transient errors while the ticket lives.
@@ -291,8 +278,7 @@ func (t *Ticket) touch() {
 				return nil // the hold's delete woke the successor
 			default:
 			}
-			_, err := q.s.Client().Txn(ctx).If(t.IsOwner()).
-				Then(clientv3.OpPut(t.key, "", clientv3.WithIgnoreValue(), clientv3.WithIgnoreLease())).Commit()
+			_, err := q.s.Client().Txn(ctx).If(t.owned()).Then(touchOp(t.key)).Commit()
 			return err
 		})
 		if err != nil && ctx.Err() == nil {
@@ -300,9 +286,4 @@ func (t *Ticket) touch() {
 				slog.Int64("token", t.rev), slog.Any("err", err))
 		}
 	}()
-}
-
-func isLost(err error) bool {
-	_, ok := err.(*lostError)
-	return ok
 }

@@ -2,33 +2,31 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fairlock/fairlock/internal/slot"
 )
 
-// entrySpec is one entry that a write may make.
-type entrySpec struct {
-	q      *Queue
-	value  string
-	kind   Kind
-	limit  int // 1 but for permits
-	weight int // 1 but for weighted permits
-	key    string
-	slot   int
+// draft is an entry that a write is to make, with the value it stores.
+type draft struct {
+	entry
+	value string
 }
 
 // put is the op that writes the entry, bound to its session's lease.
-func (sp *entrySpec) put() clientv3.Op {
-	return clientv3.OpPut(sp.key, sp.value, clientv3.WithLease(sp.q.s.Lease()))
+func (d *draft) put() clientv3.Op {
+	return clientv3.OpPut(d.key, d.value, clientv3.WithLease(d.q.s.Lease()))
 }
 
 // txnShape builds a write's transaction around its entries' keys: the
-// guards beyond "each entry's key is free", every op of Then (sp.put among
+// guards beyond "each entry's key is free", every op of Then (d.put among
 // them), and the reads of Else beyond each entry's own key, which Else
-// reads first, in the order of the specs.
-type txnShape func(specs []entrySpec) (guards []clientv3.Cmp, then, orElse []clientv3.Op)
+// reads first, in the order of the drafts.
+type txnShape func(ds []draft) (guards []clientv3.Cmp, then, orElse []clientv3.Op)
 
 // written is the outcome of a write that got etcd's answer.
 type written struct {
@@ -40,7 +38,6 @@ type written struct {
 	// was lost; resp's responses are Else's, so what the write read is
 	// unknown.
 	adopted bool
-	tainted bool // some attempt had an unknown outcome (see releaseSlot)
 }
 
 // writeEntries is the one way entries are written: Join, TryJoin, Requeue
@@ -48,7 +45,9 @@ type written struct {
 // free slot per entry, runs the transaction (retrying transient errors),
 // and applies one rule to entries found on the slots' keys after a lost
 // reply: they are this call's, since a free slot has no entry and no write
-// in flight (see releaseSlot), so they are adopted.
+// in flight (package internal/slot), so they are adopted. An entry found
+// there at the first attempt is nobody's: it is removed, its slot
+// quarantined, and the write made again on other slots.
 //
 // Cancellation is bounded once for the whole call: when ctx ends, the
 // write in flight gets until CleanupTimeout later for etcd's answer and the
@@ -57,80 +56,92 @@ type written struct {
 // leaves nothing of the call in use: slots of entries known not written go
 // back, others are removed, and a slot whose write's outcome stays unknown
 // is quarantined.
-func (q *Queue) writeEntries(ctx context.Context, specs []entrySpec, shape txnShape) (written, error) {
+func (q *Queue) writeEntries(ctx context.Context, ds []draft, shape txnShape) (written, error) {
 	if err := ctx.Err(); err != nil {
 		return written{}, err
 	}
+	bound, cancel := afterEnd(ctx, CleanupTimeout)
+	defer cancel()
 	for {
-		for i := range specs {
-			sp := &specs[i]
-			sp.slot = sp.q.st.takeSlot()
-			sp.key = sp.q.st.key(sp.q.layout, sp.slot, sp.kind, sp.limit, sp.weight)
+		es := make([]entry, len(ds))
+		for i := range ds {
+			q.st.slots.take(&ds[i].entry)
+			es[i] = ds[i].entry
 		}
-		guards, then, orElse := shape(specs)
-		free := make([]clientv3.Cmp, 0, len(specs)+len(guards))
-		own := make([]clientv3.Op, 0, len(specs)+len(orElse))
-		for _, sp := range specs {
-			free = append(free, clientv3.Compare(clientv3.CreateRevision(sp.key), "=", 0))
-			own = append(own, clientv3.OpGet(sp.key, clientv3.WithKeysOnly()))
+		guards, then, orElse := shape(ds)
+		free := make([]clientv3.Cmp, 0, len(ds)+len(guards))
+		own := make([]clientv3.Op, 0, len(ds)+len(orElse))
+		for i := range ds {
+			free = append(free, clientv3.Compare(clientv3.CreateRevision(ds[i].key), "=", 0))
+			own = append(own, ds[i].ownOp())
 		}
 		guards, orElse = append(free, guards...), append(own, orElse...)
 		attempts := 0
-		resp, deadline, err := q.commit(ctx, func(ctx context.Context) (*clientv3.TxnResponse, error) {
+		var resp *clientv3.TxnResponse
+		// On bound: once ctx ends, the write gets CleanupTimeout more for
+		// its answer, since a cancelled RPC may still be applied by etcd
+		// after a delete sent behind it.
+		err := q.retry(bound, func(ctx context.Context) (err error) {
 			attempts++
-			return q.s.Client().Txn(ctx).If(guards...).Then(then...).Else(orElse...).Commit()
+			resp, err = q.s.Client().Txn(ctx).If(guards...).Then(then...).Else(orElse...).Commit()
+			return err
 		})
-		w := written{resp: resp, tainted: attempts > 1}
+		doubted := attempts > 1 || (err != nil && ctx.Err() != nil)
+		if doubted {
+			q.st.slots.moveAll(es, slot.Doubt)
+		}
 		if err != nil {
 			switch {
-			case ctx.Err() != nil || w.tainted:
-				// Unknown outcome: remove whatever may be there, and never
-				// use these slots again.
-				abandonSpecs(specs, nil, true, deadline)
-			case err != ErrSessionExpired: // the lease takes the rest
-				releaseSpecs(specs, false)
+			case doubted:
+				// Unknown outcome: remove whatever may be there; the slots
+				// are quarantined once it is gone.
+				q.abandonWrite(es, nil, bound, ctx)
+			case !errors.Is(err, ErrSessionExpired): // else the lease takes the rest
+				q.st.slots.moveAll(es, slot.Unwritten)
 			}
 			if ctx.Err() != nil {
 				return written{}, ctx.Err()
 			}
 			return written{}, err
 		}
-		var found []int64
+		w := written{resp: resp}
 		if resp.Succeeded {
-			w.revs = make([]int64, len(specs))
+			w.revs = make([]int64, len(ds))
 			for i := range w.revs {
 				w.revs[i] = resp.Header.Revision
 			}
+			q.st.slots.moveAll(es, slot.Written)
 		} else {
-			for i := range specs {
+			found, n := make([]int64, len(ds)), 0
+			for i := range ds {
 				if kvs := resp.Responses[i].GetResponseRange().GetKvs(); len(kvs) == 1 {
-					found = append(found, kvs[0].CreateRevision)
-				} else {
-					found = append(found, 0)
+					found[i], n = kvs[0].CreateRevision, n+1
 				}
 			}
-			switch n := countFound(found); {
-			case n == len(specs) && w.tainted:
+			switch {
+			case n == len(ds) && doubted:
 				w.revs, w.adopted = found, true
+				q.st.slots.moveAll(es, slot.Written)
 			case n == 0:
-				releaseSpecs(specs, w.tainted)
-			case w.tainted:
+				q.st.slots.moveAll(es, slot.Unwritten)
+			case doubted:
 				// Written by an earlier attempt, then some entry of it
 				// deleted: the call's entries are lost.
-				abandonSpecs(specs, found, true, time.Now())
-				return written{}, &lostError{name: q.Name(), expired: sessionEnded(q.s)}
+				q.abandonWrite(es, found, nil, ctx)
+				return written{}, &lostError{name: q.Name(), expired: q.st.ended()}
 			default:
-				// Entries on free slots at the first attempt: cannot happen
-				// (see releaseSlot). Take them out of use and write again.
-				q.log(slog.LevelError, "entry found on a free slot", slog.String("key", specs[0].key))
-				abandonSpecs(specs, found, true, time.Now())
+				// Entries on free slots at the first attempt: nobody's
+				// (see internal/slot). Take them out of use and write again.
+				q.log(slog.LevelError, "entry found on a free slot", slog.String("key", ds[0].key))
+				q.st.slots.moveAll(es, slot.Doubt)
+				q.abandonWrite(es, found, nil, ctx)
 				continue
 			}
 		}
 		if ctx.Err() != nil {
 			// Answered, but ctx ended meanwhile: give back what was written.
 			if w.revs != nil {
-				abandonSpecs(specs, w.revs, w.tainted, deadline)
+				q.abandonWrite(es, w.revs, bound, ctx)
 			}
 			return written{}, ctx.Err()
 		}
@@ -138,68 +149,50 @@ func (q *Queue) writeEntries(ctx context.Context, specs []entrySpec, shape txnSh
 	}
 }
 
-// commit runs op until it succeeds or fails for good (see retry), on a
-// context that outlives ctx by at most CleanupTimeout: a cancelled RPC may
-// still be applied by etcd after a delete sent behind it, so once ctx ends
-// the write gets that long for its answer. deadline is when the call's
-// cleanup must end: CleanupTimeout after ctx ended (or after op failed).
-func (q *Queue) commit(ctx context.Context, op func(context.Context) (*clientv3.TxnResponse, error)) (resp *clientv3.TxnResponse, deadline time.Time, err error) {
-	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	ended := make(chan time.Time, 1)
-	stop := context.AfterFunc(ctx, func() {
-		ended <- time.Now()
-		grace := time.NewTimer(CleanupTimeout)
-		defer grace.Stop()
-		select {
-		case <-grace.C:
-			cancel()
-		case <-wctx.Done():
-		}
-	})
-	err = q.retry(wctx, func(ctx context.Context) (err error) {
-		resp, err = op(ctx)
-		return err
-	})
-	if stop() {
-		return resp, time.Now().Add(CleanupTimeout), err
-	}
-	// ctx ended: the grace timer's goroutine has started; it stops with
-	// wctx, cancelled on return.
-	return resp, (<-ended).Add(CleanupTimeout), err
-}
-
-func countFound(revs []int64) int {
-	n := 0
-	for _, r := range revs {
-		if r != 0 {
-			n++
+// abandonWrite hands the entries of a write to the cleanup, with their
+// create revisions where known (revs nil, or 0: unknown), and waits for
+// their removal until bound ends: bound, when ctx has ended; CleanupTimeout
+// from now, when the write failed on its own; not at all for a nil bound.
+func (q *Queue) abandonWrite(es []entry, revs []int64, bound, ctx context.Context) {
+	for i := range es {
+		if revs != nil {
+			es[i].rev = revs[i]
 		}
 	}
-	return n
-}
-
-// releaseSpecs gives back the slots of entries known not written.
-func releaseSpecs(specs []entrySpec, tainted bool) {
-	for _, sp := range specs {
-		sp.q.st.releaseSlot(sp.q, sp.key, sp.slot, tainted)
-	}
-}
-
-// abandonSpecs hands the entries of specs to the cleanup worker and waits
-// for their removal until deadline. revs holds their create revisions
-// where known (0 or a nil revs: unknown, which quarantines the slot).
-func abandonSpecs(specs []entrySpec, revs []int64, tainted bool, deadline time.Time) {
-	if len(specs) == 0 {
+	q.st.slots.moveAll(es, slot.Remove)
+	r := q.st.cleanup.abandon(es...)
+	if bound == nil {
 		return
 	}
-	entries := make([]*abandonedEntry, len(specs))
-	for i, sp := range specs {
-		var rev int64
-		if revs != nil {
-			rev = revs[i]
-		}
-		entries[i] = &abandonedEntry{q: sp.q, key: sp.key, slot: sp.slot, rev: rev, tainted: tainted}
+	if ctx.Err() == nil {
+		var cancel context.CancelFunc
+		bound, cancel = context.WithTimeout(context.Background(), CleanupTimeout)
+		defer cancel()
 	}
-	specs[0].q.st.abandon(deadline, entries...)
+	r.wait(bound, q.st.cleanup)
+}
+
+// ticket makes the ticket of the i-th entry that w wrote for d. aheadAt is
+// the index in w's responses of the read of the entries ahead of it, or -1
+// for an entry written at its turn (a try join's); when w adopted a lost
+// reply's entries, what is ahead is unknown until Wait reads it.
+func (w written) ticket(d draft, i int, start time.Time, aheadAt int) *Ticket {
+	d.rev = w.revs[i]
+	switch {
+	case aheadAt < 0:
+		t := newTicket(d.entry, d.value, joinNote{at: start})
+		t.read = view{rev: d.rev}
+		return t
+	case w.adopted:
+		return newTicket(d.entry, d.value, joinNote{at: start, ahead: -1})
+	}
+	ahead := aheadOf(w.resp.Responses[aheadAt], d.rev)
+	t := newTicket(d.entry, d.value, joinNote{at: start, ahead: len(ahead)})
+	t.read = view{ahead: ahead, rev: d.rev}
+	return t
+}
+
+// joinedHook tells the hooks that the ticket is in the line.
+func (t *Ticket) joinedHook() {
+	t.q.hooks().joined(JoinInfo{Name: t.q.Name(), Key: t.key, Token: t.rev, Kind: t.kind, Ahead: t.joined.ahead})
 }

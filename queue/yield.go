@@ -46,7 +46,6 @@ func (h *Hooks) yieldRequested(i YieldInfo) {
 // watch, no cost.
 type yieldState struct {
 	ch     chan struct{} // made by the first YieldRequested; closed once asked
-	asked  bool
 	reason string
 	stop   context.CancelFunc // ends the watch of the request's key
 }
@@ -61,21 +60,17 @@ func (y *yieldState) stopLocked() {
 }
 
 // AskToYield asks every current holder of the line (the exclusive holder,
-// every read holder, every permit holder) to give its hold up, for reason.
-// It returns the entries asked, in line order, with YieldRequested set and
-// YieldReason the reason their request holds (the first one's, when a
-// holder was already asked). Asking changes no place in line and grants
-// nothing: a holder learns of it from its Ticket's YieldRequested (or the
-// hold's) and releases as usual, or keeps the lock.
+// every read holder, every permit holder) to give its hold up, for reason,
+// and returns the entries asked, in line order, with YieldRequested set and
+// the reason their request holds (the first one's, for a holder asked
+// before). Asking moves nobody and grants nothing: a holder learns of it
+// on YieldRequested, and releases, or keeps the lock.
 //
-// It reads the line, then writes, per holder, one key bound to that
-// holder's lease and checked against its token: a request never reaches
-// the holder's successor, and goes with the hold. A holder already asked
-// costs no write. An entry without a lease (written by hand) has no one to
-// tell and is not asked. On a line that nobody holds it returns
-// ErrNoHolder and writes nothing. Transient errors are retried until ctx
-// ends; if ctx ends first it returns ctx.Err(), and the holders asked so
-// far stay asked (their requests go with their holds).
+// On a line that nobody holds it returns ErrNoHolder and writes nothing.
+// When ctx ends first it returns ctx.Err(), and the holders asked so far
+// stay asked. A request is bound to its holder's lease and token, so it
+// never reaches the holder's successor; a holder already asked costs no
+// write, and an entry without a lease (written by hand) is not asked.
 func (q *Queue) AskToYield(ctx context.Context, reason string) ([]Entry, error) {
 	if err := q.usable(); err != nil {
 		return nil, err
@@ -87,7 +82,7 @@ func (q *Queue) AskToYield(ctx context.Context, reason string) ([]Entry, error) 
 		}
 		var holders []Entry
 		for _, e := range line {
-			if e.Holds && e.Lease != clientv3.NoLease {
+			if e.Holds && e.Kind != Admission && e.Lease != clientv3.NoLease {
 				holders = append(holders, e)
 			}
 		}
@@ -207,12 +202,6 @@ func attachYieldRequests(layout keys.Layout, entries []Entry, requests []*mvccpb
 	}
 }
 
-// yieldKey is the key of this ticket's yield request.
-func (t *Ticket) yieldKey() string {
-	k, _ := t.q.layout.YieldRequest(t.key)
-	return k
-}
-
 // YieldRequested returns a channel that is closed once this entry, while
 // it holds its turn, is asked to yield (see Queue.AskToYield); YieldReason
 // then says why. It is never closed for an entry that is not held, nor
@@ -230,10 +219,10 @@ func (t *Ticket) YieldRequested() <-chan struct{} {
 	defer t.mu.Unlock()
 	if t.yield.ch == nil {
 		t.yield.ch = make(chan struct{})
-		if t.state < left && !t.closed && !sessionEnded(t.q.s) {
+		if !t.phase.Ended() && !(t.done.ch != nil && isClosed(t.done.ch)) && !t.q.st.ended() {
 			ctx, cancel := context.WithCancel(t.q.st.ctx)
 			t.yield.stop = cancel
-			go t.watchYield(ctx, t.yieldKey())
+			go t.watchYield(ctx)
 		}
 	}
 	return t.yield.ch
@@ -251,51 +240,29 @@ func (t *Ticket) YieldReason() string {
 	return t.yield.reason
 }
 
-// watchYield follows key until a request of this entry's token shows up or
-// ctx ends, watching again after a broken watch.
-func (t *Ticket) watchYield(ctx context.Context, key string) {
-	cli := t.q.s.Client()
-	for ctx.Err() == nil {
-		if t.followYield(ctx, cli, key) {
-			return
-		}
-		pause := time.NewTimer(brokenWatchPause)
-		select { // the watch broke (no leader, compaction): pause, then watch again
-		case <-ctx.Done():
-		case <-pause.C:
-		}
-		pause.Stop()
+// watchYield watches the request's key until a request of this entry's
+// token shows up or ctx ends. A watch or read that etcd refuses for good
+// stops it (see followKey): YieldRequested then never closes, and the log
+// says why.
+func (t *Ticket) watchYield(ctx context.Context) {
+	if err := followKey(ctx, t.q.s.Client(), t.yieldKey(), t.followYield, clientv3.WithFilterDelete()); err != nil {
+		t.q.log(slog.LevelError, "etcd refuses to watch for requests to yield: stopped watching",
+			slog.String("key", t.key), slog.Int64("token", t.rev), slog.Any("err", err))
 	}
 }
 
-// followYield follows one watch of key: true once asked, false when the
-// watch broke or ctx ended. The watch starts now (see watchKey); once it is
-// in place, one read covers what came before.
-func (t *Ticket) followYield(ctx context.Context, cli *clientv3.Client, key string) bool {
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	wch := cli.Watch(clientv3.WithRequireLeader(wctx), key, clientv3.WithCreatedNotify(), clientv3.WithFilterDelete())
-	for resp := range wch {
-		if resp.Canceled || resp.Err() != nil {
-			return false
-		}
-		if resp.Created {
-			get, err := cli.Get(wctx, key)
-			if err != nil {
-				return false
-			}
-			if len(get.Kvs) == 1 && t.noteYield(get.Kvs[0].Value) {
-				return true
-			}
-			continue
-		}
-		for _, ev := range resp.Events {
-			if t.noteYield(ev.Kv.Value) {
-				return true
-			}
-		}
+// followYield is what the watch of the request's key does with an event:
+// it is done once a request of this entry's token shows up. Once the watch
+// is in place, one read covers what came before.
+func (t *Ticket) followYield(ctx context.Context, ev watchEvent) (bool, error) {
+	if ev.put {
+		return t.noteYield(ev.value), nil
 	}
-	return false
+	get, err := t.q.s.Client().Get(ctx, t.yieldKey())
+	if err != nil {
+		return false, err
+	}
+	return len(get.Kvs) == 1 && t.noteYield(get.Kvs[0].Value), nil
 }
 
 // noteYield closes YieldRequested's channel if v is a request for this
@@ -306,18 +273,20 @@ func (t *Ticket) noteYield(v []byte) bool {
 		return false // stale: a request for an earlier entry on this key
 	}
 	t.mu.Lock()
-	if t.yield.asked || t.state >= left {
+	if isClosed(t.yield.ch) || t.phase.Ended() {
 		t.mu.Unlock()
 		return true
 	}
-	t.yield.asked, t.yield.reason = true, reason
+	t.yield.reason = reason
 	close(t.yield.ch)
 	var held time.Duration
-	if t.state == granted {
+	if !t.grantedAt.IsZero() {
 		held = time.Since(t.grantedAt)
 	}
 	t.mu.Unlock()
-	t.q.hooks().yieldRequested(YieldInfo{Name: t.q.Name(), Key: t.key, Token: t.rev, Kind: t.kind, Reason: reason, Held: held})
-	t.q.log(slog.LevelInfo, "asked to yield", slog.String("key", t.key), slog.Int64("token", t.rev), slog.String("reason", reason))
+	t.q.hooks().yieldRequested(YieldInfo{Name: t.q.Name(), Key: t.key, Token: t.rev, Kind: t.kind, Reason: reason,
+		Held: held})
+	t.q.log(slog.LevelInfo, "asked to yield", slog.String("key", t.key), slog.Int64("token", t.rev),
+		slog.String("reason", reason))
 	return true
 }

@@ -36,4 +36,11 @@
 // with every grant. Guard writes to etcd with If(rw.IsOwner()); send Token
 // with writes elsewhere and have the store refuse any token lower than one
 // it has already seen.
+//
+// # Work scoped to a hold
+//
+// Do and RDo are Lock or RLock, a function, and the release, done right
+// (see fairmutex's Do): the function's context ends with the hold, and the
+// hold goes back with a bounded context of its own whatever happened. RDo
+// releases its own read hold, never another's.
 package rwmutex

@@ -48,4 +48,8 @@ var (
 	// ErrMixedSessions one over RWMutexes of different sessions.
 	ErrDuplicateLine = queue.ErrDuplicateLine
 	ErrMixedSessions = queue.ErrMixedSessions
+
+	// ErrTenantUnsupported reports queue.WithTenant given to New: an
+	// RWMutex does not serve tenants.
+	ErrTenantUnsupported = queue.ErrTenantUnsupported
 )

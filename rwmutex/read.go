@@ -24,15 +24,21 @@ import (
 // an error matching ErrLost (and ErrSessionExpired when the lease ended)
 // when its entry goes while it waits: never the lock.
 func (rw *RWMutex) RLock(ctx context.Context) error {
+	_, err := rw.rlock(ctx)
+	return err
+}
+
+// rlock is RLock, returning the hold it took (RDo releases that one).
+func (rw *RWMutex) rlock(ctx context.Context) (*queue.Ticket, error) {
 	if err := rw.usable(); err != nil {
-		return err
+		return nil, err
 	}
 	t, err := rw.q.AcquireShared(ctx, rw.q.Identity())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rw.readers.Add(t)
-	return nil
+	return t, nil
 }
 
 // TryRLock takes a read lock only if no writer holds or waits for the lock,
@@ -75,7 +81,8 @@ func (rw *RWMutex) RUnlock(ctx context.Context) error {
 func (rw *RWMutex) RToken() int64 { return rw.reads().Token() }
 
 // RIsOwner returns a comparison that holds while the oldest read hold is
-// still in place; one that never holds when no read lock is held.
+// still in place; one that never holds (on a key under NAME/, as IsOwner)
+// when no read lock is held.
 func (rw *RWMutex) RIsOwner() clientv3.Cmp { return rw.reads().IsOwner() }
 
 // RDone returns a channel that is closed when the oldest read hold ends for

@@ -1,9 +1,11 @@
 package rwmutex
 
 import (
+	"fmt"
+
 	"go.etcd.io/etcd/client/v3/concurrency"
 
-	"github.com/fairlock/fairlock/internal/hold"
+	"github.com/fairlock/fairlock/internal/primitive/hold"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -39,7 +41,11 @@ func New(s *concurrency.Session, name string, opts ...queue.Option) (*RWMutex, e
 	if err != nil {
 		return nil, err
 	}
-	return &RWMutex{q: q, writer: hold.Set{Single: true}}, nil
+	if tenant, _ := q.Tenant(); tenant != "" {
+		return nil, fmt.Errorf("%w: rwmutex %s: queue.WithTenant(%q, ...) is served by fairmutex and semaphore only",
+			ErrTenantUnsupported, name, tenant)
+	}
+	return &RWMutex{q: q, writer: hold.Set{Single: true, Line: q}, readers: hold.Set{Line: q}}, nil
 }
 
 // Name returns the lock's name.

@@ -7,7 +7,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/fairlock/fairlock/internal/hold"
+	"github.com/fairlock/fairlock/internal/primitive/hold"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -24,15 +24,21 @@ import (
 // ended) when its entry goes while it waits: never the lock. The next in
 // line is then served.
 func (rw *RWMutex) Lock(ctx context.Context) error {
+	_, err := rw.lock(ctx)
+	return err
+}
+
+// lock is Lock, returning the hold it took (Do releases that one).
+func (rw *RWMutex) lock(ctx context.Context) (*queue.Ticket, error) {
 	if err := rw.usable(); err != nil {
-		return err
+		return nil, err
 	}
 	t, err := rw.q.Acquire(ctx, rw.q.Identity())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rw.writer.Add(t)
-	return nil
+	return t, nil
 }
 
 // TryLock takes the write lock only if nobody holds or waits for the lock,
@@ -81,7 +87,8 @@ func (rw *RWMutex) Key() string { return rw.writes().Key() }
 // IsOwner returns a comparison that holds while the current write hold is
 // still in place. Put it in the If of a transaction to fence writes stored
 // in etcd. When no write lock is held it returns a comparison that never
-// holds.
+// holds, on a key under the lock's name: a transaction fenced with it then
+// fails (Succeeded == false, no error) for any user who may read NAME/.
 func (rw *RWMutex) IsOwner() clientv3.Cmp { return rw.writes().IsOwner() }
 
 // Done returns a channel that is closed when the current write hold ends

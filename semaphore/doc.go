@@ -19,9 +19,9 @@
 //   - No idle capacity: when any holder leaves, whichever it is, the
 //     waiters that now fit are let in at once; capacity never stays free
 //     while the oldest waiter could use it.
-//   - Herd-free: a release wakes only the waiters it lets in and the one
-//     waiter behind them (see below), so the watch events per acquisition
-//     stay flat as waiters grow.
+//   - Herd-free: a release wakes only the waiters it lets in and at most
+//     the one waiter behind them (see below), so the watch events per
+//     acquisition stay flat as waiters grow.
 //
 // TryAcquire takes a permit only if it fits at once, and otherwise writes
 // nothing (the store revision does not move). Release is fenced: it deletes
@@ -46,60 +46,18 @@
 //
 // # How waiters watch
 //
-// The difficulty is that any of the holders may leave first, and that one
-// release may let in several waiters (a heavy holder leaving) or none (a
-// heavy waiter that still does not fit). A waiter that watched only its
-// predecessor would miss the release of an older holder (idle capacity);
-// one that watched every holder would be woken by releases that do not let
-// it in (a herd). Since entries are let in strictly in order, the holders
-// are always a prefix of the line. An entry reads the newest limit+1
-// entries older than it and their weights (from their keys), and:
-//
-//   - their weights and its own fit in the limit: it holds a permit.
-//   - their weights fit but its own does not: it is the oldest waiter.
-//     Every entry ahead of it holds; any of them leaving may let it in, and
-//     nothing else can (no entry ever joins ahead of it), so it watches the
-//     line's deletes: one watch, woken by holders leaving (and by a waiter
-//     behind it giving up, which costs it a read).
-//   - otherwise someone ahead waits, and so does its predecessor. It cannot
-//     be let in before it is the oldest waiter, which happens exactly when
-//     its predecessor leaves or is let in, so it watches only its
-//     predecessor: for its deletion, and for a put, its "touch", which says
-//     it was let in.
-//
-// The touch is the releaser's: a Release reads the head of the line (a
-// serializable read, no fsync), works out whom its leaving lets in (package
-// internal/turn, LetIn), and touches them in its own delete's transaction:
-// a put that keeps value, lease and create revision, applied only while
-// the touched entry is still there. So one write per release, however many
-// it lets in, and the wake-up of the waiters behind does not depend on the
-// grantees' processes (a grantee whose Acquire gave up and left its entry
-// in line is let in and its successor woken all the same). A view of the
-// line outdated by other holders leaving at the same moment may touch an
-// entry that is not let in (its successor reads and goes back to
-// watching) or miss one that is; a grantee that finds itself let in
-// without a touch, and someone behind it, touches itself. The same holds
-// when a holder's lease ends or its key is deleted: no release ran, so the
-// grantee touches itself once it sees its grant, and until its process
-// does, its successor waits.
-//
-// So a release wakes the waiters it lets in (each watching the holders, or
-// its predecessor that it touched) and one more, the waiter behind the last
-// of them, which becomes the oldest waiter and watches the line's deletes.
-// Nobody is woken for nothing but by a waiter behind the oldest one giving
-// up. With weight-1 permits that is at most two watch events per
-// acquisition, whatever the number of waiters. (With limit 1 the oldest
-// waiter's one entry ahead is its predecessor, and no touch is needed:
-// this is fairmutex's line.)
-//
-// No release is missed. Every watch starts "now" (etcd serves a watch from
-// a past revision from a loop that runs every 100 ms), so it covers only
-// what happens after its created revision; when that is newer than the
-// waiter's last read, the waiter reads the line again before it trusts the
-// watch. A touch or a delete that happened between the read and the watch
-// is thus seen by the read, and any later one by the watch. A predecessor
-// let in before the waiter joined needs no touch: the waiter's own join
-// read already counts it among the holders.
+// Any holder may leave first, and one release may let in several waiters
+// (a heavy holder leaving) or none (a heavy waiter that still does not
+// fit). The holders are always a prefix of the line, so a waiter behind
+// another waiter watches only its predecessor, for its delete and for the
+// "touch" that says it was let in, and the oldest waiter watches the
+// line's deletes. A release touches, in its own delete's transaction, the
+// waiters it lets in: one write however many, and their successors wake
+// whether or not the grantees' processes run. So a release wakes the
+// waiters it lets in and at most one more, the waiter behind them, which
+// becomes the oldest waiter: with weight-1 permits, at most two watch
+// events per acquisition, whatever the number of waiters. Package queue's
+// documentation ("Waiting", "Permits") has the protocol.
 //
 // # Semaphores and mutexes on one name
 //
@@ -120,4 +78,10 @@
 // If(p.IsOwner()); send Token with writes elsewhere and have the store
 // refuse tokens it no longer accepts. Done closes when the permit ends, and
 // HeldUntil tells how long it surely lasts.
+//
+// # Work scoped to a permit
+//
+// Do(ctx, n, fn) is AcquireN, fn and Release, done right (see fairmutex's
+// Do): fn's context ends with the permit, and the permit goes back with a
+// bounded context of its own whatever happened.
 package semaphore

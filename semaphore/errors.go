@@ -46,4 +46,12 @@ var (
 	// ErrUninitialized reports a call on a zero Semaphore or Permit instead
 	// of one made by New or Acquire.
 	ErrUninitialized = queue.ErrUninitialized
+
+	// ErrInvalidTenant and ErrInvalidShare report a bad queue.WithTenant
+	// given to New; ErrShareMismatch an Acquire or TryAcquire whose
+	// tenant's callers on the name declared another share (nothing was
+	// written).
+	ErrInvalidTenant = queue.ErrInvalidTenant
+	ErrInvalidShare  = queue.ErrInvalidShare
+	ErrShareMismatch = queue.ErrShareMismatch
 )

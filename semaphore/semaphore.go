@@ -24,11 +24,15 @@ type Semaphore struct {
 // path such as "/pools/db" (no trailing slash, no empty segment, no segment
 // starting with '.'). Everyone using a name must give the same limit (see
 // ErrLimitMismatch). opts are those of package queue (queue.WithIdentity
-// sets the value stored in every entry, shown by queue.List).
+// sets the value stored in every entry, shown by queue.List;
+// queue.WithTenant makes its permits one tenant's, served round-robin with
+// the other tenants' by share, where a share counts callers whatever their
+// weights).
 //
 // It does no I/O. It returns ErrNilSession, ErrInvalidName, an error
-// matching ErrInvalidLimit when limit is below 1, or ErrSessionExpired when
-// s has already ended.
+// matching ErrInvalidLimit when limit is below 1, ErrInvalidTenant or
+// ErrInvalidShare for a bad tenant, or ErrSessionExpired when s has
+// already ended.
 func New(s *concurrency.Session, name string, limit int, opts ...queue.Option) (*Semaphore, error) {
 	q, err := queue.New(s, name, opts...)
 	if err != nil {

@@ -1,6 +1,6 @@
 package semaphore
 
-import "github.com/fairlock/fairlock/internal/hold"
+import "github.com/fairlock/fairlock/internal/primitive/hold"
 
 // YieldRequested returns a channel that is closed once the permit is asked
 // to yield (queue.Queue.AskToYield asks every permit holder, as `fairlock

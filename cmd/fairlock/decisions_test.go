@@ -118,35 +118,39 @@ func TestSplitCommand(t *testing.T) {
 
 func TestValidateExec(t *testing.T) {
 	for _, tc := range []struct {
-		shared    bool
-		limit     int
-		limitSet  bool
-		weight    int
-		weightSet bool
-		timeout   time.Duration
-		want      string // mode, or "error"
+		f    execFlags
+		want string // mode, or "error"
 	}{
-		{false, 0, false, 1, false, 0, "exclusive"},
-		{true, 0, false, 1, false, time.Second, "shared"},
-		{false, 3, true, 1, false, 0, "permit(3)"},
-		{false, 8, true, 3, true, 0, "permit(8, weight 3)"},
-		{false, 8, true, 8, true, 0, "permit(8, weight 8)"},
-		{false, 8, true, 9, true, 0, "error"},
-		{false, 8, true, 0, true, 0, "error"},
-		{false, 0, false, 2, true, 0, "error"}, // --weight without --limit
-		{true, 3, true, 1, false, 0, "error"},
-		{false, 0, true, 1, false, 0, "error"},
-		{false, -1, true, 1, false, 0, "error"},
-		{false, 0, false, 1, false, -time.Second, "error"},
+		{execFlags{}, "exclusive"},
+		{execFlags{shared: true, timeout: time.Second}, "shared"},
+		{execFlags{limit: 3, limitSet: true}, "permit(3)"},
+		{execFlags{limit: 8, limitSet: true, weight: 3, weightSet: true}, "permit(8, weight 3)"},
+		{execFlags{limit: 8, limitSet: true, weight: 8, weightSet: true}, "permit(8, weight 8)"},
+		{execFlags{limit: 8, limitSet: true, weight: 9, weightSet: true}, "error"},
+		{execFlags{limit: 8, limitSet: true, weight: 0, weightSet: true}, "error"},
+		{execFlags{weight: 2, weightSet: true}, "error"}, // --weight without --limit
+		{execFlags{shared: true, limit: 3, limitSet: true}, "error"},
+		{execFlags{limit: 0, limitSet: true}, "error"},
+		{execFlags{limit: -1, limitSet: true}, "error"},
+		{execFlags{timeout: -time.Second}, "error"},
+		{execFlags{tenant: "team-a", tenantSet: true}, `exclusive of tenant "team-a", share 1`},
+		{execFlags{tenant: "team-a", tenantSet: true, share: 3, shareSet: true}, `exclusive of tenant "team-a", share 3`},
+		{execFlags{limit: 4, limitSet: true, weight: 2, weightSet: true, tenant: "b", tenantSet: true, share: 2, shareSet: true},
+			`permit(4, weight 2) of tenant "b", share 2`},
+		{execFlags{share: 2, shareSet: true}, "error"},                               // --share without --tenant
+		{execFlags{tenant: "a", tenantSet: true, share: 0, shareSet: true}, "error"}, // share below 1
+		{execFlags{tenant: "a", tenantSet: true, shared: true}, "error"},             // no tenants for an RWMutex
+		{execFlags{tenant: "", tenantSet: true}, "error"},
+		{execFlags{tenant: "a/b", tenantSet: true}, "error"},
+		{execFlags{tenant: ".a", tenantSet: true}, "error"},
 	} {
-		m, err := validateExec(tc.shared, tc.limit, tc.limitSet, tc.weight, tc.weightSet, tc.timeout)
+		m, err := tc.f.validate()
 		got := m.String()
 		if err != nil {
 			got = "error"
 		}
 		if got != tc.want {
-			t.Errorf("validateExec(%v, %d, %v, %d, %v, %v) = %s (%v), want %s",
-				tc.shared, tc.limit, tc.limitSet, tc.weight, tc.weightSet, tc.timeout, got, err, tc.want)
+			t.Errorf("%+v.validate() = %s (%v), want %s", tc.f, got, err, tc.want)
 		}
 	}
 }

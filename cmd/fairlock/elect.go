@@ -11,14 +11,12 @@ import (
 
 	"github.com/fairlock/fairlock"
 	"github.com/fairlock/fairlock/election"
-	"github.com/fairlock/fairlock/internal/keys"
 )
 
 func newElect(conn *connFlags) *cobra.Command {
 	var (
 		rotate time.Duration
 		hf     holdFlags
-		mf     metricsFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "elect [--rotate D] [--ttl D] [--grace D] [--verbose] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]",
@@ -50,46 +48,33 @@ its own: a fairlock exec on the same name would be one more candidate.`,
   fairlock elect --rotate 1h /svc/compactor -- ./compactor`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, argv, err := splitCommand(args, cmd.ArgsLenAtDash())
+			name, argv, err := commandArgs(cmd, args)
 			if err != nil {
-				return usageError(cmd, err.Error())
-			}
-			if err := keys.Validate(name); err != nil {
-				return usageError(cmd, libMessage(err))
+				return err
 			}
 			if rotate < 0 {
 				return usageError(cmd, "--rotate must not be negative")
 			}
-			cfg, err := hf.config(cmd, conn, argv)
-			if err != nil {
-				return err
-			}
-			m, err := mf.start(cmd.Context(), cmd)
+			run, m, err := hf.setup(cmd, conn, name, argv)
 			if err != nil {
 				return err
 			}
 			defer m.close()
-			m.hook(&cfg)
-			r := &electRun{cfg: cfg, name: name, argv: argv, rotate: rotate, grace: hf.grace, hf: &hf}
+			r := &electRun{holdRun: run, rotate: rotate}
 			return r.run(cmd.Context())
 		},
 	}
 	fs := cmd.Flags()
 	fs.SortFlags = false
 	fs.DurationVar(&rotate, "rotate", 0, "hand the lead on after D, stopping COMMAND first (0: lead until COMMAND exits)")
-	hf.register(fs)
-	mf.register(fs)
+	hf.register(fs, false)
 	return cmd
 }
 
 // electRun is one run of elect.
 type electRun struct {
-	cfg    fairlock.Config
-	name   string
-	argv   []string
+	holdRun
 	rotate time.Duration
-	grace  time.Duration
-	hf     *holdFlags
 }
 
 func (r *electRun) run(ctx context.Context) error {
@@ -181,16 +166,16 @@ func (r *electRun) run(ctx context.Context) error {
 	}
 }
 
-// resignBounded gives up the lead, if any, bounded by releaseTimeout.
+// resignBounded gives up the lead, if any, as releaseBounded gives a hold
+// back.
 func resignBounded(e *election.Election) error {
 	if e == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
-	defer cancel()
-	err := e.Resign(ctx)
-	if errors.Is(err, election.ErrNotLeader) {
+	return releaseBounded(func(ctx context.Context) error {
+		if err := e.Resign(ctx); !errors.Is(err, election.ErrNotLeader) {
+			return err
+		}
 		return nil
-	}
-	return err
+	})
 }

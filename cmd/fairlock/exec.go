@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fairlock/fairlock"
-	"github.com/fairlock/fairlock/internal/keys"
+	"github.com/fairlock/fairlock/internal/etcderr"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -26,18 +26,14 @@ const expiringFactsTimeout = time.Second
 
 func newExec(conn *connFlags) *cobra.Command {
 	var (
-		shared      bool
-		limit       int
-		weight      int
+		ef          execFlags
 		try         bool
-		timeout     time.Duration
 		ignoreYield bool
 		interop     bool
 		hf          holdFlags
-		mf          metricsFlag
 	)
 	cmd := &cobra.Command{
-		Use:   "exec [--shared | --limit N [--weight W]] [--try] [--timeout D] [--ttl D] [--grace D] [--quiet | --verbose] [--ignore-yield] [--etcd-mutex-interop] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]",
+		Use:   "exec [--shared | --limit N [--weight W]] [--tenant T [--share W]] [--try] [--timeout D] [--ttl D] [--grace D] [--quiet | --verbose] [--ignore-yield] [--etcd-mutex-interop] [--metrics-addr ADDR] NAME -- COMMAND [ARG...]",
 		Short: "Run COMMAND while holding the lock NAME",
 		Long: `exec waits its turn in the line of the lock NAME (first come, first served,
 across machines), runs COMMAND with FAIRLOCK_NAME, FAIRLOCK_KEY and
@@ -77,6 +73,13 @@ foreground job of a terminal, COMMAND's group gets the terminal while it
 runs, and can read it. Interrupted while waiting, fairlock leaves the line
 at once and exits 128+N.
 
+With --tenant, the hold is one of tenant T's: callers of one tenant are
+served among themselves in arrival order, and across tenants the lock goes
+round-robin, weighted by --share (default 1), while several tenants wait;
+so a team that queues forty jobs does not make a team that queues one wait
+for all forty. Every caller of a tenant on NAME must give the same --share.
+Callers without --tenant share the line with tenant callers.
+
 --verbose reports progress on stderr; --quiet keeps a busy --try and an
 ended --timeout silent. --etcd-mutex-interop also waits for holders of
 etcd's own mutex on NAME (etcdctl lock).
@@ -88,7 +91,8 @@ fairlock_grants_total, ...), labelled with NAME.
 
 Exit codes: COMMAND's status; 1 lost hold or etcd error; 2 bad flags or
 name, or a --metrics-addr that cannot be listened on; 75 --try found NAME
-busy; 78 --limit differs from the limit in use on NAME; 124 --timeout
+busy; 78 --limit (or the tenant's --share) differs from the one in use on
+NAME; 124 --timeout
 ended the wait; 126 COMMAND not runnable; 127 COMMAND
 not found; 128+N interrupted by signal N while waiting.`,
 		Example: `  # one backup at a time across all machines, in arrival order
@@ -107,68 +111,63 @@ not found; 128+N interrupted by signal N while waiting.`,
   # a budget: 8 GB of GPU memory, this job takes 3 (granted in arrival order)
   fairlock exec --limit 8 --weight 3 /pool/gpu-gb -- ./train.sh
 
+  # a deploy lock shared by teams: while several teams wait, they take turns
+  fairlock exec --tenant team-a /deploy/prod -- ./deploy.sh
+
   # let Prometheus scrape the wait and hold times on port 9464
   fairlock exec --metrics-addr :9464 /jobs/backup -- /usr/local/bin/backup`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, argv, err := splitCommand(args, cmd.ArgsLenAtDash())
-			if err != nil {
-				return usageError(cmd, err.Error())
-			}
-			if err := keys.Validate(name); err != nil {
-				return usageError(cmd, libMessage(err))
-			}
-			mode, err := validateExec(shared, limit, cmd.Flags().Changed("limit"), weight, cmd.Flags().Changed("weight"), timeout)
-			if err != nil {
-				return usageError(cmd, err.Error())
-			}
-			cfg, err := hf.config(cmd, conn, argv)
+			name, argv, err := commandArgs(cmd, args)
 			if err != nil {
 				return err
 			}
-			m, err := mf.start(cmd.Context(), cmd)
+			fl := cmd.Flags()
+			ef.limitSet, ef.weightSet = fl.Changed("limit"), fl.Changed("weight")
+			ef.tenantSet, ef.shareSet = fl.Changed("tenant"), fl.Changed("share")
+			mode, err := ef.validate()
+			if err != nil {
+				return usageError(cmd, err.Error())
+			}
+			run, m, err := hf.setup(cmd, conn, name, argv)
 			if err != nil {
 				return err
 			}
 			defer m.close()
-			m.hook(&cfg)
 			if interop {
 				if mode.limit > 0 {
 					return usageError(cmd, "--etcd-mutex-interop is for exclusive and --shared holds, not --limit")
 				}
-				cfg.Options = append(cfg.Options, queue.WithEtcdMutexInterop())
+				run.cfg.Options = append(run.cfg.Options, queue.WithEtcdMutexInterop())
 			}
-			x := &execRun{cfg: cfg, name: name, argv: argv, mode: mode, try: try, timeout: timeout, grace: hf.grace, hf: &hf, ignoreYield: ignoreYield}
+			run.cfg.Options = append(run.cfg.Options, mode.options()...)
+			x := &execRun{holdRun: run, mode: mode, try: try, timeout: ef.timeout, ignoreYield: ignoreYield}
 			return x.run(cmd.Context())
 		},
 	}
 	fs := cmd.Flags()
 	fs.SortFlags = false
-	fs.BoolVar(&shared, "shared", false, "take a shared (read) hold: shared holders run together, exclusive ones alone")
-	fs.IntVar(&limit, "limit", 0, "take one of N permits: at most N holders at once (a semaphore)")
-	fs.IntVar(&weight, "weight", 1, "with --limit: take W of the N (a weighted permit; granted in arrival order while the weights fit)")
+	fs.BoolVar(&ef.shared, "shared", false, "take a shared (read) hold: shared holders run together, exclusive ones alone")
+	fs.IntVar(&ef.limit, "limit", 0, "take one of N permits: at most N holders at once (a semaphore)")
+	fs.IntVar(&ef.weight, "weight", 1, "with --limit: take W of the N (a weighted permit; granted in arrival order while the weights fit)")
+	fs.StringVar(&ef.tenant, "tenant", "", "hold as one of tenant T's callers: tenants that wait take turns (fair share)")
+	fs.IntVar(&ef.share, "share", 1, "with --tenant: the tenant's share, W grants for every grant of a tenant of share 1")
 	fs.BoolVar(&try, "try", false, "if NAME is busy, run nothing and exit 75")
-	fs.DurationVar(&timeout, "timeout", 0, "give up waiting after D and exit 124 (0: wait as long as it takes)")
+	fs.DurationVar(&ef.timeout, "timeout", 0, "give up waiting after D and exit 124 (0: wait as long as it takes)")
 	fs.BoolVar(&ignoreYield, "ignore-yield", false,
 		"do not stop COMMAND when the hold is asked to yield (fairlock yield); the request is only logged")
 	fs.BoolVar(&interop, "etcd-mutex-interop", false,
 		"also wait for holders of etcd's own mutex on NAME (etcdctl lock), while a fleet moves from it; every key under NAME/ then blocks")
-	hf.register(fs)
-	hf.registerQuiet(fs)
-	mf.register(fs)
+	hf.register(fs, true)
 	return cmd
 }
 
 // execRun is one run of exec.
 type execRun struct {
-	cfg     fairlock.Config
-	name    string
-	argv    []string
+	holdRun
 	mode    execMode
 	try     bool
 	timeout time.Duration
-	grace   time.Duration
-	hf      *holdFlags
 	// ignoreYield: a request to yield is logged, not passed on to COMMAND.
 	ignoreYield bool
 	// child is the command, once started: child.StopGracefully stops its
@@ -203,7 +202,7 @@ func (x *execRun) run(ctx context.Context) error {
 	}
 	if sig != 0 {
 		if h != nil { // granted as the signal came: give it back
-			releaseBounded(h)
+			releaseBounded(h.Release)
 		}
 		return fail(signalExitCode(sig), "%s while waiting for %s: left the line", signalName(sig), x.name)
 	}
@@ -219,7 +218,7 @@ func (x *execRun) run(ctx context.Context) error {
 		lost: lost, heldUntil: h.HeldUntil, grace: x.grace, verbose: x.hf.progressFunc(),
 	})
 	if err != nil {
-		releaseBounded(h)
+		releaseBounded(h.Release)
 		return fail(startExitCode(err), "%s: %v", x.argv[0], err)
 	}
 	x.child = ch
@@ -229,12 +228,12 @@ func (x *execRun) run(ctx context.Context) error {
 	if o.lost || o.expiring {
 		err := lostError(c, x.name, h.Key(), h.Token(), o, x.grace)
 		if !o.lost {
-			releaseBounded(h) // renewed after all: give it back, the command is stopped
+			releaseBounded(h.Release) // renewed after all: give it back, the command is stopped
 		}
 		return err
 	}
 	code := stateExitCode(o.state)
-	if err := releaseBounded(h); err != nil {
+	if err := releaseBounded(h.Release); err != nil {
 		if errors.Is(err, queue.ErrLost) {
 			return fail(exitFailure, "lost the lock on %s (token %d) before the command ended: %s",
 				x.name, h.Token(), lossReason(lossFacts(c, h.Key(), h.Token(), releaseTimeout)))
@@ -263,6 +262,10 @@ func (x *execRun) waitError(err error) error {
 	case errors.Is(err, queue.ErrLimitMismatch):
 		return &exitError{code: exitMismatch, err: fmt.Errorf(
 			"fairlock exec: --limit %d differs from the limit in use on %s (see fairlock ls %s)", x.mode.limit, x.name, x.name)}
+	case errors.Is(err, queue.ErrShareMismatch):
+		return &exitError{code: exitMismatch, err: fmt.Errorf(
+			"fairlock exec: --share %d differs from the share tenant %q's callers use on %s (see fairlock ls %s)",
+			x.mode.share, x.mode.tenant, x.name, x.name)}
 	}
 	return waitFailure(x.name, err)
 }
@@ -271,6 +274,9 @@ func (x *execRun) waitError(err error) error {
 func waitFailure(name string, err error) error {
 	if errors.Is(err, queue.ErrLost) || errors.Is(err, queue.ErrSessionExpired) {
 		return fail(exitFailure, "lost the place in line for %s while waiting (%s): ran nothing", name, libMessage(err))
+	}
+	if etcderr.IsRefused(err) {
+		return etcdFailure(err, "waiting for %s", name)
 	}
 	return fail(exitFailure, "%s", libMessage(err))
 }
@@ -284,11 +290,13 @@ func commandEnv(name, key string, token int64) []string {
 	)
 }
 
-// releaseBounded gives the hold back, bounded by releaseTimeout.
-func releaseBounded(h hold) error {
+// releaseBounded ends a hold or a lead with release (Release, Resign),
+// under a context of its own bounded by releaseTimeout: whatever state the
+// run's context is in, the release is tried, and never hangs.
+func releaseBounded(release func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 	defer cancel()
-	return h.Release(ctx)
+	return release(ctx)
 }
 
 // lostError is the error for a hold lost, or about to be, while the

@@ -5,6 +5,11 @@ import (
 	"fmt"
 	"strings"
 	"syscall"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+
+	"github.com/fairlock/fairlock"
+	"github.com/fairlock/fairlock/internal/etcderr"
 )
 
 // Exit codes other than the command's own status. The command's status
@@ -16,6 +21,7 @@ const (
 	exitUsage    = 2   // bad flags, names or arguments
 	exitWedged   = 3   // ls: a key without a lease wedges a line it showed
 	exitBusy     = 75  // --try found the lock busy (EX_TEMPFAIL)
+	exitNoPerm   = 77  // etcd refused the --user access for good: permission denied, authentication failed (EX_NOPERM)
 	exitMismatch = 78  // --limit differs from the limit in use on NAME (EX_CONFIG): the flags are right, the name is taken
 	exitTimeout  = 124 // --timeout ended the wait (as timeout(1))
 	exitCannot   = 126 // COMMAND found but not runnable
@@ -42,6 +48,23 @@ func (e *exitError) Unwrap() error { return e.err }
 // the formatted message.
 func fail(code int, format string, args ...any) error {
 	return &exitError{code: code, err: fmt.Errorf("fairlock: "+format, args...)}
+}
+
+// etcdFailure is the one error for a call to etcd that failed, about what
+// (fail's format and args): exit 1 with etcd's message; or, when etcd
+// refused the --user access in a way no retry mends (permission denied,
+// authentication failed: see package internal/etcderr), exitNoPerm, with
+// a message that says which keys the user may not use.
+func etcdFailure(err error, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...) + ": " + libMessage(err)
+	if !etcderr.IsRefused(err) {
+		return fail(exitFailure, "%s", msg)
+	}
+	if !errors.Is(err, fairlock.ErrAccessDenied) && errors.Is(err, rpctypes.ErrPermissionDenied) {
+		// Not a lock's error, which says what the user needs: the command's own read.
+		msg += " (the --user's roles do not grant it)"
+	}
+	return &exitError{code: exitNoPerm, err: fmt.Errorf("fairlock: %s", msg)}
 }
 
 // exitCode returns the code to exit with after err, and the line to print

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/fairlock/fairlock"
+	"github.com/fairlock/fairlock/internal/keys"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -158,19 +159,21 @@ type holdFlags struct {
 	grace   time.Duration
 	quiet   bool
 	verbose bool
+	metrics metricsFlag
 }
 
-func (f *holdFlags) register(fs *pflag.FlagSet) {
+// register adds the flags; with quiet, --quiet too (exec's: for its --try
+// and --timeout).
+func (f *holdFlags) register(fs *pflag.FlagSet, quiet bool) {
 	fs.DurationVar(&f.ttl, "ttl", defaultTTL,
 		"session lease TTL: how long the hold outlives a fairlock that stopped answering (whole seconds; 0 means the default)")
 	fs.DurationVar(&f.grace, "grace", 0,
 		"how long COMMAND's process group has between SIGTERM and SIGKILL, at most half the TTL (default a third of the TTL)")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "report progress on stderr: waiting, granted (with the token), stops, released")
-}
-
-// registerQuiet adds --quiet, for exec: its --try and --timeout.
-func (f *holdFlags) registerQuiet(fs *pflag.FlagSet) {
-	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing when --try finds NAME busy or --timeout ends the wait (the exit code tells)")
+	if quiet {
+		fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing when --try finds NAME busy or --timeout ends the wait (the exit code tells)")
+	}
+	f.metrics.register(fs)
 }
 
 // config checks the hold flags and returns the connection's Config for a
@@ -200,6 +203,31 @@ func (f *holdFlags) config(cmd *cobra.Command, conn *connFlags, argv []string) (
 		return fairlock.Config{}, fail(startExitCode(err), "%s", strings.TrimPrefix(err.Error(), "exec: "))
 	}
 	return cfg, nil
+}
+
+// holdRun is what a run of exec or elect knows before it connects.
+type holdRun struct {
+	cfg   fairlock.Config
+	name  string
+	argv  []string
+	grace time.Duration // the grace period to use (see holdGrace)
+	hf    *holdFlags
+}
+
+// setup checks the hold flags (see config) and starts serving the metrics
+// of --metrics-addr, hooked to the run's Config: a run of exec or elect,
+// up to connecting. The caller closes the metrics (nil when none).
+func (f *holdFlags) setup(cmd *cobra.Command, conn *connFlags, name string, argv []string) (holdRun, *metrics, error) {
+	cfg, err := f.config(cmd, conn, argv)
+	if err != nil {
+		return holdRun{}, nil, err
+	}
+	m, err := f.metrics.start(cmd.Context(), cmd)
+	if err != nil {
+		return holdRun{}, nil, err
+	}
+	m.hook(&cfg)
+	return holdRun{cfg: cfg, name: name, argv: argv, grace: f.grace, hf: f}, m, nil
 }
 
 // progress reports a step on stderr under --verbose.
@@ -248,46 +276,98 @@ type execMode struct {
 	shared bool
 	limit  int // > 0: a permit of a semaphore with this limit
 	weight int // the permit's weight: 1 unless --weight
+	// tenant and share: the hold is one of tenant's (--tenant, --share);
+	// "" for none.
+	tenant string
+	share  int
 }
 
 func (m execMode) String() string {
+	var s string
 	switch {
 	case m.shared:
-		return "shared"
+		s = "shared"
 	case m.limit > 0 && m.weight > 1:
-		return fmt.Sprintf("permit(%d, weight %d)", m.limit, m.weight)
+		s = fmt.Sprintf("permit(%d, weight %d)", m.limit, m.weight)
 	case m.limit > 0:
-		return fmt.Sprintf("permit(%d)", m.limit)
+		s = fmt.Sprintf("permit(%d)", m.limit)
 	default:
-		return "exclusive"
+		s = "exclusive"
 	}
+	if m.tenant != "" {
+		s += fmt.Sprintf(" of tenant %q, share %d", m.tenant, m.share)
+	}
+	return s
 }
 
-// validateExec checks exec's own flags and returns the mode they ask for.
-func validateExec(shared bool, limit int, limitSet bool, weight int, weightSet bool, timeout time.Duration) (execMode, error) {
-	if shared && limitSet {
+// options are the queue options of the mode: its tenant's.
+func (m execMode) options() []queue.Option {
+	if m.tenant == "" {
+		return nil
+	}
+	return []queue.Option{queue.WithTenant(m.tenant, m.share)}
+}
+
+// execFlags are exec's own flags, and whether each was given.
+type execFlags struct {
+	shared              bool
+	limit, weight       int
+	limitSet, weightSet bool
+	tenant              string
+	share               int
+	tenantSet, shareSet bool
+	timeout             time.Duration
+}
+
+// validate checks exec's own flags and returns the mode they ask for.
+func (f execFlags) validate() (execMode, error) {
+	switch {
+	case f.shared && f.limitSet:
 		return execMode{}, errors.New("--shared and --limit exclude each other")
-	}
-	if limitSet && limit < 1 {
+	case f.limitSet && f.limit < 1:
 		return execMode{}, errors.New("--limit must be at least 1")
-	}
-	if weightSet && !limitSet {
+	case f.weightSet && !f.limitSet:
 		return execMode{}, errors.New("--weight goes with --limit: it is how much of the limit the permit takes")
-	}
-	if weightSet && (weight < 1 || weight > limit) {
-		return execMode{}, fmt.Errorf("--weight must be from 1 to the limit (%d)", limit)
-	}
-	if timeout < 0 {
+	case f.weightSet && (f.weight < 1 || f.weight > f.limit):
+		return execMode{}, fmt.Errorf("--weight must be from 1 to the limit (%d)", f.limit)
+	case f.timeout < 0:
 		return execMode{}, errors.New("--timeout must not be negative")
+	case f.shareSet && !f.tenantSet:
+		return execMode{}, errors.New("--share goes with --tenant: it is the tenant's share of the lock")
+	case f.tenantSet && f.shared:
+		return execMode{}, errors.New("--tenant goes with exclusive holds and --limit, not --shared: a read-write lock serves no tenants")
+	case f.shareSet && f.share < 1:
+		return execMode{}, errors.New("--share must be at least 1")
 	}
-	m := execMode{shared: shared, weight: 1}
-	if limitSet {
-		m.limit = limit
+	if f.tenantSet {
+		if err := keys.ValidateTenant(f.tenant); err != nil {
+			return execMode{}, fmt.Errorf("--tenant: %s", strings.TrimPrefix(err.Error(), "fairlock: "))
+		}
 	}
-	if weightSet {
-		m.weight = weight
+	m := execMode{shared: f.shared, weight: 1}
+	if f.limitSet {
+		m.limit = f.limit
+	}
+	if f.weightSet {
+		m.weight = f.weight
+	}
+	if f.tenantSet {
+		m.tenant, m.share = f.tenant, 1
+		if f.shareSet {
+			m.share = f.share
+		}
 	}
 	return m, nil
+}
+
+// commandArgs returns the NAME, checked by checkName, and the COMMAND of
+// "NAME -- COMMAND [ARG...]" (exec, elect).
+func commandArgs(cmd *cobra.Command, args []string) (name string, argv []string, err error) {
+	name, argv, err = splitCommand(args, cmd.ArgsLenAtDash())
+	if err != nil {
+		return "", nil, usageError(cmd, err.Error())
+	}
+	return name, argv, checkName(cmd, name)
 }
 
 // splitCommand splits "NAME -- COMMAND [ARG...]" given the positional args

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fairlock/fairlock/election"
-	"github.com/fairlock/fairlock/internal/keys"
 )
 
 func newObserve(conn *connFlags) *cobra.Command {
@@ -40,25 +39,18 @@ notice on stderr, and has "gap": true with --json.
   fairlock observe --json /svc/scheduler | jq -r 'select(.leader) | .value'`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageError(cmd, fmt.Sprintf("want one NAME, got %d arguments", len(args)))
-			}
-			name := args[0]
-			if err := keys.Validate(name); err != nil {
-				return usageError(cmd, libMessage(err))
-			}
-			cfg, err := conn.config(cmd)
+			name, err := nameArg(cmd, args, false)
 			if err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			c, err := connect(ctx, cfg)
+			c, _, err := conn.dial(ctx, cmd)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil // told to stop before it could start
 				}
-				return fail(exitFailure, "%s", libMessage(err))
+				return err
 			}
 			defer c.Close()
 			e, err := c.Election(name)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
@@ -44,6 +43,9 @@ refused (exit 2).`,
 				return usageError(cmd, "want NAME and KEY, "+argCount(len(args)))
 			}
 			name, key := args[0], args[1]
+			if err := checkName(cmd, name); err != nil {
+				return err
+			}
 			layout, err := keys.New(name)
 			if err != nil {
 				return usageError(cmd, libMessage(err))
@@ -58,22 +60,16 @@ refused (exit 2).`,
 			if tokenSet && force {
 				return usageError(cmd, "--token and --force exclude each other")
 			}
-			cfg, err := conn.config(cmd)
+			c, ctx, done, err := conn.dialOnce(cmd)
 			if err != nil {
 				return err
 			}
-			c, err := connect(cmd.Context(), cfg)
-			if err != nil {
-				return fail(exitFailure, "%s", libMessage(err))
-			}
-			defer c.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), 2*cfg.DialTimeout)
-			defer cancel()
+			defer done()
 			cli := c.Etcd()
 			if !tokenSet {
 				get, err := cli.Get(ctx, key)
 				if err != nil {
-					return fail(exitFailure, "rm %s: %s", key, libMessage(err))
+					return etcdFailure(err, "rm %s", key)
 				}
 				if len(get.Kvs) == 0 {
 					return fail(exitFailure, "rm: no key %s (already gone?)", key)
@@ -82,7 +78,7 @@ refused (exit 2).`,
 				if lease := clientv3.LeaseID(kv.Lease); lease != clientv3.NoLease && !force {
 					ttl, err := cli.TimeToLive(ctx, lease)
 					if err != nil {
-						return fail(exitFailure, "rm %s: %s", key, libMessage(err))
+						return etcdFailure(err, "rm %s", key)
 					}
 					if ttl.TTL > 0 {
 						return fail(exitFailure, "rm: %s belongs to a live session (lease %x); its key may be reused by a new hold: name the hold with --token %d (fairlock rm --token %d %s %s), or give --force",
@@ -97,7 +93,7 @@ refused (exit 2).`,
 				Else(clientv3.OpGet(key)).
 				Commit()
 			if err != nil {
-				return fail(exitFailure, "rm %s: %s", key, libMessage(err))
+				return etcdFailure(err, "rm %s", key)
 			}
 			if !resp.Succeeded {
 				kvs := resp.Responses[0].GetResponseRange().Kvs

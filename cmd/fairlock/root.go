@@ -26,13 +26,14 @@ func newRoot() *cobra.Command {
 		Use:   "fairlock",
 		Short: "Run commands under fair locks held in etcd",
 		Long: `fairlock runs a command under a fair lock held in etcd: callers are served
-first come, first served, across machines. It shows a lock's line and
-removes a stray entry that wedges one.
+first come, first served, across machines. It shows a lock's line, once or
+as it changes, and removes a stray entry that wedges one.
 
 Lock names are absolute paths such as /jobs/nightly; etcdctl get --prefix
 NAME/ shows the keys of NAME's line.`,
 		Example: `  fairlock exec /jobs/backup -- /usr/local/bin/backup --full
   fairlock ls /jobs/backup
+  fairlock ls --watch /jobs/backup
   fairlock rm /jobs/backup /jobs/backup/.x/stray --token 1234`,
 		// Errors are printed once, on one line, by run; bad input gets no
 		// usage dump (-h shows it).

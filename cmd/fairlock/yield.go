@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fairlock/fairlock/internal/keys"
 	"github.com/fairlock/fairlock/queue"
 )
 
@@ -46,42 +43,30 @@ fields mode, limit, token, key, lease (hex), value and reason; "asked" is
   fairlock yield --json /jobs/backup | jq -r '.asked[].value'`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageError(cmd, fmt.Sprintf("want one NAME, got %d arguments", len(args)))
-			}
-			name := args[0]
-			if err := keys.Validate(name); err != nil {
-				return usageError(cmd, libMessage(err))
+			name, err := nameArg(cmd, args, false)
+			if err != nil {
+				return err
 			}
 			if !cmd.Flags().Changed("reason") {
 				reason = "asked by fairlock yield on " + queue.DefaultIdentity()
 			}
-			cfg, err := conn.config(cmd)
+			c, ctx, done, err := conn.dialOnce(cmd)
 			if err != nil {
 				return err
 			}
-			c, err := connect(cmd.Context(), cfg)
-			if err != nil {
-				return fail(exitFailure, "%s", libMessage(err))
-			}
-			defer c.Close()
+			defer done()
 			q, err := c.Queue(name)
 			if err != nil {
 				return fail(exitFailure, "yield %s: %s", name, libMessage(err))
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 2*cfg.DialTimeout)
-			defer cancel()
 			asked, err := q.AskToYield(ctx, reason)
 			nobody := errors.Is(err, queue.ErrNoHolder)
 			if err != nil && !nobody {
-				return fail(exitFailure, "yield %s: %s", name, libMessage(err))
+				return etcdFailure(err, "yield %s", name)
 			}
 			out := yieldOutput{Name: name, Asked: yieldEntries(name, asked)}
 			if asJSON {
-				enc := json.NewEncoder(os.Stdout)
-				enc.SetIndent("", "  ")
-				enc.SetEscapeHTML(false)
-				if err := enc.Encode(out); err != nil {
+				if err := writeJSON(os.Stdout, out); err != nil {
 					return fail(exitFailure, "yield: %s", err)
 				}
 			} else if !nobody {

@@ -2,13 +2,14 @@
 // were submitted.
 //
 // Several workers, each with its own etcd client and session as if on
-// separate machines, submit jobs to one fairlock line (queue.Join, the job
-// as the entry's value). Each waits for its turn, printing its place in line
-// (Ticket.Position) as it moves up, runs the job, records the result with a
-// write fenced by Ticket.IsOwner, and leaves the line (Ticket.Leave). At the
-// end the program checks, from etcd's own record, that the jobs ran one at a
-// time in submission order, which is create-revision order, and prints a
-// verdict: "OK: ..." (exit status 0) or "FAIL: ..." (exit status 1).
+// separate machines, submit jobs to one lock (fairmutex.Mutex.Do). Do
+// joins the line (a hook prints the revision the job got and how many were
+// ahead), waits for the turn, runs the job, which records its result with
+// a write fenced by Mutex.IsOwner, and gives the turn back whatever
+// happens. At the end the program checks, from etcd's own record, that the
+// jobs ran one at a time in submission order, which is create-revision
+// order, and prints a verdict: "OK: ..." (exit status 0) or "FAIL: ..."
+// (exit status 1).
 //
 //	go run ./examples/jobs
 //	go run ./examples/jobs -workers 5 -jobs 3 -work 200ms

@@ -14,12 +14,9 @@ import (
 
 	"github.com/fairlock/fairlock"
 	"github.com/fairlock/fairlock/examples/internal/cluster"
+	"github.com/fairlock/fairlock/fairmutex"
 	"github.com/fairlock/fairlock/queue"
 )
-
-// pollEvery is how often a waiting worker looks up its place in line, for
-// the printout. The wait itself is woken by a watch, not by this.
-const pollEvery = 100 * time.Millisecond
 
 // record is what one job left behind, for the final check.
 type record struct {
@@ -59,36 +56,37 @@ func (s *shared) add(r record) {
 // runWorkers starts cfg.workers workers, each on its own node, and returns
 // the records of every job once all have run.
 func runWorkers(ctx context.Context, c *cluster.Cluster, cfg config, out io.Writer) ([]record, error) {
+	s := &shared{cfg: cfg, start: time.Now(), out: out}
 	nodes := make([]*fairlock.Client, 0, cfg.workers)
 	defer func() {
 		for _, n := range nodes {
 			n.Close()
 		}
 	}()
-	for i := range cfg.workers {
+	workers := make([]*worker, cfg.workers)
+	for i := range workers {
+		w := &worker{name: nodeName(i), results: cfg.name + "-results/", s: s}
 		// Every entry of the node's line says which node it is.
-		n, err := c.Connect(ctx, cfg.ttl, fairlock.Config{Identity: nodeName(i), Hooks: cfg.metrics.Hooks()})
+		n, err := c.Connect(ctx, cfg.ttl, fairlock.Config{Identity: w.name, Hooks: w.hooks(cfg.metrics.Hooks())})
 		if err != nil {
 			return nil, err
 		}
 		nodes = append(nodes, n)
-	}
-	results := cfg.name + "-results/"
-	defer func() {
-		// The results only serve the check; leave no litter on a real cluster.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_, _ = nodes[0].Etcd().Delete(cctx, results, clientv3.WithPrefix())
-	}()
-
-	s := &shared{cfg: cfg, start: time.Now(), out: out}
-	g, gctx := errgroup.WithContext(ctx)
-	for i, n := range nodes {
-		q, err := n.Queue(cfg.name)
-		if err != nil {
+		if w.m, err = n.Mutex(cfg.name); err != nil {
 			return nil, err
 		}
-		w := &worker{name: nodeName(i), q: q, cli: n.Etcd(), results: results, s: s}
+		w.cli = n.Etcd()
+		workers[i] = w
+	}
+	defer func() {
+		// The results only serve the check; leave no litter on a real cluster.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), queue.CleanupTimeout)
+		defer cancel()
+		_, _ = nodes[0].Etcd().Delete(cctx, workers[0].results, clientv3.WithPrefix())
+	}()
+
+	g, gctx := errgroup.WithContext(ctx)
+	for _, w := range workers {
 		g.Go(func() error { return w.run(gctx) })
 	}
 	if err := g.Wait(); err != nil {
@@ -99,13 +97,15 @@ func runWorkers(ctx context.Context, c *cluster.Cluster, cfg config, out io.Writ
 
 func nodeName(i int) string { return fmt.Sprintf("node-%d", i+1) }
 
-// worker is one node submitting jobs.
+// worker is one node submitting jobs, one after the other.
 type worker struct {
 	name    string
-	q       *queue.Queue
+	m       *fairmutex.Mutex // the job line's lock, on the node's session
 	cli     *clientv3.Client
 	results string // key prefix of job results
 	s       *shared
+
+	cur record // the job being submitted; the Joined hook fills in its place
 }
 
 func (w *worker) run(ctx context.Context) error {
@@ -117,96 +117,53 @@ func (w *worker) run(ctx context.Context) error {
 	return nil
 }
 
-// submit puts job in the line, waits for its turn, runs it and leaves.
-func (w *worker) submit(ctx context.Context, job string) (err error) {
-	r := record{job: job, submitStart: time.Now()}
-	t, err := w.q.Join(ctx, job)
-	r.submitEnd = time.Now()
-	if err != nil {
-		return err
-	}
-	r.rev = t.Rev()
-	defer func() {
-		// Leave on every path, with a fresh context: after an error or a
-		// Ctrl-C the entry must not hold up the line until the lease expires.
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), queue.CleanupTimeout)
-		defer cancel()
-		if lerr := t.Leave(lctx); lerr != nil && err == nil {
-			err = lerr
+// hooks are the node's hooks: those of the metrics, and a print of every
+// join, where the job learns its place in line.
+func (w *worker) hooks(metrics *queue.Hooks) *queue.Hooks {
+	h := *metrics
+	h.Joined = func(i queue.JoinInfo) {
+		if metrics.Joined != nil {
+			metrics.Joined(i)
 		}
-	}()
-
-	if err := w.waitTurn(ctx, t); err != nil {
-		return err
+		// Hooks run on the goroutine of the call: this is submit's.
+		w.cur.rev, w.cur.submitEnd = i.Token, time.Now()
+		w.s.printf("%-7s submits %s (revision %d), %d ahead", w.name, w.cur.job, i.Token, i.Ahead)
 	}
-
-	r.overlapped = w.s.running.Add(1) != 1
-	defer w.s.running.Add(-1)
-	w.s.printf("%-7s runs    %s", w.name, job)
-	select {
-	case <-time.After(w.s.cfg.work):
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.Done():
-		return fmt.Errorf("%s lost its turn while running: %w", job, queue.ErrLost)
-	}
-	// Fenced: the result is written only if the job still holds its turn.
-	resp, err := w.cli.Txn(ctx).
-		If(t.IsOwner()).
-		Then(clientv3.OpPut(w.results+job, fmt.Sprintf("done by %s in turn %d", w.name, t.Rev()))).
-		Commit()
-	if err != nil {
-		return err
-	}
-	if !resp.Succeeded {
-		return fmt.Errorf("%s lost its turn before writing its result: %w", job, queue.ErrLost)
-	}
-	r.ranRev = resp.Header.Revision
-	w.s.add(r)
-	return nil
+	return &h
 }
 
-// waitTurn waits until t is at the head of the line, printing its place
-// whenever it changes.
-func (w *worker) waitTurn(ctx context.Context, t *queue.Ticket) error {
-	ahead, err := t.Position(ctx)
-	if err != nil {
-		return err
-	}
-	w.s.printf("%-7s submits %s (revision %d), %d ahead", w.name, t.Value(), t.Rev(), ahead)
-	if ahead == 0 {
-		return t.Wait(ctx) // returns at once: Join saw nothing ahead
-	}
-
-	// Wait for the turn (a watch wakes it) while looking up the place in
-	// line now and then, for the printout.
-	wctx, cancel := context.WithCancel(ctx)
-	turn := make(chan error, 1)
-	go func() { turn <- t.Wait(wctx) }()
-	defer func() {
-		cancel()
-		if turn != nil {
-			<-turn
-		}
-	}()
-	tick := time.NewTicker(pollEvery)
-	defer tick.Stop()
-	for {
+// submit runs job under the lock, in submission order: Do joins the line,
+// waits for the turn, runs the job, and gives the turn back whatever
+// happens (an error, Ctrl-C, a panic), with a context of its own.
+func (w *worker) submit(ctx context.Context, job string) error {
+	w.cur = record{job: job, submitStart: time.Now()}
+	return w.m.Do(ctx, func(ctx context.Context) error {
+		// ctx ends if the turn does (lost, or Done at HeldUntil) or the run
+		// is interrupted.
+		r := w.cur
+		r.overlapped = w.s.running.Add(1) != 1
+		defer w.s.running.Add(-1)
+		w.s.printf("%-7s runs    %s", w.name, job)
 		select {
-		case err := <-turn:
-			turn = nil
-			return err
-		case <-tick.C:
-			now, err := t.Position(ctx)
-			if err != nil {
-				return err
-			}
-			if now != ahead && now > 0 {
-				w.s.printf("%-7s waits   %s, %d ahead", w.name, t.Value(), now)
-			}
-			ahead = now
+		case <-time.After(w.s.cfg.work):
+		case <-ctx.Done():
+			return context.Cause(ctx)
 		}
-	}
+		// Fenced: the result is written only if the job still holds its turn.
+		resp, err := w.cli.Txn(ctx).
+			If(w.m.IsOwner()).
+			Then(clientv3.OpPut(w.results+job, fmt.Sprintf("done by %s in turn %d", w.name, w.m.Token()))).
+			Commit()
+		if err != nil {
+			return err
+		}
+		if !resp.Succeeded {
+			return fmt.Errorf("%s lost its turn before writing its result: %w", job, fairlock.ErrLost)
+		}
+		r.ranRev = resp.Header.Revision
+		w.s.add(r)
+		return nil
+	})
 }
 
 func order(records []record) string {

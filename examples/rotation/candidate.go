@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -23,6 +24,7 @@ type rotation struct {
 	out   io.Writer
 	start time.Time
 	stop  context.CancelFunc // ends the run once every term has been led
+	over  <-chan struct{}    // closed when the run ends
 
 	// ready is closed once every candidate has joined the line, so that the
 	// first round has all of them in it.
@@ -101,7 +103,7 @@ func rotate(ctx context.Context, c *cluster.Cluster, cfg config, out io.Writer) 
 
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
-	r := &rotation{cfg: cfg, out: out, start: time.Now(), stop: stop, ready: make(chan struct{})}
+	r := &rotation{cfg: cfg, out: out, start: time.Now(), stop: stop, over: rctx.Done(), ready: make(chan struct{})}
 
 	// An observer on a node of its own records every leader it is told of.
 	obsNode, err := c.Connect(ctx, cfg.ttl, fairlock.Config{})
@@ -219,88 +221,72 @@ type candidate struct {
 	r    *rotation
 }
 
+// errCrashed ends the Lead of the candidate that crashed: a stand-in for a
+// process that is gone.
+var errCrashed = errors.New("crashed")
+
 // run takes the candidate's turns until the rotation ends (ctx is done) or
 // the candidate crashes. A nil error means it stopped as planned.
 func (c *candidate) run(ctx context.Context) error {
-	// Campaign joins the line and waits for the lead; if ctx ends first it
-	// leaves the line itself.
-	if err := c.e.Campaign(ctx, c.name); err != nil {
-		return stopped(ctx, err)
+	// Lead campaigns, runs a term of work, hands the lead on every period
+	// (Rotate: in one transaction the next in line leads and this candidate
+	// rejoins at the tail, so the order cannot drift), and runs the next
+	// term when its turn comes again; ctx ending resigns (or leaves the
+	// line) and returns nil.
+	err := c.e.Lead(ctx, c.name, c.term, election.RotateEvery(c.r.cfg.term))
+	if errors.Is(err, errCrashed) {
+		return nil
 	}
+	return stopped(ctx, err)
+}
+
+// term is one term as leader; ctx ends when the period is over, when the
+// leadership is lost, or when the run ends. A real leader would do its work
+// here, fencing its writes to etcd with If(c.e.IsOwner()).
+func (c *candidate) term(ctx context.Context) error {
 	// Only the first leader gets here before every candidate has joined:
-	// it waits, so that the first round has all of them in it.
+	// it waits, so that the first counted round has all of them in it. A
+	// term that ends meanwhile is not counted; the lead passes on.
 	select {
 	case <-c.r.ready:
 	case <-ctx.Done():
-		c.resign(ctx)
 		return nil
 	}
-
-	for {
-		term, ok := c.r.begin(c.name, c.e.Token())
-		if !ok { // every term is done
-			c.r.stop()
-			c.resign(ctx)
-			return nil
-		}
-		if term == c.r.cfg.crashTerm {
-			c.crashMidTerm(ctx, term)
-			return nil
-		}
-		err := c.lead(ctx)
-		c.r.end()
-		if err != nil {
-			c.resign(ctx)
-			return stopped(ctx, err)
-		}
-		// Hand the lead to the next in line and rejoin at the tail, in one
-		// transaction, so the candidate is never out of the line and the
-		// order cannot drift; then wait for the next turn. If the run ends
-		// meanwhile, Rotate leaves the line itself.
-		if err := c.e.Rotate(ctx); err != nil {
-			return stopped(ctx, fmt.Errorf("%s rotating: %w", c.name, err))
-		}
-	}
-}
-
-// lead is one term as leader. A real leader would do its work here, fencing
-// its writes to etcd with If(c.e.IsOwner()) and watching c.e.Done() for the
-// loss of its lease.
-func (c *candidate) lead(ctx context.Context) error {
-	select {
-	case <-time.After(c.r.cfg.term):
+	term, ok := c.r.begin(c.name, c.e.Token())
+	if !ok { // every term is done: the run ends, and Lead with it
+		c.r.stop()
 		return nil
-	case <-c.e.Done():
-		return fmt.Errorf("%s lost its lease mid-term: %w", c.name, election.ErrLost)
-	case <-ctx.Done():
-		return ctx.Err()
 	}
+	if term == c.r.cfg.crashTerm {
+		return c.crashMidTerm(ctx, term)
+	}
+	defer c.r.end()
+	<-ctx.Done()
+	if errors.Is(context.Cause(ctx), election.ErrLost) {
+		return fmt.Errorf("%s lost its lease mid-term: %w", c.name, context.Cause(ctx))
+	}
+	return nil // the period is over (or the run): Lead hands the lead on
 }
 
 // crashMidTerm leads for half a term, then crashes: its lease is revoked,
-// or left to expire, and it does nothing more.
-func (c *candidate) crashMidTerm(ctx context.Context, term int) {
+// or left to expire, and it does nothing more: the goroutine stands for a
+// process that is gone, parked until the run ends, so that Lead neither
+// resigns nor rotates for it.
+func (c *candidate) crashMidTerm(ctx context.Context, term int) error {
 	select {
 	case <-time.After(c.r.cfg.term / 2):
 	case <-ctx.Done():
 		c.r.end()
-		c.resign(ctx)
-		return
+		return nil
 	}
 	c.r.crash(c.name, term)
 	if c.r.cfg.crash == crashExpire {
 		c.node.Session().Orphan() // stops the keepalives; the lease runs out
-		return
+	} else {
+		_ = c.node.Session().Close() // revokes the lease; if that fails, it expires
 	}
-	_ = c.node.Session().Close() // revokes the lease; if that fails, it expires
-}
-
-// resign gives up the lead with a fresh, bounded context: the run's may be
-// over, and a leftover entry would hold up the others.
-func (c *candidate) resign(ctx context.Context) {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), queue.CleanupTimeout)
-	defer cancel()
-	_ = c.e.Resign(rctx)
+	<-c.r.over
+	return errCrashed
 }
 
 // stopped turns the error of a candidate stopped by the end of the run

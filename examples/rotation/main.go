@@ -2,12 +2,15 @@
 // and shows a crashed leader being skipped.
 //
 // Each candidate, with its own etcd client and session as if on its own
-// machine, campaigns in one fairlock election (election.Campaign), which
-// puts it in a line served in arrival order. Leading, it works for one
-// term, then rotates (election.Rotate): in one transaction it hands the
-// lead to the next in line and rejoins at the tail, and waits for its next
-// turn. So the candidates lead in turn, in a fixed repeating order. An
-// observer on a node of its own (election.Observe) is told of every term.
+// machine, leads through one call, election.Election.Lead with
+// election.RotateEvery: Lead campaigns in one fairlock election, which puts
+// the candidate in a line served in arrival order; leading, it runs one
+// term of work, until the period ends its context; then it hands the lead
+// to the next in line and rejoins at the tail, in one transaction (Rotate),
+// and runs the next term when its turn comes again. So the candidates lead
+// in turn, in a fixed repeating order. An observer on a node of its own
+// (election.Observe) is told of every term. When the run ends, every Lead
+// resigns and returns nil.
 //
 // In the middle of one term the leader crashes: its session ends and its
 // lease goes, taking its place in the line with it, so the turn passes on

@@ -159,64 +159,57 @@ type writer struct {
 }
 
 // update writes the next version of the configuration, key by key, under
-// the write lock, each Put fenced so that it lands only while the lock is
-// still held.
-func (w *writer) update(ctx context.Context) (err error) {
+// the write lock (Do: released when the function returns, whatever
+// happens), each Put fenced so that it lands only while the lock is still
+// held.
+func (w *writer) update(ctx context.Context) error {
 	asked := time.Now()
-	if err := w.rw.Lock(ctx); err != nil {
-		return err
-	}
-	waited := time.Since(asked)
-	w.s.writing.Store(true)
-	if w.s.holding.Load() > 0 && !w.s.cfg.noLock {
-		w.s.overlaps.Add(1)
-	}
-	defer func() {
-		w.s.writing.Store(false)
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if uerr := w.rw.Unlock(uctx); uerr != nil && err == nil {
-			err = uerr
+	return w.rw.Do(ctx, func(ctx context.Context) error {
+		waited := time.Since(asked)
+		w.s.writing.Store(true)
+		defer w.s.writing.Store(false)
+		if w.s.holding.Load() > 0 && !w.s.cfg.noLock {
+			w.s.overlaps.Add(1)
 		}
-	}()
 
-	// Under the write lock nobody else writes: the current version is the
-	// one to follow.
-	resp, err := w.cli.Get(ctx, w.s.cfg.prefix+"version")
-	if err != nil {
-		return err
-	}
-	version := 0
-	if len(resp.Kvs) == 1 {
-		version, _ = strconv.Atoi(string(resp.Kvs[0].Value))
-	}
-	next := settings(version + 1)
-	began := time.Now()
-	for i, f := range fields {
-		if i > 0 {
-			select {
-			case <-time.After(w.s.cfg.step):
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		resp, err := w.cli.Txn(ctx).
-			If(w.rw.IsOwner()).
-			Then(clientv3.OpPut(w.s.cfg.prefix+f, next[f])).
-			Commit()
+		// Under the write lock nobody else writes: the current version is
+		// the one to follow.
+		resp, err := w.cli.Get(ctx, w.s.cfg.prefix+"version")
 		if err != nil {
 			return err
 		}
-		if !resp.Succeeded {
-			return fmt.Errorf("writer lost the lock after %d of %d puts: %w", i, len(fields), rwmutex.ErrLost)
+		version := 0
+		if len(resp.Kvs) == 1 {
+			version, _ = strconv.Atoi(string(resp.Kvs[0].Value))
 		}
-	}
-	w.s.mu.Lock()
-	w.s.st.written = version + 1
-	w.s.mu.Unlock()
-	w.s.printf("writer: config v%d written in %d fenced puts over %v (token %d, waited %v for the lock)",
-		version+1, len(fields), time.Since(began).Round(time.Millisecond), w.rw.Token(), waited.Round(time.Millisecond))
-	return nil
+		next := settings(version + 1)
+		began := time.Now()
+		for i, f := range fields {
+			if i > 0 {
+				select {
+				case <-time.After(w.s.cfg.step):
+				case <-ctx.Done(): // the run ends, or the write lock does
+					return context.Cause(ctx)
+				}
+			}
+			resp, err := w.cli.Txn(ctx).
+				If(w.rw.IsOwner()).
+				Then(clientv3.OpPut(w.s.cfg.prefix+f, next[f])).
+				Commit()
+			if err != nil {
+				return err
+			}
+			if !resp.Succeeded {
+				return fmt.Errorf("writer lost the lock after %d of %d puts: %w", i, len(fields), rwmutex.ErrLost)
+			}
+		}
+		w.s.mu.Lock()
+		w.s.st.written = version + 1
+		w.s.mu.Unlock()
+		w.s.printf("writer: config v%d written in %d fenced puts over %v (token %d, waited %v for the lock)",
+			version+1, len(fields), time.Since(began).Round(time.Millisecond), w.rw.Token(), waited.Round(time.Millisecond))
+		return nil
+	})
 }
 
 // reader reads the configuration under the read lock until ctx ends.
@@ -239,30 +232,29 @@ func (r *reader) run(ctx context.Context) error {
 	}
 }
 
-// read reads the whole configuration, in one snapshot, under the read lock,
-// and records whether it was consistent.
+// read reads the whole configuration, in one snapshot, under a read lock
+// (RDo: released when the function returns, whatever happens), and records
+// whether it was consistent. With -no-lock it reads without one.
 func (r *reader) read(ctx context.Context) error {
-	if !r.s.cfg.noLock {
-		if err := r.rw.RLock(ctx); err != nil {
-			return err
-		}
+	if r.s.cfg.noLock {
+		return r.readSnapshot(ctx)
+	}
+	return r.rw.RDo(ctx, func(ctx context.Context) error {
 		n := r.s.holding.Add(1)
+		defer r.s.holding.Add(-1)
 		for m := r.s.maxHolding.Load(); n > m && !r.s.maxHolding.CompareAndSwap(m, n); m = r.s.maxHolding.Load() {
 		}
 		if r.s.writing.Load() {
 			r.s.overlaps.Add(1)
 		}
-	}
+		return r.readSnapshot(ctx)
+	})
+}
+
+// readSnapshot reads the whole configuration in one Get and records
+// whether it was consistent.
+func (r *reader) readSnapshot(ctx context.Context) error {
 	resp, err := r.cli.Get(ctx, r.s.cfg.prefix, clientv3.WithPrefix())
-	if !r.s.cfg.noLock {
-		r.s.holding.Add(-1)
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		uerr := r.rw.RUnlock(uctx)
-		cancel()
-		if err == nil {
-			err = uerr
-		}
-	}
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 package cmd_test
 
 import (
+	"net"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Bad flags, names and arguments exit 2 with one line naming what to fix,
@@ -37,6 +39,11 @@ func TestBadInputExits2WithOneLine(t *testing.T) {
 		{[]string{"exec", "--limit", "0", "/a", "--", "true"}, "--limit"},
 		{[]string{"exec", "--limit", "4", "--weight", "5", "/a", "--", "true"}, "--weight must be from 1 to the limit"},
 		{[]string{"exec", "--weight", "2", "/a", "--", "true"}, "--weight goes with --limit"},
+		{[]string{"exec", "--share", "2", "/a", "--", "true"}, "--share goes with --tenant"},
+		{[]string{"exec", "--tenant", "a/b", "/a", "--", "true"}, "--tenant"},
+		{[]string{"exec", "--tenant", "", "/a", "--", "true"}, "--tenant"},
+		{[]string{"exec", "--tenant", "t", "--share", "0", "/a", "--", "true"}, "--share must be at least 1"},
+		{[]string{"exec", "--tenant", "t", "--shared", "/a", "--", "true"}, "not --shared"},
 		{[]string{"exec", "--user", "alice", "/a", "--", "true"}, "name:password"},
 		{[]string{"exec", "--cert", "c.pem", "/a", "--", "true"}, "--cert and --key"},
 		{[]string{"exec", "--cacert", "/no/such/ca.pem", "/a", "--", "true"}, "--cacert"},
@@ -89,5 +96,61 @@ func TestUnreachableEtcdExits1NamingTheEndpoint(t *testing.T) {
 		if !strings.Contains(p.Stderr(), want) {
 			t.Errorf("stderr %q does not contain %q", p.Stderr(), want)
 		}
+	}
+}
+
+// silentEndpoint is an etcd endpoint that never answers: connections are
+// accepted (by the kernel) and never served, so a dial waits out its
+// timeout.
+func silentEndpoint(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String()
+}
+
+// A bad lock name is bad input, known before any connection: behind an
+// endpoint that never answers, every command fails at once with exit 2 and
+// one line, not after its dial timeout.
+func TestBadNameFailsBeforeConnecting(t *testing.T) {
+	ep := silentEndpoint(t)
+	// The endpoint does hold a dial up: a good name waits out the timeout.
+	begin := time.Now()
+	p, code := run(t, nil, "--endpoints", ep, "--dial-timeout", "1s", "ls", "/a")
+	if code != 1 || time.Since(begin) < time.Second {
+		t.Fatalf("ls /a behind a silent endpoint: exit %d after %v, want 1 after the 1s dial timeout; stderr: %s",
+			code, time.Since(begin), p.Stderr())
+	}
+	// A dial timeout far beyond exitTimeout: a command that dialed first
+	// would fail the test in p.wait.
+	const dialTimeout = "10m"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"exec", "/a/.x", "--", "true"}, "reserved"},
+		{[]string{"exec", "--limit", "3", "a", "--", "true"}, "relative"},
+		{[]string{"elect", "/a/", "--", "true"}, "trailing slash"},
+		{[]string{"ls", "/a//b"}, "empty path segment"},
+		{[]string{"ls", "--watch", "a"}, "relative"},
+		{[]string{"ls", "--prefix", "/a/.s"}, "reserved"},
+		{[]string{"rm", "/.a", "/.a/.x/k"}, "reserved"},
+		{[]string{"yield", "/a\x01"}, "control character"},
+		{[]string{"observe", "/"}, "root"},
+	} {
+		args := append([]string{"--endpoints", ep, "--dial-timeout", dialTimeout}, tc.args...)
+		begin := time.Now()
+		p, code := run(t, nil, args...)
+		took := time.Since(begin)
+		stderr := p.Stderr()
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("fairlock %q: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
+			continue
+		}
+		oneLine(t, strings.Join(tc.args, " "), stderr)
+		t.Logf("fairlock %q: exit 2 after %v", tc.args, took)
 	}
 }

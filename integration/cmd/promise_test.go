@@ -22,14 +22,16 @@ import (
 
 // proxy is a TCP proxy on loopback to the test etcd: a fairlock that talks
 // to etcd through it is cut off from etcd, as by a network partition, when
-// it is cut (not paused: fairlock runs on).
+// it is cut (not paused: fairlock runs on), or for a while when it is
+// paused.
 type proxy struct {
-	t     *testing.T
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-	cut   bool
-	wg    sync.WaitGroup
+	t      *testing.T
+	ln     net.Listener
+	mu     sync.Mutex
+	conns  []net.Conn
+	cut    bool
+	paused bool
+	wg     sync.WaitGroup
 }
 
 // startProxy starts a proxy to the test etcd; it is cut when the test ends.
@@ -57,8 +59,12 @@ func startProxy(t *testing.T) *proxy {
 				c.Close()
 				continue
 			}
-			if !p.track(c, up) {
+			piped, open := p.track(c, up)
+			if !open {
 				return
+			}
+			if !piped {
+				continue
 			}
 			p.wg.Add(2)
 			go p.pipe(c, up)
@@ -69,18 +75,39 @@ func startProxy(t *testing.T) *proxy {
 	return p
 }
 
-// track records a proxied connection; false (closing it) once cut.
-func (p *proxy) track(conns ...net.Conn) bool {
+// track records a proxied connection to be piped; while cut or paused it
+// closes it instead. open is false once cut.
+func (p *proxy) track(conns ...net.Conn) (piped, open bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.cut {
+	if p.cut || p.paused {
 		for _, c := range conns {
 			c.Close()
 		}
-		return false
+		return false, !p.cut
 	}
 	p.conns = append(p.conns, conns...)
-	return true
+	return true, true
+}
+
+// pause closes every connection through the proxy and refuses new ones
+// until resume: its fairlock is cut off from etcd, and reconnects once the
+// proxy is resumed.
+func (p *proxy) pause() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.paused = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// resume lets connections through again after pause.
+func (p *proxy) resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.paused = false
 }
 
 func (p *proxy) pipe(dst, src net.Conn) {

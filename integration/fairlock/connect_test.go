@@ -137,9 +137,10 @@ func TestConnectUnreachable(t *testing.T) {
 				ctxTimeout  time.Duration
 				dialTimeout time.Duration
 				want        error
+				says        string // what the message says ended the wait
 			}{
-				{"ctx deadline first", 500 * time.Millisecond, time.Minute, context.DeadlineExceeded},
-				{"dial timeout first", time.Minute, 500 * time.Millisecond, context.DeadlineExceeded},
+				{"ctx deadline first", 500 * time.Millisecond, time.Minute, context.DeadlineExceeded, "(before ctx ended)"},
+				{"dial timeout first", time.Minute, 500 * time.Millisecond, context.DeadlineExceeded, "(dial timeout 500ms)"},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					t.Parallel()
@@ -162,6 +163,11 @@ func TestConnectUnreachable(t *testing.T) {
 					}
 					if msg := err.Error(); !strings.Contains(msg, addr) || strings.Contains(msg, "\n") {
 						t.Errorf("err = %q, want one line naming %s", msg, addr)
+					}
+					// The dial timeout is named only when it ended the wait.
+					if msg := err.Error(); !strings.Contains(msg, tc.says) ||
+						strings.Count(msg, "dial timeout") != strings.Count(tc.says, "dial timeout") {
+						t.Errorf("err = %q, want it to say %q, and name no other cause", msg, tc.says)
 					}
 				})
 			}
@@ -188,6 +194,9 @@ func TestConnectCancelled(t *testing.T) {
 		if !errors.Is(err, context.Canceled) || !errors.Is(err, fairlock.ErrUnreachable) {
 			t.Errorf("err = %v, want context.Canceled and ErrUnreachable", err)
 		}
+		if err != nil && strings.Contains(err.Error(), "dial timeout") {
+			t.Errorf("err = %q names the dial timeout, which did not end the wait", err)
+		}
 	case <-time.After(callTimeout):
 		t.Fatal("Connect still waiting long after its ctx was cancelled")
 	}
@@ -196,6 +205,9 @@ func TestConnectCancelled(t *testing.T) {
 	_, err := fairlock.Connect(ctx, fairlock.Config{Endpoints: []string{addr}})
 	if !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
 		t.Errorf("Connect with an ended ctx = %v after %v, want context.Canceled at once", err, time.Since(start))
+	}
+	if err != nil && strings.Contains(err.Error(), "dial timeout") {
+		t.Errorf("Connect with an ended ctx = %q, names the dial timeout", err)
 	}
 }
 

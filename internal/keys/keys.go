@@ -9,6 +9,13 @@
 //	N/.a/<rest>         a request that the holder of N/.<rest> yield
 //	                    (AskToYield); ".a" sorts before every entry range,
 //	                    so no entry ever waits for a request
+//	N/.q/<tenant>/.p/<share>/<id>   a caller of tenant waiting for (or
+//	                    holding) admission to the lock's line: the
+//	                    tenant's admission line, a line of permits of
+//	                    limit share; ".q" sorts outside every range an
+//	                    entry of the lock's own line waits on
+//	<entry key>#<tenant>  an entry of the lock's line taken by a caller of
+//	                    tenant (exclusive, shared or permit)
 //
 // Path segments that start with "." are reserved for this layout, so the
 // entries of lock "/a" can never be mistaken for those of lock "/a/b" (or the
@@ -22,16 +29,24 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"unicode/utf8"
 )
 
-// ErrInvalidName reports a lock name that fails Validate.
-var ErrInvalidName = errors.New("fairlock: invalid lock name")
+// Errors of the validations below, matched with errors.Is.
+var (
+	// ErrInvalidName reports a lock name that fails Validate.
+	ErrInvalidName = errors.New("fairlock: invalid lock name")
+	// ErrInvalidTenant reports a tenant name that fails ValidateTenant.
+	ErrInvalidTenant = errors.New("fairlock: invalid tenant")
+)
 
 // MaxNameLen bounds a lock name; etcd keys may be longer, but a name this
 // long is almost surely a bug, and every entry key repeats it.
 const MaxNameLen = 512
+
+// MaxTenantLen bounds a tenant's name: it is repeated in every key of the
+// tenant's callers.
+const MaxTenantLen = 128
 
 const (
 	reservedMark    = '.'
@@ -42,6 +57,11 @@ const (
 	// askMarker: yield requests, N/.a/ followed by the asked entry's key
 	// without its N/. (x/<id>, s/<id>, p/<limit>/<id>).
 	askMarker = "/.a/"
+	// admissionMarker: tenants' admission lines, N/.q/<tenant>/.p/...
+	admissionMarker = "/.q/"
+	// tenantMark separates an entry key of the lock's line from the tenant
+	// of the caller that wrote it.
+	tenantMark = "#"
 )
 
 // Validate reports whether name can name a lock: an absolute, slash-separated
@@ -67,10 +87,8 @@ func Validate(name string) error {
 	case strings.HasSuffix(name, "/"):
 		return bad("trailing slash")
 	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return bad("control character")
-		}
+	if hasControl(name) {
+		return bad("control character")
 	}
 	for _, seg := range strings.Split(name[1:], "/") {
 		if seg == "" {
@@ -79,6 +97,40 @@ func Validate(name string) error {
 		if seg[0] == reservedMark {
 			return bad(`path segment starts with "." (reserved)`)
 		}
+	}
+	return nil
+}
+
+// hasControl reports whether s holds a C0 or C1 control character or DEL.
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidateTenant reports whether tenant can name a tenant of a lock: not
+// empty, at most MaxTenantLen bytes of valid UTF-8, no '/', no leading '.'
+// and no control characters.
+func ValidateTenant(tenant string) error {
+	bad := func(reason string) error {
+		return fmt.Errorf("%w %q: %s", ErrInvalidTenant, tenant, reason)
+	}
+	switch {
+	case tenant == "":
+		return fmt.Errorf("%w: empty", ErrInvalidTenant)
+	case len(tenant) > MaxTenantLen:
+		return fmt.Errorf("%w: %d bytes long, more than %d", ErrInvalidTenant, len(tenant), MaxTenantLen)
+	case !utf8.ValidString(tenant):
+		return bad("not valid UTF-8")
+	case strings.Contains(tenant, "/"):
+		return bad(`contains "/"`)
+	case tenant[0] == reservedMark:
+		return bad(`starts with "." (reserved)`)
+	case hasControl(tenant):
+		return bad("control character")
 	}
 	return nil
 }
@@ -179,6 +231,29 @@ func (l Layout) YieldTarget(key string) (string, bool) {
 	return l.Line() + rest, true
 }
 
+// AdmissionsPrefix is the prefix of every tenant's admission line of the
+// lock. It is under Line but in no range an entry of the lock's own line
+// waits on.
+func (l Layout) AdmissionsPrefix() string { return l.name + admissionMarker }
+
+// Admission is the layout of tenant's admission line of the lock: its
+// PermitPrefix(share) is the line, its OtherLimits the callers of the
+// tenant that declared another share. tenant must pass ValidateTenant. The
+// returned Layout serves only those permit keys.
+func (l Layout) Admission(tenant string) Layout {
+	return Layout{name: l.AdmissionsPrefix() + tenant}
+}
+
+// Tagged is key, the key of an entry of the lock's own line, marked as
+// taken by a caller of tenant, so that keys-only reads tell each entry's
+// tenant. An empty tenant leaves key as it is.
+func Tagged(key, tenant string) string {
+	if tenant == "" {
+		return key
+	}
+	return key + tenantMark + tenant
+}
+
 // EtcdMutexPrefix is the prefix etcd's own concurrency.Mutex (and etcdctl
 // lock) uses for the lock: its keys are this prefix and a lease id in hex.
 func (l Layout) EtcdMutexPrefix() string { return l.name + "/" }
@@ -201,13 +276,55 @@ type Entry struct {
 	Name   string // lock name
 	ID     string // id of the entry
 	Shared bool
-	Limit  int // the semaphore's limit for a permit, 0 otherwise
+	Limit  int // the semaphore's limit for a permit, the share for an admission; 0 otherwise
 	Weight int // a permit's weight; 1 for every other entry
+	// Tenant is the tenant of the caller that wrote the entry; "" for a
+	// caller without one.
+	Tenant string
+	// Admission: an entry of Tenant's admission line, not of the lock's
+	// own line.
+	Admission bool
 }
 
-// Parse splits an entry key into its lock name, id and mode. It rejects any
-// key this package would not have produced.
+// Parse splits an entry key into its lock name, id, mode and tenant. It
+// rejects any key this package would not have produced.
 func Parse(key string) (Entry, error) {
+	if i := strings.Index(key, admissionMarker); i >= 0 {
+		return parseAdmission(key, i)
+	}
+	// The tag follows the entry's marker: a lock name may hold a '#'.
+	i := max(strings.LastIndex(key, "/."), 0)
+	tail, tenant, tagged := strings.Cut(key[i:], tenantMark)
+	e, err := parseEntry(key[:i] + tail)
+	if err != nil {
+		return Entry{}, err
+	}
+	if tagged {
+		if err := ValidateTenant(tenant); err != nil {
+			return Entry{}, fmt.Errorf("fairlock: %q has a malformed tenant: %w", key, err)
+		}
+		e.Tenant = tenant
+	}
+	return e, nil
+}
+
+// parseAdmission parses a key of a tenant's admission line, whose marker
+// starts at i.
+func parseAdmission(key string, i int) (Entry, error) {
+	tenant, rest, ok := strings.Cut(key[i+len(admissionMarker):], "/")
+	if !ok || ValidateTenant(tenant) != nil || !strings.HasPrefix("/"+rest, permitMarker) {
+		return Entry{}, fmt.Errorf("fairlock: %q is not an entry key", key)
+	}
+	e, err := parseEntry(key[:i] + "/" + rest)
+	if err != nil || e.Weight != 1 {
+		return Entry{}, fmt.Errorf("fairlock: %q is not an admission key", key)
+	}
+	e.Tenant, e.Admission = tenant, true
+	return e, nil
+}
+
+// parseEntry parses an untagged key of the lock's own line.
+func parseEntry(key string) (Entry, error) {
 	i := strings.LastIndex(key, "/.")
 	if i < 0 || len(key) < i+len(exclusiveMarker) {
 		return Entry{}, fmt.Errorf("fairlock: %q is not an entry key", key)
@@ -238,7 +355,7 @@ func Parse(key string) (Entry, error) {
 	if err := Validate(e.Name); err != nil {
 		return Entry{}, err
 	}
-	if e.ID == "" || strings.ContainsAny(e.ID, "/"+weightMark) {
+	if e.ID == "" || strings.ContainsAny(e.ID, "/"+weightMark+tenantMark) {
 		return Entry{}, fmt.Errorf("fairlock: %q has a malformed entry id", key)
 	}
 	if e.Weight == 0 {
@@ -247,16 +364,7 @@ func Parse(key string) (Entry, error) {
 	return e, nil
 }
 
-var (
-	processNonce = newNonce()
-	idCounter    atomic.Uint64
-)
-
-// NewID returns an entry id unique to this call. Deprecated: the engine
-// moves to SlotID.
-func NewID(lease int64) string {
-	return fmt.Sprintf("%016x-%s-%x", lease, processNonce, idCounter.Add(1)+1<<32)
-}
+var processNonce = newNonce()
 
 func newNonce() string {
 	var b [6]byte

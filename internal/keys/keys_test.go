@@ -195,7 +195,7 @@ func FuzzValidate(f *testing.F) {
 // FuzzParse checks that Parse never panics and accepts only keys that New's
 // layout would produce.
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"/a/.x/1", "/a/.s/1", "/a/b/.x/1-2", "/.x/1", "/a/.x/", "x", "/a/.p/3/1", "/a/.p/3/1@2"} {
+	for _, s := range []string{"/a/.x/1", "/a/.s/1", "/a/b/.x/1-2", "/.x/1", "/a/.x/", "x", "/a/.p/3/1", "/a/.p/3/1@2", "/a/.x/1#t", "/a#/.p/3/1@2#t#u", "/a/.q/t/.p/2/1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, key string) {
@@ -208,8 +208,13 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%q) accepted invalid name %q", key, e.Name)
 		}
 		got := l.Entry(e.ID, e.Shared)
-		if e.Limit > 0 {
-			got = l.WeightedPermitEntry(e.ID, e.Limit, e.Weight)
+		switch {
+		case e.Admission:
+			got = l.Admission(e.Tenant).PermitEntry(e.ID, e.Limit)
+		case e.Limit > 0:
+			got = keys.Tagged(l.WeightedPermitEntry(e.ID, e.Limit, e.Weight), e.Tenant)
+		default:
+			got = keys.Tagged(got, e.Tenant)
 		}
 		if got != key {
 			t.Fatalf("Parse(%q) = %+v, which lays out as %q", key, e, got)
@@ -253,5 +258,77 @@ func TestYieldRequestKeys(t *testing.T) {
 	}
 	if _, ok := l.YieldTarget(l.Entry("e1", false)); ok {
 		t.Error("YieldTarget accepted an entry key")
+	}
+}
+
+func TestValidateTenant(t *testing.T) {
+	for _, tenant := range []string{"team-a", "a", "Ünï cödé", "a.b", "#1@x", strings.Repeat("x", keys.MaxTenantLen)} {
+		if err := keys.ValidateTenant(tenant); err != nil {
+			t.Errorf("ValidateTenant(%q) = %v, want nil", tenant, err)
+		}
+	}
+	for tenant, want := range map[string]string{
+		"":                                       "empty",
+		"a/b":                                    `"/"`,
+		".a":                                     "reserved",
+		"a\x00":                                  "control",
+		"a\tb":                                   "control",
+		"\xff":                                   "UTF-8",
+		strings.Repeat("x", keys.MaxTenantLen+1): "long",
+	} {
+		err := keys.ValidateTenant(tenant)
+		if !errors.Is(err, keys.ErrInvalidTenant) || !strings.Contains(err.Error(), want) {
+			t.Errorf("ValidateTenant(%q) = %v, want ErrInvalidTenant mentioning %q", tenant, err, want)
+		}
+	}
+}
+
+func TestTenantKeys(t *testing.T) {
+	l, _ := keys.New("/deploy/#1")
+	adm := l.Admission("team-a")
+	for _, tc := range []struct {
+		key  string
+		want keys.Entry
+	}{
+		{keys.Tagged(l.Entry("e1", false), "team-a"), keys.Entry{Name: "/deploy/#1", ID: "e1", Weight: 1, Tenant: "team-a"}},
+		{keys.Tagged(l.Entry("e1", true), "t#2"), keys.Entry{Name: "/deploy/#1", ID: "e1", Shared: true, Weight: 1, Tenant: "t#2"}},
+		{keys.Tagged(l.WeightedPermitEntry("e1", 5, 3), "b"),
+			keys.Entry{Name: "/deploy/#1", ID: "e1", Limit: 5, Weight: 3, Tenant: "b"}},
+		{keys.Tagged(l.Entry("e1", false), ""), keys.Entry{Name: "/deploy/#1", ID: "e1", Weight: 1}},
+		{adm.PermitEntry("e1", 2), keys.Entry{Name: "/deploy/#1", ID: "e1", Limit: 2, Weight: 1, Tenant: "team-a", Admission: true}},
+	} {
+		got, err := keys.Parse(tc.key)
+		if err != nil || got != tc.want {
+			t.Errorf("Parse(%q) = %+v, %v; want %+v", tc.key, got, err, tc.want)
+		}
+	}
+	if k := adm.PermitEntry("e1", 2); k != "/deploy/#1/.q/team-a/.p/2/e1" {
+		t.Errorf("admission entry = %q", k)
+	}
+	// Admission lines are under the lock's line but outside every range an
+	// entry of the lock's own line waits on, and apart from each other.
+	k := adm.PermitEntry("e1", 2)
+	if !strings.HasPrefix(k, l.Line()) || !strings.HasPrefix(k, l.AdmissionsPrefix()) {
+		t.Errorf("admission entry %q outside the lock's line", k)
+	}
+	for _, r := range [][2]string{
+		{l.SharedPrefix(), keys.PrefixEnd(l.ExclusivePrefix())},
+		{l.PermitsPrefix(), keys.PrefixEnd(l.PermitsPrefix())},
+		{l.YieldRequestsPrefix(), keys.PrefixEnd(l.YieldRequestsPrefix())},
+	} {
+		if k >= r[0] && k < r[1] {
+			t.Errorf("admission entry %q inside [%q, %q)", k, r[0], r[1])
+		}
+	}
+	if other := l.Admission("team-ab").PermitEntry("e1", 2); strings.HasPrefix(other, adm.PermitsPrefix()) {
+		t.Errorf("tenant team-ab's entry %q is inside team-a's line", other)
+	}
+	for _, bad := range []string{
+		"/d/.q/team-a/.p/2/e1@2", "/d/.q/.t/.p/2/e1", "/d/.q/team-a/.x/e1", "/d/.q/team-a", "/d/.x/e1#", "/d/.x/e1#a/b",
+		"/d/.x/e1#.a", "/d/.q//.p/2/e1",
+	} {
+		if e, err := keys.Parse(bad); err == nil {
+			t.Errorf("Parse(%q) = %+v, want an error", bad, e)
+		}
 	}
 }

@@ -50,11 +50,15 @@
 // to stop what it does.
 //
 // Cost. One keep-alive round every TTL/3 per session, the first at once,
-// beside the session's own; a round that fails is retried after TTL/10 (at
+// beside the session's own, on one stream of the guard's own (under etcd's
+// auth, every stream opened costs an authentication); a round that fails is retried after TTL/10 (at
 // least 200 ms) and does not move the deadline; a round unanswered after
 // one TTL is given up. An answer with no TTL left, or "lease not found",
 // means the lease is gone: every Lost channel closes and the guard stops,
-// as it does when the session ends.
+// as it does when the session ends. So does a refusal that no retry mends
+// (see package internal/etcderr): etcd renews a lease only for a user who
+// may write every key bound to it, and refuses the session's own
+// keep-alives as well, so the lease will expire.
 //
 // # What remains
 //

@@ -62,23 +62,18 @@ func For(s *concurrency.Session) *Guard {
 	if g := registry.m[s]; g != nil {
 		return g
 	}
-	cli, id := s.Client(), s.Lease()
-	g := newGuard(realClock{}, func(ctx context.Context) (time.Duration, error) {
-		resp, err := cli.KeepAliveOnce(ctx, id)
-		if err != nil {
-			return 0, err
-		}
-		return time.Duration(resp.TTL) * time.Second, nil
-	}, DriftRate)
+	// The rounds' context ends with the session. (concurrency.Session.Ctx
+	// would do, but etcd's client has it only from v3.6 on.)
+	ctx, cancel := context.WithCancel(context.Background())
+	ka := &streamKeepAlive{cli: s.Client(), id: s.Lease(), ctx: ctx}
+	g := newGuard(realClock{}, ka.keepAlive, DriftRate)
 	if ended(s) {
+		cancel()
 		g.end(g.clk.Now())
 		close(g.stopped)
 		return g
 	}
 	registry.m[s] = g
-	// The rounds' context ends with the session. (concurrency.Session.Ctx
-	// would do, but etcd's client has it only from v3.6 on.)
-	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		select {
 		case <-s.Done():

@@ -220,11 +220,15 @@ func TestHungRounds(t *testing.T) {
 }
 
 // An answer with no TTL left, or "lease not found", ends the guard: every
-// Lost channel closes, Until is in the past, no more rounds go out.
+// Lost channel closes, Until is in the past, no more rounds go out. So does
+// a refusal no retry mends: etcd refuses the session's keep-alives too, so
+// the lease will expire.
 func TestLeaseGoneStopsGuard(t *testing.T) {
 	for name, gone := range map[string]func(*kaCall){
-		"ttl 0":     func(c *kaCall) { c.answer(0) },
-		"not found": func(c *kaCall) { c.fail(rpctypes.ErrLeaseNotFound) },
+		"ttl 0":                 func(c *kaCall) { c.answer(0) },
+		"not found":             func(c *kaCall) { c.fail(rpctypes.ErrLeaseNotFound) },
+		"permission denied":     func(c *kaCall) { c.fail(rpctypes.ErrPermissionDenied) },
+		"authentication failed": func(c *kaCall) { c.fail(rpctypes.ErrGRPCAuthFailed) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := newRig(t, leaseguard.DriftRate)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/fairlock/fairlock/internal/etcderr"
 )
 
 // round is one keep-alive request in flight.
@@ -137,7 +139,10 @@ func (g *Guard) run(ctx context.Context, ended <-chan struct{}, onStop func()) {
 func (g *Guard) apply(res result, retryAt *time.Time) (gone bool) {
 	now := g.clk.Now()
 	switch {
-	case leaseGone(res.ttl, res.err):
+	case leaseGone(res.ttl, res.err), etcderr.IsRefused(res.err):
+		// A refusal is as final: etcd refuses the session's own
+		// keep-alives too, and the lease will expire. Retrying every
+		// TTL/10 would only vouch for nothing longer.
 		g.end(now)
 		return true
 	case res.err == nil:

@@ -12,9 +12,11 @@ type Decision struct {
 	// WatchPuts: a put on a watched key matters too, not only its delete
 	// (the predecessor's "touch" when it is granted a permit).
 	WatchPuts bool
-	// Oldest: the entry is the oldest waiter and Watch holds every entry
-	// ahead of it, all holders: any of them leaving may let it in.
-	Oldest bool
+	// WatchLine: watch the deletes of the whole line's range instead of
+	// keys (Watch is empty): the entry is the oldest waiter of a line that
+	// serves several at once, so every entry ahead holds and any of them
+	// leaving may let it in.
+	WatchLine bool
 }
 
 // Ahead is an entry older than the deciding one, as a read reports it.
@@ -43,8 +45,12 @@ func AheadLimit(limit int) int { return limit + 1 }
 //     has come.
 //   - fewer than AheadLimit ahead and sum <= limit: every entry ahead holds
 //     and this one is the oldest waiter. Only entries ahead leaving can let
-//     it in, and nothing else can (no entry joins ahead of it), so it
-//     watches all of them, for deletes.
+//     it in, and nothing else can (no entry joins ahead of it). In a line
+//     that serves one at a time the one entry ahead is its predecessor,
+//     whose delete it watches; in one that serves several, it watches the
+//     line's deletes: one watch rather than one per holder (the deletes of
+//     entries behind it wake it too; they are rare, a waiter giving up,
+//     and cost one read).
 //   - otherwise some entry ahead waits, and so does the predecessor (the
 //     holders are a prefix). This one cannot be let in before it is the
 //     oldest waiter, which happens when the predecessor leaves or is let
@@ -60,12 +66,10 @@ func Decide(limit, weight int, ahead []Ahead) Decision {
 	switch {
 	case complete && sum+weight <= limit:
 		return Decision{Granted: true}
+	case complete && sum <= limit && limit > 1:
+		return Decision{WatchLine: true}
 	case complete && sum <= limit:
-		keys := make([]string, len(ahead))
-		for i, a := range ahead {
-			keys[i] = a.Key
-		}
-		return Decision{Watch: keys, Oldest: true}
+		return Decision{Watch: []string{ahead[0].Key}}
 	default:
 		return Decision{Watch: []string{ahead[0].Key}, WatchPuts: limit > 1}
 	}
@@ -125,21 +129,30 @@ type Member struct {
 	Shared    bool // a shared entry (blocked by exclusive entries ahead)
 	Limit     int  // for a permit: its semaphore's limit
 	Weight    int  // for a permit: its weight (0 counts as 1)
+	// Line tells apart lines of permits of one limit: a tenant's admission
+	// line has its tenant here; "" for a semaphore's permits.
+	Line string
 }
 
 // Holders reports, for a line in create-revision order, which entries'
 // turn has come. Exclusive and shared entries form one line; permits of
-// each limit form a line of their own, where an entry holds while the
-// weights of the entries up to it, its own included, fit in the limit.
+// each limit (and Line) form a line of their own, where an entry holds
+// while the weights of the entries up to it, its own included, fit in the
+// limit.
 func Holders(line []Member) []bool {
 	holds := make([]bool, len(line))
 	var olderAny, olderExclusive int
-	permitWeight := map[int]int{}
+	type permitLine struct {
+		name  string
+		limit int
+	}
+	permitWeight := map[permitLine]int{}
 	for i, m := range line {
 		switch {
 		case m.Limit > 0:
-			permitWeight[m.Limit] += max(m.Weight, 1)
-			holds[i] = permitWeight[m.Limit] <= m.Limit
+			l := permitLine{m.Line, m.Limit}
+			permitWeight[l] += max(m.Weight, 1)
+			holds[i] = permitWeight[l] <= m.Limit
 		case m.Shared:
 			holds[i] = olderExclusive == 0
 			olderAny++

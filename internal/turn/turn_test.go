@@ -32,20 +32,27 @@ func TestDecide(t *testing.T) {
 		want          turn.Decision
 	}{
 		{"mutex, head of the line", 1, 1, nil, turn.Decision{Granted: true}},
-		{"mutex, one ahead", 1, 1, ahead("a"), turn.Decision{Watch: []string{"a"}, Oldest: true}},
+		{"mutex, one ahead", 1, 1, ahead("a"), turn.Decision{Watch: []string{"a"}}},
 		{"mutex, several ahead: watch the newest", 1, 1, ahead("b", "a"), turn.Decision{Watch: []string{"b"}}},
 		{"permits, free", 3, 1, ahead("b", "a"), turn.Decision{Granted: true}},
-		{"permits, oldest waiter watches every holder", 3, 1, ahead("c", "b", "a"), turn.Decision{Watch: []string{"c", "b", "a"}, Oldest: true}},
-		{"permits, later waiter watches its predecessor and its puts", 3, 1, ahead("d", "c", "b", "a"), turn.Decision{Watch: []string{"d"}, WatchPuts: true}},
+		{"permits, oldest waiter watches the line's deletes", 3, 1, ahead("c", "b", "a"),
+			turn.Decision{WatchLine: true}},
+		{"permits, later waiter watches its predecessor and its puts", 3, 1, ahead("d", "c", "b", "a"),
+			turn.Decision{Watch: []string{"d"}, WatchPuts: true}},
 		{"permits of one, like a mutex", 1, 1, ahead("b", "a"), turn.Decision{Watch: []string{"b"}}},
 		// Weights: limit 5.
 		{"weighted, fits", 5, 2, ahead("a:3"), turn.Decision{Granted: true}},
 		{"weighted, fits exactly", 5, 5, nil, turn.Decision{Granted: true}},
-		{"weighted, does not fit: oldest waiter watches the holders", 5, 3, ahead("a:3"), turn.Decision{Watch: []string{"a"}, Oldest: true}},
-		{"weighted, light behind a heavy waiter does not overtake", 5, 1, ahead("b:3", "a:3"), turn.Decision{Watch: []string{"b"}, WatchPuts: true}},
-		{"weighted, behind light holders that fill the limit", 5, 1, ahead("c:1", "b:1", "a:3"), turn.Decision{Watch: []string{"c", "b", "a"}, Oldest: true}},
-		{"weighted, more entries ahead than the limit: someone waits", 3, 1, ahead("d:1", "c:1", "b:1", "a:1"), turn.Decision{Watch: []string{"d"}, WatchPuts: true}},
-		{"weighted, heavy waiter behind holders with room left", 8, 4, ahead("b:2", "a:3"), turn.Decision{Watch: []string{"b", "a"}, Oldest: true}},
+		{"weighted, does not fit: oldest waiter watches the line", 5, 3, ahead("a:3"),
+			turn.Decision{WatchLine: true}},
+		{"weighted, light behind a heavy waiter does not overtake", 5, 1, ahead("b:3", "a:3"),
+			turn.Decision{Watch: []string{"b"}, WatchPuts: true}},
+		{"weighted, behind light holders that fill the limit", 5, 1, ahead("c:1", "b:1", "a:3"),
+			turn.Decision{WatchLine: true}},
+		{"weighted, more entries ahead than the limit: someone waits", 3, 1, ahead("d:1", "c:1", "b:1", "a:1"),
+			turn.Decision{Watch: []string{"d"}, WatchPuts: true}},
+		{"weighted, heavy waiter behind holders with room left", 8, 4, ahead("b:2", "a:3"),
+			turn.Decision{WatchLine: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, turn.Decide(tc.limit, tc.weight, tc.ahead)); diff != "" {
@@ -136,6 +143,9 @@ func TestHolders(t *testing.T) {
 			[]bool{true, false, false}},
 		{"weighted permits filling the limit", []turn.Member{{Limit: 5, Weight: 3}, {Limit: 5, Weight: 2}, {Limit: 5}},
 			[]bool{true, true, false}},
+		{"admission lines of two tenants of one share, apart from each other and from permits",
+			[]turn.Member{{Limit: 1, Line: "a"}, {Limit: 1, Line: "b"}, {Limit: 1}, {Limit: 1, Line: "a"}, {Limit: 1, Line: "b"}},
+			[]bool{true, true, true, false, false}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, turn.Holders(tc.line)); diff != "" {

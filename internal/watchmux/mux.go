@@ -20,10 +20,20 @@
 // etcd server watcher. A delete is an event, seen at once; an entry already
 // gone when its watch was created is found by the read: one round trip
 // after the watch's creation, at most about 25 ms more under a burst.
+//
+// Under etcd's auth, etcd checks a watch when it is created, with the
+// token its stream was opened with, which may be stale (expired, or older
+// than a change to the auth store): a watch refused on a stream makes the
+// Mux open a new one, with a new token, and create every watch again. A
+// watch refused on that one too, a read refused, or a stream that cannot
+// be opened for a refusal (authentication failed) is final: the watch
+// ends, its callback told why (see package internal/etcderr), rather than
+// being tried again forever.
 package watchmux
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -31,6 +41,8 @@ import (
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
+
+	"github.com/fairlock/fairlock/internal/etcderr"
 )
 
 // Pauses between attempts to open the stream again, and between failed
@@ -60,6 +72,7 @@ type Mux struct {
 	mu       sync.Mutex
 	started  bool
 	stream   etcdserverpb.Watch_WatchClient // nil while broken
+	endIt    context.CancelFunc             // ends the current stream
 	watches  map[*watch]struct{}            // every live watch
 	pending  []*watch                       // created on the stream, in order, awaiting etcd's answer
 	byID     map[int64]*watch               // created by etcd on the current stream
@@ -73,12 +86,13 @@ type Mux struct {
 type watch struct {
 	key     string
 	rev     int64
-	gone    func()
+	gone    func(error)
 	on      etcdserverpb.Watch_WatchClient // stream its create was sent on
 	id      int64                          // etcd's watch id on the current stream; -1 when none
 	stopped bool                           // stopped or gone: gone is not called (again)
 	check   bool                           // waits in toCheck
 	from    int64                          // the store revision its server watcher started at
+	refused bool                           // etcd refused its last create; it is on a new stream since
 }
 
 // New returns a Mux of cli's connection that ends with ctx: then its stream
@@ -91,13 +105,16 @@ func New(ctx context.Context, cli *clientv3.Client) *Mux {
 // Watch calls gone once, from one of the Mux's goroutines and never from
 // Watch itself, when key no longer holds the entry made at create revision
 // rev: a delete event, or a read after the watch was created that finds the
-// key absent or made again. It does not block: the watch is created in the
-// background, and created again, and the key read again, after the stream
-// breaks. It returns stop, which ends the watch: gone is not called once
-// stop has returned (it may be running, or have run). stop may be called
-// more than once, and from gone. Once the Mux's context has ended, Watch
-// does nothing and gone is never called.
-func (m *Mux) Watch(key string, rev int64, gone func()) (stop func()) {
+// key absent or made again; gone's error is nil then. When etcd refuses the
+// watch or the read for good (see the package doc) the watch ends and gone
+// is called with the refusal instead: whether the entry lives is unknown.
+// Watch does not block: the watch is created in the background, and
+// created again, and the key read again, after the stream breaks. It
+// returns stop, which ends the watch: gone is not called once stop has
+// returned (it may be running, or have run). stop may be called more than
+// once, and from gone. Once the Mux's context has ended, Watch does
+// nothing and gone is never called.
+func (m *Mux) Watch(key string, rev int64, gone func(error)) (stop func()) {
 	w := &watch{key: key, rev: rev, gone: gone, id: -1}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -164,20 +181,28 @@ func (m *Mux) drop(w *watch) bool {
 	return true
 }
 
-// fire calls w.gone unless w was stopped.
-func (m *Mux) fire(w *watch) {
+// fire calls w.gone with err (nil: the entry is gone) unless w was
+// stopped.
+func (m *Mux) fire(w *watch, err error) {
 	if m.drop(w) {
-		w.gone()
+		w.gone(err)
 	}
 }
 
 // run opens the stream and serves it, again after each break, until the
-// Mux's context ends.
+// Mux's context ends, or a refusal to open one ends every watch.
 func (m *Mux) run() {
 	pause := minPause
 	for m.ctx.Err() == nil {
-		if m.serve() {
+		answered, err := m.serve()
+		if answered {
 			pause = minPause
+		}
+		if etcderr.IsRefused(err) {
+			// etcd's client authenticated anew for this stream and was
+			// refused: no stream will be served.
+			m.refuseAll(err)
+			return
 		}
 		select {
 		case <-m.ctx.Done():
@@ -193,19 +218,35 @@ func (m *Mux) run() {
 	m.mu.Unlock()
 }
 
+// refuseAll ends every watch with err, a refusal to open a stream, and
+// stops the Mux until the next Watch starts it again.
+func (m *Mux) refuseAll(err error) {
+	m.mu.Lock()
+	m.started = false
+	var ws []*watch
+	for w := range m.watches {
+		ws = append(ws, w)
+	}
+	m.mu.Unlock()
+	for _, w := range ws {
+		m.fire(w, err)
+	}
+}
+
 // serve opens one stream, creates every live watch on it and reads it until
-// it breaks; it reports whether etcd answered on it.
-func (m *Mux) serve() (answered bool) {
+// it breaks; it reports whether etcd answered on it, and the error that
+// ended it.
+func (m *Mux) serve() (answered bool, err error) {
 	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(m.ctx))
 	defer cancel()
 	// WaitForReady, as clientv3's own calls: after a break, the stream
 	// opens as soon as the connection is back.
 	st, err := etcdserverpb.NewWatchClient(m.cli.ActiveConnection()).Watch(ctx, grpc.WaitForReady(true))
 	if err != nil {
-		return false
+		return false, err
 	}
 	m.mu.Lock()
-	m.stream = st
+	m.stream, m.endIt = st, cancel
 	m.outbox = nil
 	wake := make(chan struct{}, 1)
 	m.wake = wake
@@ -216,7 +257,8 @@ func (m *Mux) serve() (answered bool) {
 	go m.send(ctx, cancel, st, wake)
 
 	for {
-		resp, err := st.Recv()
+		var resp *etcdserverpb.WatchResponse
+		resp, err = st.Recv()
 		if err != nil {
 			break
 		}
@@ -225,7 +267,7 @@ func (m *Mux) serve() (answered bool) {
 	}
 	cancel()
 	m.mu.Lock()
-	m.stream = nil
+	m.stream, m.endIt = nil, nil
 	m.pending = nil
 	m.outbox = nil
 	for id, w := range m.byID {
@@ -233,13 +275,14 @@ func (m *Mux) serve() (answered bool) {
 		delete(m.byID, id)
 	}
 	m.mu.Unlock()
-	return answered
+	return answered, err
 }
 
 // send sends the outbox on st until ctx ends or a send fails, which ends
 // the stream (cancel). Sending from a goroutine of its own keeps Watch, and
 // the reader, from ever blocking on the stream's flow control.
-func (m *Mux) send(ctx context.Context, cancel context.CancelFunc, st etcdserverpb.Watch_WatchClient, wake <-chan struct{}) {
+func (m *Mux) send(ctx context.Context, cancel context.CancelFunc, st etcdserverpb.Watch_WatchClient,
+	wake <-chan struct{}) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -276,12 +319,15 @@ func (m *Mux) handle(resp *etcdserverpb.WatchResponse) {
 		m.pending[0] = nil
 		m.pending = m.pending[1:]
 		switch {
+		case resp.Canceled && etcderr.IsRefused(errors.New(resp.CancelReason)):
+			m.refusedLocked(w, errors.New(resp.CancelReason))
 		case resp.Canceled: // etcd refused the watch: create it again later
 			w.on = nil
 			go m.recreate(w)
 		case w.stopped:
 			m.cancelLocked(resp.WatchId)
 		default:
+			w.refused = false
 			w.id = resp.WatchId
 			w.from = resp.GetHeader().GetRevision()
 			m.byID[w.id] = w
@@ -302,9 +348,27 @@ func (m *Mux) handle(resp *etcdserverpb.WatchResponse) {
 		}
 		if w != nil && deleted {
 			// Called without m.mu: gone may call stop.
-			go m.fire(w)
+			go m.fire(w, nil)
 		}
 	}
+}
+
+// refusedLocked handles etcd's refusal to create w, err. The first ends
+// the stream, whose token may be stale, so that every watch is created
+// again on a new stream with a new token; a refusal there too is final:
+// w ends, and its gone is told why.
+func (m *Mux) refusedLocked(w *watch, err error) {
+	if w.stopped {
+		return
+	}
+	if !w.refused {
+		w.refused, w.on = true, nil
+		if m.endIt != nil {
+			m.endIt()
+		}
+		return
+	}
+	go m.fire(w, err) // without m.mu: gone may call stop
 }
 
 // recreate creates w again after a pause, unless it stops first.
@@ -368,6 +432,14 @@ func (m *Mux) checkLoop() {
 		m.mu.Unlock()
 
 		gone, err := m.read(batch)
+		if etcderr.IsRefused(err) {
+			// A read's refusal is final: etcd's client has re-authenticated
+			// already if the token was stale.
+			for _, w := range batch {
+				m.fire(w, err)
+			}
+			continue
+		}
 		if err != nil {
 			m.mu.Lock()
 			for _, w := range batch {
@@ -386,7 +458,7 @@ func (m *Mux) checkLoop() {
 		}
 		pause = minPause
 		for _, w := range gone {
-			m.fire(w)
+			m.fire(w, nil)
 		}
 	}
 }

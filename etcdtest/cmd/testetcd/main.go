@@ -14,8 +14,15 @@
 // 127.0.0.1:2379 is where etcd's clients and the fairlock command look by
 // default. Standard input closing is what stops it when whoever started it
 // dies without a word: a script keeps a pipe to it open for as long as the
-// member is needed, or passes -ignore-stdin and stops it with a signal (a
-// job sent to the background of a shell has no standard input to keep).
+// member is needed, or passes -ignore-stdin and stops it with a signal. A
+// job sent to the background of a shell (`&`, nohup) has no standard input
+// to keep, so without -ignore-stdin it stops at once, saying so. In the
+// background, build it first (a signal to `go run` does not reach the
+// program it runs):
+//
+//	go build -o testetcd ./etcdtest/cmd/testetcd
+//	./testetcd -addr 127.0.0.1:2379 -ignore-stdin &   # kill %1 stops it
+//
 // The data is thrown away: this is not how to run etcd for real.
 package main
 
@@ -67,7 +74,8 @@ func run(opts etcdtest.Options, ignoreStdin bool) error {
 	if ignoreStdin {
 		how = "Ctrl-C or SIGTERM stops it"
 	}
-	fmt.Fprintf(os.Stderr, "testetcd: etcd serves at %s (data in a temporary directory, removed on exit); %s\n", endpoints, how)
+	fmt.Fprintf(os.Stderr, "testetcd: etcd serves at %s (data in a temporary directory, removed on exit); %s\n",
+		endpoints, how)
 	stdinClosed := make(chan struct{})
 	if !ignoreStdin {
 		go func() {
@@ -78,6 +86,10 @@ func run(opts etcdtest.Options, ignoreStdin bool) error {
 	select {
 	case <-ctx.Done():
 	case <-stdinClosed:
+		// Say why, or a member started in the background (`&`, nohup: no
+		// standard input to keep open) seems to exit for nothing.
+		fmt.Fprintln(os.Stderr, "testetcd: standard input closed, stopping; to keep it running without one "+
+			"(in the background: & or nohup), pass -ignore-stdin and stop it with a signal")
 	case err := <-e.Server().Err():
 		return fmt.Errorf("etcd stopped: %w", err)
 	}

@@ -118,3 +118,28 @@ func TestAddr(t *testing.T) {
 		t.Fatalf("put to %s: %v", addr, err)
 	}
 }
+
+// Started without a standard input to keep (as by `&` or nohup), the
+// command stops at once, cleanly, and says why on standard error, naming
+// the flag that keeps it running.
+func TestNoStdinSaysWhy(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	cmd := exec.CommandContext(ctx, os.Args[0])
+	cmd.Env = append(os.Environ(), runMain+"=1", "TMPDIR="+dir)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr // cmd.Stdin nil: /dev/null, at its end at once
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("exit: %v, want status 0\nstderr: %s", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "http://") {
+		t.Errorf("no endpoint printed before stopping: %q", stdout.String())
+	}
+	if msg := stderr.String(); !strings.Contains(msg, "standard input closed") || !strings.Contains(msg, "-ignore-stdin") {
+		t.Errorf("stderr does not say why it stopped, nor how not to: %q", msg)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("data left behind in %s: %v", dir, left)
+	}
+}

@@ -5,6 +5,10 @@
 // outcome), maps the queue's errors to the primitive's, and answers the
 // accessors every hold has. So each primitive is a thin driver of queue
 // and Set, and the release logic exists once.
+//
+// Unlike the other packages under internal/, which package queue is built
+// on, hold is built on queue: hence internal/primitive/, the layer of the
+// primitives.
 package hold
 
 import (
@@ -26,6 +30,10 @@ import (
 // (with Single false) keeps any number of holds.
 type Set struct {
 	Single bool
+	// Line is the line the holds are in: IsOwner with nothing held
+	// compares one of its keys (Queue.NotOwner), which a user confined to
+	// the lock's prefix may read. Nil falls back to queue.NotOwner.
+	Line *queue.Queue
 
 	mu      sync.Mutex
 	held    []*queue.Ticket
@@ -77,7 +85,8 @@ func (s *Set) Add(t *queue.Ticket) {
 }
 
 func (s *Set) insertLocked(t *queue.Ticket) {
-	i, _ := slices.BinarySearchFunc(s.held, t.Rev(), func(h *queue.Ticket, rev int64) int { return cmp.Compare(h.Rev(), rev) })
+	i, _ := slices.BinarySearchFunc(s.held, t.Rev(),
+		func(h *queue.Ticket, rev int64) int { return cmp.Compare(h.Rev(), rev) })
 	s.held = slices.Insert(s.held, i, t)
 }
 
@@ -166,10 +175,15 @@ func (s *Set) Key() string {
 }
 
 // IsOwner is a comparison that holds while the oldest hold is in place,
-// and never holds when none is held.
+// and never holds when none is held: a comparison on the Line's own keys
+// (Queue.NotOwner), so that under etcd's auth a transaction fenced with
+// it fails quietly for a user confined to the lock's prefix.
 func (s *Set) IsOwner() clientv3.Cmp {
 	if t := s.Oldest(); t != nil {
 		return t.IsOwner()
+	}
+	if s != nil && s.Line != nil {
+		return s.Line.NotOwner()
 	}
 	return queue.NotOwner()
 }
