@@ -48,6 +48,7 @@ for p in "${patches[@]}"; do
 	out="$runs/$name.out"
 	(cd "$tree" && DUR="${dur:-${DUR:-20s}}" SEED="${SEED:-1}" FAULTS="$faults" OUT="$runs/$name" scripts/robustness.sh) >"$out" 2>&1
 	status=$?
+	rm -rf "$runs/$name"/etcd/m*.etcd # the members' data (~120 MB each); histories and logs stay
 	if [ "$status" -eq 0 ]; then
 		echo "   NOT CAUGHT: the suite passed with the bug planted (see $out)"
 		rows+=("| $name | NOT CAUGHT |")
