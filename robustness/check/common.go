@@ -58,7 +58,8 @@ func (c *run) holdChecks(spec workload.Spec, recs []history.Record, fits func(lo
 	}
 	if worst != nil {
 		res.Worst = fmt.Sprintf("%s on %s (%s, token %d, after %s, token %d): %s; %d excused in all", dur(worst.Dur),
-			worst.Later.Lock, worst.Earlier.Proc, worst.Earlier.Token, worst.Later.Proc, worst.Later.Token, worst.Excuse, excused)
+			worst.Later.Lock, worst.Earlier.Proc, worst.Earlier.Token, worst.Later.Proc, worst.Later.Token, worst.Excuse,
+			excused)
 	}
 	c.fencedChecks(recs, res)
 	c.waitChecks(recs, res)
@@ -210,11 +211,13 @@ func (c *run) letinChecks(recs []history.Record, res *Result) {
 	}
 	if len(lat) > 0 {
 		slices.Sort(lat)
-		res.Figures = append(res.Figures, fmt.Sprintf("let-in to grant: median %s, p99 %s, max %s; max during a member fault %s",
+		res.Figures = append(res.Figures, fmt.Sprintf(
+			"let-in to grant: median %s, p99 %s, max %s; max during a member fault %s",
 			dur(lat[len(lat)/2]), dur(lat[len(lat)*99/100]), dur(lat[len(lat)-1]), dur(worstMember)))
 	}
 	if missing > 0 {
-		res.Figures = append(res.Figures, fmt.Sprintf("%d grants not in etcd's record (an entry etcd never let in?)", missing))
+		res.Figures = append(res.Figures,
+			fmt.Sprintf("%d grants not in etcd's record (an entry etcd never let in?)", missing))
 	}
 }
 
@@ -266,5 +269,6 @@ func (c *run) outageCheck(spec workload.Spec, recs []history.Record, kind histor
 		}
 		slowest = max(slowest, t-c.meta.OutageEnd)
 	}
-	res.Figures = append(res.Figures, fmt.Sprintf("after the outage: every worker's first %s within %s", kind, dur(slowest)))
+	res.Figures = append(res.Figures,
+		fmt.Sprintf("after the outage: every worker's first %s within %s", kind, dur(slowest)))
 }

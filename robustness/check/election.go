@@ -108,7 +108,8 @@ func checkElection(c *run, spec workload.Spec, recs []history.Record) Result {
 			}
 		}
 	}
-	res.Figures = append(res.Figures, fmt.Sprintf("terms in etcd's record: %d; observer reports checked: %d in %d streams, "+
+	res.Figures = append(res.Figures, fmt.Sprintf("terms in etcd's record: %d; observer reports checked: %d in %d "+
+		"streams, "+
 		"%d marked Gap", len(truth), reports, len(order), gaps))
 	return res
 }

@@ -45,7 +45,8 @@ const maxListed = 10
 
 func (r Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nrobustness report, seed %d (replay: SEED=%d make robustness), histories in %s\n", r.Seed, r.Seed, r.Dir)
+	fmt.Fprintf(&b, "\nrobustness report, seed %d (replay: SEED=%d make robustness), histories in %s\n",
+		r.Seed, r.Seed, r.Dir)
 	for _, f := range r.Faults {
 		fmt.Fprintf(&b, "  fault %s\n", f)
 	}

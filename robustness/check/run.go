@@ -99,7 +99,8 @@ func Run(dir string, known Known) (Report, error) {
 	c.letins = c.record.Letins()
 
 	for _, f := range c.faults {
-		line := fmt.Sprintf("#%-2d %-14s %s %s for %s -> %s", f.Seq, f.Kind, f.Target, c.at(f.From), dur(f.To-f.From), f.Victim)
+		line := fmt.Sprintf("#%-2d %-14s %s %s for %s -> %s", f.Seq, f.Kind, f.Target, c.at(f.From), dur(f.To-f.From),
+			f.Victim)
 		if f.Note != "" {
 			line += " (" + f.Note + ")"
 		}

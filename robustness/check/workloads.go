@@ -66,7 +66,8 @@ func checkRWMutex(c *run, spec workload.Spec, recs []history.Record) Result {
 			}
 		}
 	}
-	res.Figures = append(res.Figures, fmt.Sprintf("%d fenced reads; %d saw a write left unfinished by a writer that lost its hold",
+	res.Figures = append(res.Figures, fmt.Sprintf(
+		"%d fenced reads; %d saw a write left unfinished by a writer that lost its hold",
 		seen, inProgress))
 	return res
 }

@@ -21,7 +21,8 @@ func runElection(ctx context.Context, w *Worker) error {
 	}
 	lock := w.Spec.Locks[0]
 	n := 0
-	value := func() string { n++; return fmt.Sprintf("%s:%d", w.Proc, n) } // unique: the observers' reports tell terms apart
+	// Unique values: the observers' reports tell terms apart.
+	value := func() string { n++; return fmt.Sprintf("%s:%d", w.Proc, n) }
 	w.Session(ctx, func(ctx context.Context, c *fairlock.Client) {
 		e, err := c.Election(lock)
 		if err != nil {

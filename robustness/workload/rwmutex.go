@@ -73,8 +73,8 @@ func runRWMutex(ctx context.Context, w *Worker) error {
 
 // fencedPut writes value at key if fence holds, and reports whether it was
 // written.
-func (w *Worker) fencedPut(ctx context.Context, c *fairlock.Client, op int64, lock string, token int64, key, value string,
-	fence clientv3.Cmp) bool {
+func (w *Worker) fencedPut(ctx context.Context, c *fairlock.Client, op int64, lock string, token int64,
+	key, value string, fence clientv3.Cmp) bool {
 	ctx, cancel := context.WithTimeout(ctx, OpTimeout)
 	defer cancel()
 	call := history.Now()

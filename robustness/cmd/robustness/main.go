@@ -55,7 +55,8 @@ func main() {
 		ttl         = flag.Duration("ttl", 3*time.Second, "the workers' session TTL")
 		plan        = flag.Bool("plan", false, "print the schedule and exit")
 		recheck     = flag.String("check", "", "check the run kept in this directory again, and exit")
-		knownFlag   = flag.String("known", "", "comma-separated known bugs whose findings are reported without failing the run")
+		knownFlag   = flag.String("known", "",
+			"comma-separated known bugs whose findings are reported without failing the run")
 	)
 	flag.Parse()
 	if *knownFlag != "" {
@@ -93,14 +94,16 @@ func main() {
 		}
 		return
 	}
-	for _, b := range []struct{ flag, v string }{{"-etcd", *etcdBin}, {"-worker", *workerBin}, {"-fairlock", *fairlockBin}} {
+	bins := []struct{ flag, v string }{{"-etcd", *etcdBin}, {"-worker", *workerBin}, {"-fairlock", *fairlockBin}}
+	for _, b := range bins {
 		if b.v == "" {
 			fatal(fmt.Errorf("fairlock: robustness: %s is required", b.flag))
 		}
 	}
 	dir := *out
 	if ents, _ := os.ReadDir(dir); dir != "" && len(ents) > 0 {
-		fatal(fmt.Errorf("fairlock: robustness: -out %s is not empty: a run appends to its histories, so it wants a new directory", dir))
+		fatal(fmt.Errorf("fairlock: robustness: -out %s is not empty: a run appends to its histories, "+
+			"so it wants a new directory", dir))
 	}
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", fmt.Sprintf("fairlock-robustness-%d-", *seed)); err != nil {
