@@ -3,7 +3,7 @@
 # (in-process etcd clusters, the embedded etcd, the command, adapters).
 GO ?= go
 # Every module, the library first. make test runs the tests of each.
-MODULES := . etcdtest integration examples bench prometheus otel cmd/fairlock
+MODULES := . etcdtest integration examples bench prometheus otel cmd/fairlock robustness
 # -p 1 inside a module is not needed; modules run one after another so that
 # a 2-core machine is not asked to run several etcd clusters per core.
 TESTFLAGS ?= -race -count=1 -timeout 15m
@@ -13,7 +13,7 @@ TESTFLAGS ?= -race -count=1 -timeout 15m
 # tidies a temporary copy that adds the replaces and compares.
 INSTALLABLE := cmd/fairlock
 
-.PHONY: all test lint tidy bench demo fuzz lean compat
+.PHONY: all test lint tidy bench demo fuzz lean compat robustness robustness-planted
 
 all: lint test
 
@@ -56,3 +56,17 @@ lean:
 # against each. Not in CI: a cold cache builds three etcd servers.
 compat:
 	GO=$(GO) scripts/compat.sh
+
+# The robustness suite (docs/robustness.md): a real three-process etcd
+# cluster under kills, pauses and partitions for DUR, every primitive and
+# the command in worker processes, histories checked (porcupine among the
+# checkers). SEED replays a run's schedule; FAULTS picks kinds of fault.
+# make test runs only the suite's own unit tests.
+DUR ?= 60s
+robustness:
+	DUR=$(DUR) SEED=$(SEED) FAULTS=$(FAULTS) KNOWN=$(KNOWN) GO=$(GO) scripts/robustness.sh
+
+# Each planted bug (robustness/planted/*.patch) applied to a copy of the
+# tree, the suite run on it: every run must FAIL, and says why.
+robustness-planted:
+	GO=$(GO) scripts/robustness-planted.sh

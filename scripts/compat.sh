@@ -17,6 +17,8 @@
 # run to some minor versions: compat.sh 3.4 3.7.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=etcd-build.sh
+. "$root/scripts/etcd-build.sh"
 GO="${GO:-go}"
 cache="${FAIRLOCK_COMPAT_CACHE:-$HOME/.cache/fairlock-compat}"
 minors=("$@")
@@ -43,26 +45,8 @@ newest() {
 }
 
 # build builds etcd's server at version $1 (v3.x.y) into the cache, once,
-# and prints the binary's path. go install refuses etcd's module (it has
-# replace directives), so a scratch module requires it and builds its main
-# package.
-build() {
-	local v="$1" bin="$cache/etcd-$1"
-	if [ ! -x "$bin" ]; then
-		local mod="$tmp/build-$v"
-		mkdir -p "$mod"
-		log "building etcd $v from the module proxy"
-		(
-			cd "$mod"
-			export GOWORK=off GOFLAGS=-mod=mod
-			printf 'module scratch\n\ngo 1.23\n' >go.mod
-			"$GO" get "go.etcd.io/etcd/server/v3@$v" >&2
-			CGO_ENABLED=0 "$GO" build -trimpath -o "$bin.tmp" go.etcd.io/etcd/server/v3 >&2
-		)
-		mv "$bin.tmp" "$bin"
-	fi
-	echo "$bin"
-}
+# and prints the binary's path (scripts/etcd-build.sh).
+build() { etcd_build "$1" "$tmp"; }
 
 # debian installs Debian's etcd-server (3.4) and copies its binary into the
 # cache, once, and prints the binary's path.

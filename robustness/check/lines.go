@@ -1,0 +1,96 @@
+package check
+
+import (
+	"strconv"
+	"strings"
+)
+
+// EntryKind is the kind of a line's entry.
+type EntryKind byte
+
+// The kinds of entry, by the key layout of DESIGN.md ("Keys").
+const (
+	Exclusive EntryKind = 'x' // NAME/.x/ID
+	Shared    EntryKind = 's' // NAME/.s/ID
+	Permit    EntryKind = 'p' // NAME/.p/LIMIT/ID, or NAME/.p/LIMIT/ID@WEIGHT
+)
+
+// Entry is an entry of a line as etcd's record shows it.
+type Entry struct {
+	Lock   string // the lock's name
+	Key    string
+	Kind   EntryKind
+	Limit  int // a permit's limit
+	Weight int // a permit's weight; 1 for the others
+	Rev    int64
+	Lease  int64
+	Value  string
+}
+
+// ParseKey reads an entry's key. ok is false for a key that is not an
+// entry (a yield request, a register beside the locks).
+//
+// The suite reads the layout itself rather than through fairlock's
+// internal/keys: the checker is an oracle, and one that shared the code
+// it checks would share its bugs.
+func ParseKey(key string) (e Entry, ok bool) {
+	for _, k := range []EntryKind{Exclusive, Shared, Permit} {
+		marker := "/." + string(k) + "/"
+		i := strings.Index(key, marker)
+		if i <= 0 || strings.Contains(key[:i], "/.") {
+			continue // no lock name has a segment starting with "."
+		}
+		e = Entry{Lock: key[:i], Key: key, Kind: k, Weight: 1}
+		rest := key[i+len(marker):]
+		if rest == "" {
+			return Entry{}, false
+		}
+		if k != Permit {
+			return e, true
+		}
+		lim, id, found := strings.Cut(rest, "/")
+		n, err := strconv.Atoi(lim)
+		if !found || err != nil || n < 1 || id == "" {
+			return Entry{}, false
+		}
+		e.Limit = n
+		if _, w, weighted := strings.Cut(id, "@"); weighted {
+			if e.Weight, err = strconv.Atoi(w); err != nil || e.Weight < 1 {
+				return Entry{}, false
+			}
+		}
+		return e, true
+	}
+	return Entry{}, false
+}
+
+// Entitled reports, for each entry of one lock's line (sorted by create
+// revision, oldest first), whether its turn has come by the protocol of
+// DESIGN.md: an exclusive entry when no entry is older; a shared one when
+// no exclusive entry is older; a permit while the weights of the older
+// permits and its own fit in its limit, every older permit being entitled
+// too (nobody overtakes). Permits form a line of their own, beside the
+// exclusive and shared entries.
+func Entitled(line []Entry) []bool {
+	out := make([]bool, len(line))
+	older, olderExclusive := false, false
+	used, blocked := 0, false
+	for i, e := range line {
+		switch e.Kind {
+		case Exclusive:
+			out[i] = !older
+			older, olderExclusive = true, true
+		case Shared:
+			out[i] = !olderExclusive
+			older = true
+		case Permit:
+			if !blocked && used+e.Weight <= e.Limit {
+				out[i] = true
+				used += e.Weight
+			} else {
+				blocked = true
+			}
+		}
+	}
+	return out
+}
