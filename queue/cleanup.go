@@ -30,7 +30,7 @@ const CleanupTimeout = 3 * time.Second
 const (
 	cleanupFirstRetry = 50 * time.Millisecond
 	cleanupMaxRetry   = 250 * time.Millisecond
-	cleanupAttempt    = time.Second // one removal's bound inside the worker
+	cleanupAttempt    = AttemptTimeout // one removal's bound inside the worker
 )
 
 // cleanup is the one place that removes what calls gave up: entries of

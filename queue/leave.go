@@ -55,6 +55,9 @@ func (t *Ticket) Leave(ctx context.Context) error {
 	}
 }
 
+// letInReadTimeout bounds letIn's read.
+const letInReadTimeout = 500 * time.Millisecond
+
 // letIn returns, for a permit, the ops that touch the entries its leaving
 // lets in, for the Leave's transaction (see "Permits" in the package doc):
 // each a transaction of its own, applied only if its entry is still there,
@@ -64,6 +67,10 @@ func (t *Ticket) letIn(ctx context.Context) []clientv3.Op {
 	if t.kind != Permit || t.limit < 2 {
 		return nil
 	}
+	// A read for a speed-up: bounded short, so that a member that does not
+	// answer delays the release little (the grantees then touch themselves).
+	ctx, cancel := context.WithTimeout(ctx, letInReadTimeout)
+	defer cancel()
 	resp, err := t.q.s.Client().Do(ctx, t.lineOp(clientv3.WithSerializable(),
 		clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend),
 		clientv3.WithLimit(int64(turn.AheadLimit(t.limit)))))

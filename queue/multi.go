@@ -89,6 +89,14 @@ func AcquireAll(ctx context.Context, reqs []Request) ([]*Ticket, error) {
 // came early may have been lost while a later line was awaited, checks in
 // one read that every entry is still there.
 func waitAll(ctx context.Context, ts []*Ticket) error {
+	if ts[0].lastRead().rev == 0 && len(ts) > 1 {
+		// The join's reply was lost and a retry adopted its entries: what
+		// is ahead of each is unknown. One read for them all, rather than
+		// one per Wait (each a round trip that may meet a silent member).
+		if err := readAhead(ctx, ts); err != nil {
+			return err
+		}
+	}
 	waited := false
 	for _, t := range ts {
 		if r := t.lastRead(); r.rev == 0 || !turn.Decide(t.limit, t.weight, r.ahead).Granted {
@@ -117,6 +125,33 @@ func waitAll(ctx context.Context, ts []*Ticket) error {
 		if !ownedIn(resp.Responses[i], t.rev) {
 			return t.observeGone(ctx, false)
 		}
+	}
+	return nil
+}
+
+// readAhead reads, in one transaction, what is ahead of each ticket, and
+// gives each the view its Wait starts from; an entry found gone ends its
+// ticket as lost.
+func readAhead(ctx context.Context, ts []*Ticket) error {
+	ops := make([]clientv3.Op, 0, 2*len(ts))
+	for _, t := range ts {
+		ops = append(ops, t.ownOp(), t.aheadOp(turn.AheadLimit(t.limit), clientv3.WithMaxCreateRev(t.rev-1)))
+	}
+	var resp *clientv3.TxnResponse
+	err := ts[0].retry(ctx, func(ctx context.Context) (err error) {
+		resp, err = ts[0].q.s.Client().Txn(ctx).Then(ops...).Commit()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for i, t := range ts {
+		if !ownedIn(resp.Responses[2*i], t.rev) {
+			return t.observeGone(ctx, false)
+		}
+		t.mu.Lock()
+		t.read = view{ahead: aheadOf(resp.Responses[2*i+1], t.rev), rev: resp.Header.Revision}
+		t.mu.Unlock()
 	}
 	return nil
 }

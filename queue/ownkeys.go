@@ -5,23 +5,32 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/fairlock/fairlock/internal/etcderr"
 )
 
 // OwnKeyCheckInterval is how often a session checks that the entries of
-// its waiting tickets are still in their lines. A waiter watches only the
-// entries ahead of it (one server watcher, as etcd's own Mutex has), not
-// its own key: a deletion of its own entry by someone else (`fairlock rm`,
-// say) is rare, and is found by this check, one read per session whatever
-// the number of waiters, within this interval; a waiter's every wake-up
-// checks its entry too, and a lease that ends is seen at once.
+// its waiting tickets are still in their lines, and that what is ahead of
+// each is as its last read saw it. A waiter watches only the entries ahead
+// of it (one server watcher, as etcd's own Mutex has), not its own key: a
+// deletion of its own entry by someone else (`fairlock rm`, say) is rare,
+// and is found by this check, one read per session whatever the number of
+// waiters, within this interval; a waiter's every wake-up checks its entry
+// too, and a lease that ends is seen at once. The same read covers a
+// watch that cannot deliver: a watch stream stays on the member the client
+// placed it on, and a member that is stopped or cut off from the others
+// sends nothing, however long it lasts, while the check's reads go on
+// through the client's other endpoints (see AttemptTimeout). So a waiter
+// whose turn comes while its watch's member is silent learns of it within
+// about OwnKeyCheckInterval plus AttemptTimeout.
 const OwnKeyCheckInterval = 500 * time.Millisecond
 
-// ownCheckBatch is how many keys one read of the check asks for: etcd
-// refuses transactions of more than 128 operations by default.
-const ownCheckBatch = 64
+// ownCheckOps is how many operations one read of the check holds at most:
+// etcd refuses transactions of more than 128 operations by default.
+const ownCheckOps = 120
 
 // ownCheck is a session's check of its waiters' own keys: one read per
 // OwnKeyCheckInterval for all of them, by one worker, while any waits.
@@ -38,6 +47,44 @@ type ownCheck struct {
 type ownWait struct {
 	gone chan struct{} // closed when the entry is found gone, or err is set
 	err  error         // set before gone closes: etcd refuses the check for good
+	// seen, buffered 1, gets what the check read when it finds the entries
+	// ahead changed since the waiter's last read (see probe): a read the
+	// waiter can decide on, as on its own.
+	seen  chan seen
+	probe *probe // guarded by the check's mu; nil before the waiter's first read
+}
+
+// probe is what a waiter's last read saw ahead of it: the read of the
+// entries ahead (aheadOp), the keys it found, and the revision it read at.
+// The check reads the same again: an entry gone from it, or written since,
+// may bring the turn, and the waiter's watch may not have said so.
+type probe struct {
+	op   clientv3.Op
+	keys []string
+	rev  int64
+}
+
+// seen is a read of what is ahead of a waiter, made for it by the check:
+// its own entry, the entries ahead (the probe's read), at revision rev.
+type seen struct {
+	own   *mvccpb.KeyValue
+	ahead *etcdserverpb.ResponseOp
+	rev   int64
+}
+
+// changed reports whether r, the probe's read made again, differs from
+// what the waiter saw.
+func (p *probe) changed(r *etcdserverpb.ResponseOp) bool {
+	kvs := r.GetResponseRange().GetKvs()
+	if len(kvs) != len(p.keys) {
+		return true
+	}
+	for i, kv := range kvs {
+		if string(kv.Key) != p.keys[i] || kv.ModRevision > p.rev {
+			return true
+		}
+	}
+	return false
 }
 
 func newOwnCheck(ctx context.Context, cli *clientv3.Client) *ownCheck {
@@ -54,7 +101,7 @@ func newOwnCheck(ctx context.Context, cli *clientv3.Client) *ownCheck {
 // found gone, or when etcd refuses the check in a way no retry mends (then
 // its err says so). Call stop when the ticket no longer waits.
 func (o *ownCheck) add(t *Ticket) (w *ownWait, stop func()) {
-	w = &ownWait{gone: make(chan struct{})}
+	w = &ownWait{gone: make(chan struct{}), seen: make(chan seen, 1)}
 	o.mu.Lock()
 	o.waiting[t] = w
 	o.mu.Unlock()
@@ -64,6 +111,13 @@ func (o *ownCheck) add(t *Ticket) (w *ownWait, stop func()) {
 		delete(o.waiting, t)
 		o.mu.Unlock()
 	}
+}
+
+// setProbe records what w's waiter read ahead of it last.
+func (o *ownCheck) setProbe(w *ownWait, p *probe) {
+	o.mu.Lock()
+	w.probe = p
+	o.mu.Unlock()
 }
 
 // run checks the waiters' keys every OwnKeyCheckInterval while any waits.
@@ -83,36 +137,74 @@ func (o *ownCheck) round(tick <-chan time.Time) bool {
 	case <-tick:
 	}
 	o.mu.Lock()
-	ts := make([]*Ticket, 0, len(o.waiting))
-	for t := range o.waiting {
-		ts = append(ts, t)
+	var batches [][]checked
+	ops := ownCheckOps
+	for t, w := range o.waiting {
+		c := checked{t: t, w: w, probe: w.probe}
+		if ops+c.ops() > ownCheckOps {
+			batches, ops = append(batches, nil), 0
+		}
+		batches[len(batches)-1] = append(batches[len(batches)-1], c)
+		ops += c.ops()
 	}
 	o.mu.Unlock()
-	if len(ts) == 0 {
-		return false
+	for _, b := range batches {
+		// Once more at once when the read fails: it went to a member that
+		// did not answer, and the next goes to the next member.
+		if o.check(b) != nil {
+			o.check(b) //nolint:errcheck // the next round asks again
+		}
 	}
-	for len(ts) > 0 {
-		batch := ts[:min(len(ts), ownCheckBatch)]
-		ts = ts[len(batch):]
-		o.check(batch)
-	}
-	return true
+	return len(batches) > 0
 }
 
-func (o *ownCheck) check(ts []*Ticket) {
-	ops := make([]clientv3.Op, len(ts))
-	for i, t := range ts {
-		ops[i] = t.ownOp()
+// checked is one waiter of a check's read.
+type checked struct {
+	t     *Ticket
+	w     *ownWait
+	probe *probe // as the waiter last set it
+}
+
+func (c checked) ops() int {
+	if c.probe == nil {
+		return 1
+	}
+	return 2
+}
+
+// check reads, in one transaction, the own key and the probe of every
+// waiter of batch: it closes gone for a waiter whose entry is gone, and
+// sends what it read to one whose probe changed. It returns the read's
+// error, but for a refusal, which it hands to the waiters.
+func (o *ownCheck) check(batch []checked) error {
+	var ops []clientv3.Op
+	for _, c := range batch {
+		ops = append(ops, c.t.ownOp())
+		if c.probe != nil {
+			ops = append(ops, c.probe.op)
+		}
 	}
 	ctx, cancel := context.WithTimeout(o.ctx, OwnKeyCheckInterval)
 	resp, err := o.cli.Txn(ctx).Then(ops...).Commit()
 	cancel()
 	refused := etcderr.IsRefused(err)
 	if err != nil && !refused {
-		return // the next round asks again; a waiter's wake-ups check too
+		return err // asked again (through the next member); a waiter's wake-ups check too
 	}
-	for i, t := range ts {
-		if !refused && ownedIn(resp.Responses[i], t.rev) {
+	i := 0
+	for _, c := range batch {
+		t, at := c.t, i
+		i += c.ops()
+		if !refused && ownedIn(resp.Responses[at], t.rev) {
+			if c.probe != nil && c.probe.changed(resp.Responses[at+1]) {
+				s := seen{own: resp.Responses[at].GetResponseRange().GetKvs()[0], ahead: resp.Responses[at+1],
+					rev: resp.Header.Revision}
+				select {
+				case <-c.w.seen: // an older read, not taken yet: this one replaces it
+				default:
+				}
+				c.w.seen <- s // the check is the only sender
+			}
 			continue
 		}
 		o.mu.Lock()
@@ -125,4 +217,5 @@ func (o *ownCheck) check(ts []*Ticket) {
 		}
 		o.mu.Unlock()
 	}
+	return nil
 }

@@ -189,7 +189,12 @@ func (t *Ticket) lastRead() view {
 // retry is Queue.retry for a call on the ticket's entry: the session
 // ending means the entry is gone with its lease, which is ErrLost too.
 func (t *Ticket) retry(ctx context.Context, op func(context.Context) error) error {
-	err := t.q.retry(ctx, op)
+	return t.lostIfExpired(t.q.retry(ctx, op))
+}
+
+// lostIfExpired is err, but the loss of the ticket's entry for a session
+// that ended.
+func (t *Ticket) lostIfExpired(err error) error {
 	if errors.Is(err, ErrSessionExpired) {
 		return &lostError{name: t.q.Name(), token: t.rev, expired: true}
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/fairlock/fairlock/internal/etcderr"
@@ -62,11 +64,13 @@ type waiter struct {
 	t   *Ticket
 	cli *clientv3.Client
 
-	ahead    []turn.Ahead // the last read's newest blocking entries
-	readRev  int64        // revision of the last read; 0 before the first
-	decision turn.Decision
-	behind   bool // the last read saw an entry behind this one
-	touched  bool // the last read saw the entry touched by the release that let it in
+	ahead   []turn.Ahead // the last read's newest blocking entries
+	readRev int64        // revision of the last read; 0 before the first
+	// published: readRev as last given to the session's check (publish).
+	published int64
+	decision  turn.Decision
+	behind    bool // the last read saw an entry behind this one
+	touched   bool // the last read saw the entry touched by the release that let it in
 
 	events  chan watchEvent
 	own     *ownWait                  // the session's check of the entry (ownkeys.go)
@@ -90,6 +94,9 @@ func (w *waiter) run(ctx, wctx context.Context) error {
 	own, stop := w.t.q.st.own.add(w.t)
 	defer stop()
 	w.own = own
+	if !w.reread {
+		w.publish()
+	}
 	for {
 		if w.reread {
 			if err := w.read(ctx); err != nil {
@@ -98,12 +105,33 @@ func (w *waiter) run(ctx, wctx context.Context) error {
 			if w.decision.Granted {
 				return nil
 			}
+			w.publish()
 		}
 		w.follow(wctx)
 		if err := w.next(ctx, wctx); err != nil {
 			return err
 		}
+		if w.decision.Granted {
+			return nil // decided on the session's check's read
+		}
+		if !w.reread && w.readRev > w.published {
+			w.publish()
+		}
 	}
+}
+
+// publish gives the session's check what the last read saw ahead, for it
+// to read again every OwnKeyCheckInterval: a change the watches do not
+// deliver (their member stopped or cut off) wakes the waiter all the same.
+func (w *waiter) publish() {
+	t := w.t
+	n := turn.AheadLimit(t.limit)
+	keys := make([]string, 0, min(len(w.ahead), n))
+	for _, a := range w.ahead[:min(len(w.ahead), n)] {
+		keys = append(keys, a.Key)
+	}
+	t.q.st.own.setProbe(w.own, &probe{op: t.aheadOp(n, clientv3.WithMaxCreateRev(t.rev-1)), keys: keys, rev: w.readRev})
+	w.published = w.readRev
 }
 
 // follow makes the set of watched keys the decision's.
@@ -158,6 +186,13 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 			return w.t.q.refused(w.own.err)
 		}
 		return w.t.observeGone(ctx, false)
+	case s := <-w.own.seen:
+		// What is ahead changed and no watch said so (yet): decide on the
+		// check's read, which went through a member that answered.
+		if s.rev > w.readRev {
+			w.saw(s.own, s.ahead, nil, s.rev)
+		}
+		return nil
 	case ev = <-w.events:
 	}
 	ws := w.watches[ev.key]
@@ -231,15 +266,27 @@ func (w *waiter) read(ctx context.Context) error {
 	if !ownedIn(resp.Responses[0], w.t.rev) {
 		return w.t.observeGone(ctx, false)
 	}
-	own := resp.Responses[0].GetResponseRange().GetKvs()[0]
+	var behind *etcdserverpb.ResponseOp
+	if len(resp.Responses) > 2 {
+		behind = resp.Responses[2]
+	}
+	w.saw(resp.Responses[0].GetResponseRange().GetKvs()[0], resp.Responses[1], behind, resp.Header.Revision)
+	return nil
+}
+
+// saw records a read of the line, made at revision rev, and decides on it:
+// own is the ticket's entry, ahead the read of the entries ahead of it,
+// behind the read of an entry behind it (nil when not read: for permits,
+// then taken to be there, so that a grant touches its entry, which costs
+// a write at most).
+func (w *waiter) saw(own *mvccpb.KeyValue, ahead, behind *etcdserverpb.ResponseOp, rev int64) {
 	w.touched = own.ModRevision > own.CreateRevision
-	w.ahead = aheadOf(resp.Responses[1], w.t.rev)
-	w.behind = len(resp.Responses) > 2 && len(resp.Responses[2].GetResponseRange().GetKvs()) > 0
-	w.readRev = resp.Header.Revision
+	w.ahead = aheadOf(ahead, w.t.rev)
+	w.behind = behind == nil || len(behind.GetResponseRange().GetKvs()) > 0
+	w.readRev = rev
 	w.decision = turn.Decide(w.t.limit, w.t.weight, w.ahead)
 	w.reread = false
 	w.needRev = 0
-	return nil
 }
 
 func (w *waiter) readAt(ctx context.Context, serializable bool) (resp *clientv3.TxnResponse, err error) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fairlock/fairlock/queue"
 	"github.com/fairlock/fairlock/robustness/history"
 	"github.com/fairlock/fairlock/robustness/schedule"
 	"github.com/fairlock/fairlock/robustness/workload"
@@ -16,9 +17,15 @@ import (
 const (
 	// LetinBound: a waiter returns within it of etcd letting it in (the
 	// revision at which its turn came), unless its own process was paused
-	// or cut off meanwhile. It holds through member faults: a waiter
-	// whose member is paused or cut off has other endpoints.
-	LetinBound = 2 * time.Second
+	// or cut off meanwhile. It holds through member faults: a waiter whose
+	// member is paused or cut off has other endpoints. Its watch then
+	// stays silent, and the session's check of its waiters, every
+	// OwnKeyCheckInterval, reads the line for it through another member;
+	// a call whose attempt went to the silent member makes its next one
+	// through the next member after AttemptTimeout. At worst a join whose
+	// reply the silent member kept, then a read that went there too: two
+	// attempts, plus half a second for a loaded machine.
+	LetinBound = 2*queue.AttemptTimeout + 500*time.Millisecond
 	// AfterOutage: once the cluster is back from the final outage, every
 	// worker is granted again within it.
 	AfterOutage = 30 * time.Second
