@@ -252,7 +252,7 @@ func spread(grants []shareGrant, shares []int) float64 {
 type tenantBook struct {
 	looping []int // per tenant: contenders between a Lock's start and its Unlock's return
 	grants  []shareGrant
-	waitMax []time.Duration // per tenant: the longest wait, Lock start to grant
+	waits   [][]time.Duration // per tenant: every wait, Lock start to grant
 	// inLineMax, per tenant: the most grants made to others while one of
 	// its callers was in line (from its first server call's return to its
 	// grant): what the design bounds (tenantMix.inLineBound).
@@ -261,7 +261,7 @@ type tenantBook struct {
 
 func newTenantBook(m tenantMix) *tenantBook {
 	n := len(m)
-	return &tenantBook{looping: make([]int, n), waitMax: make([]time.Duration, n), inLineMax: make([]int, n)}
+	return &tenantBook{looping: make([]int, n), waits: make([][]time.Duration, n), inLineMax: make([]int, n)}
 }
 
 // grant books a's grant after waiting wait, with inLine grants made to
@@ -272,7 +272,7 @@ func (b *tenantBook) grant(a *arrival, wait time.Duration, inLine int) {
 		all = all && n > 0
 	}
 	b.grants = append(b.grants, shareGrant{tenant: a.tenant, all: all})
-	b.waitMax[a.tenant] = max(b.waitMax[a.tenant], wait)
+	b.waits[a.tenant] = append(b.waits[a.tenant], wait)
 	b.inLineMax[a.tenant] = max(b.inLineMax[a.tenant], inLine)
 }
 
@@ -283,9 +283,10 @@ type tenantFigures struct {
 	Grants    []int   // per tenant
 	Spread    float64 // the worst of any slice
 	InWindows int     // grants made while every tenant waited
-	// Of the tenants with the fewest contenders: the longest wait of any
-	// of their callers, and the most grants to others while one was in
-	// line, against the design's bound.
+	// Of the tenants with the fewest contenders: the median and the
+	// longest wait of their callers, and the most grants to others while
+	// one was in line, against the design's bound.
+	SmallWaitP50   time.Duration
 	SmallWaitMax   time.Duration
 	SmallInLineMax int
 	SmallBound     int
@@ -299,6 +300,7 @@ func summarizeTenants(spec cellSpec, slices []slice) *tenantFigures {
 	for _, t := range small {
 		f.SmallBound = max(f.SmallBound, spec.mix.inLineBound(t))
 	}
+	var waits []time.Duration
 	for _, sl := range slices {
 		f.LeftKeys = max(f.LeftKeys, sl.leftKeys)
 		r := sl.rec
@@ -312,11 +314,12 @@ func summarizeTenants(spec cellSpec, slices []slice) *tenantFigures {
 		}
 		f.Spread = max(f.Spread, spread(b.grants, spec.mix.shares()))
 		for _, t := range small {
-			f.SmallWaitMax = max(f.SmallWaitMax, b.waitMax[t])
+			waits = append(waits, b.waits[t]...)
 			f.SmallInLineMax = max(f.SmallInLineMax, b.inLineMax[t])
 		}
 		r.mu.Unlock()
 	}
+	f.SmallWaitP50, f.SmallWaitMax = percentile(waits, 50), percentile(waits, 100)
 	return f
 }
 
@@ -376,9 +379,10 @@ func tenantPairs(res *results) (pairs [][2]cellResult) {
 // tenantsTable shows the tenants cells.
 func tenantsTable(res *results) table {
 	t := table{title: "Tenants: fairmutex with queue.WithTenant against the same contenders without tenants (FIFO)",
-		header: []string{"contenders per tenant (:share)", "lock, hold", "acq/s", "handoff p50", "calls/acq",
-			"grants per tenant", "spread (grants)",
-			"small tenant: longest wait", "small tenant: grants to other callers while in line, max (bound)", "keys left"}}
+		header: []string{"contenders per tenant (:share)", "lock, hold", "acq/s", "handoff p50", "calls/acq", "events/acq",
+			"grants per tenant", "spread (grants)", "small tenant: wait p50", "small tenant: longest wait",
+			"small tenant: grants to other callers while in line, max (bound)"}}
+	left := 0
 	for _, r := range res.Tenants {
 		f := r.Tenants
 		if f == nil {
@@ -386,17 +390,20 @@ func tenantsTable(res *results) table {
 		}
 		label := fmt.Sprintf("%s, %v", r.Contender, f.Hold)
 		if r.Err != "" {
-			t.rows = append(t.rows, []string{f.Mix.String(), label, "error", "", "", "", "", "", "", ""})
+			t.rows = append(t.rows, []string{f.Mix.String(), label, "error", "", "", "", "", "", "", "", ""})
 			t.notes = append(t.notes, fmt.Sprintf("%s mix=%s hold=%v: %s", r.Contender, f.Mix, f.Hold, r.Err))
 			continue
 		}
-		rate, wait := fmtRate(r.PerSec), fmtMs(f.SmallWaitMax, r.Grants)
-		handoff, calls := fmtMs(r.HandoffP50, r.Handoffs), fmt.Sprintf("%.2f", r.Calls)
+		left += f.LeftKeys
+		rate, waitP50, wait := fmtRate(r.PerSec), fmtMs(f.SmallWaitP50, r.Grants), fmtMs(f.SmallWaitMax, r.Grants)
+		handoff, calls, events := fmtMs(r.HandoffP50, r.Handoffs), fmt.Sprintf("%.2f", r.Calls), fmt.Sprintf("%.2f", r.Events)
 		for _, p := range tenantPairs(res) {
 			if a := p[1]; p[0].Tenants == f && a.Err == "" {
 				rate = withRatio(rate, a.PerSec > 0, r.PerSec/a.PerSec)
 				handoff = withRatio(handoff, r.Handoffs > 0 && a.Handoffs > 0, ratioDur(r.HandoffP50, a.HandoffP50))
 				calls = withRatio(calls, a.Calls > 0, r.Calls/a.Calls)
+				events = withRatio(events, a.Events > 0, r.Events/a.Events)
+				waitP50 = withRatio(waitP50, true, ratioDur(f.SmallWaitP50, a.Tenants.SmallWaitP50))
 				wait = withRatio(wait, true, ratioDur(f.SmallWaitMax, a.Tenants.SmallWaitMax))
 			}
 		}
@@ -408,8 +415,12 @@ func tenantsTable(res *results) table {
 		if r.Contender == nameTenants {
 			bound += fmt.Sprintf(" (%d)", f.SmallBound)
 		}
-		t.rows = append(t.rows, []string{f.Mix.String(), label, rate, handoff, calls, strings.Join(grants, " : "),
-			fmt.Sprintf("%.2f", f.Spread), wait, bound, strconv.Itoa(f.LeftKeys)})
+		t.rows = append(t.rows, []string{f.Mix.String(), label, rate, handoff, calls, events, strings.Join(grants, " : "),
+			fmt.Sprintf("%.2f", f.Spread), waitP50, wait, bound})
+		if f.LeftKeys > 0 {
+			t.notes = append(t.notes, fmt.Sprintf("%s mix=%s hold=%v: %d keys left under the lock once every contender "+
+				"had returned", r.Contender, f.Mix, f.Hold, f.LeftKeys))
+		}
 		if r.Violations > 0 {
 			t.notes = append(t.notes, fmt.Sprintf("%s mix=%s hold=%v: %d grants broke mutual exclusion",
 				r.Contender, f.Mix, f.Hold, r.Violations))
@@ -428,8 +439,9 @@ func tenantsTable(res *results) table {
 			"Grants to other callers while in line: made between the return of the caller's first server call (its place in "+
 			"the admission line, or in the lock's line for FIFO) and its grant; the bound is the design's: its tenant's "+
 			"callers ahead of it, and the other tenants' shares once per admission.",
-		"Keys left: keys under the lock's name once every contender's Lock or Unlock had returned (the window's "+
-			"cancelled waits included), before the sessions closed; the most of any slice.")
+		"After each slice, once every contender's Lock or Unlock had returned (the Locks cancelled at the window's end "+
+			"included) and before the sessions closed, the keys under the lock's name were counted: "+
+			fmt.Sprintf("%d left in all.", left))
 	return t
 }
 

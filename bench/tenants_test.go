@@ -162,8 +162,8 @@ func TestRecorderTenants(t *testing.T) {
 	if got := r.tenants.inLineMax; !slices.Equal(got, []int{1, 1}) {
 		t.Errorf("most grants to others while in line, per tenant: %v, want [1 1] (a2 through b's, b through a3's)", got)
 	}
-	if r.tenants.waitMax[0] <= 0 || r.tenants.waitMax[1] <= 0 {
-		t.Errorf("longest waits %v, want both above 0", r.tenants.waitMax)
+	if w := r.tenants.waits; len(w[0]) != 3 || len(w[1]) != 2 || slices.Min(w[0]) <= 0 || slices.Min(w[1]) <= 0 {
+		t.Errorf("waits per tenant %v, want 3 and 2, all above 0", w)
 	}
 	if r.violations != 0 {
 		t.Errorf("%d violations", r.violations)
