@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"testing"
+	"time"
 )
 
 // grantsOf writes a grant order as letters: "A" is a grant to tenant 0
@@ -167,5 +168,42 @@ func TestRecorderTenants(t *testing.T) {
 	}
 	if r.violations != 0 {
 		t.Errorf("%d violations", r.violations)
+	}
+}
+
+// TestTenantTargets checks the verdicts on a run's figures: a spread of
+// exactly one grant at shares 2:1 (thirds, rounded by floats) meets the
+// target; a bound exceeded or a slow tenants cell does not.
+func TestTenantTargets(t *testing.T) {
+	mix := tenantMix{{6, 2}, {2, 1}}
+	cell := func(name string, perSec float64, order string, inLine int) cellResult {
+		return cellResult{Contender: name, N: 8, PerSec: perSec, Tenants: &tenantFigures{Mix: mix, Hold: 5 * time.Millisecond,
+			Spread: spread(grantsOf(order), mix.shares()), InWindows: len(order), SmallInLineMax: inLine,
+			SmallBound: mix.inLineBound(1)}}
+	}
+	verdicts := func(res *results) map[string]bool {
+		out := map[string]bool{}
+		tenantTargets(res, func(target, _ string, met bool) { out[target] = met })
+		return out
+	}
+	// Three grants of A's in a row: one more than its 2 of 3, exactly.
+	good := &results{Tenants: []cellResult{cell(nameTenants, 70, "AABAAABAABAAB", 5), cell(nameFIFO, 100, "AAAB", 7)}}
+	if s := good.Tenants[0].Tenants.Spread; math.Abs(s-1) > 1e-9 {
+		t.Fatalf("spread %v, want 1", s)
+	}
+	got := verdicts(good)
+	if len(got) != 3 {
+		t.Fatalf("%d targets, want 3: %v", len(got), got)
+	}
+	for target, met := range got {
+		if !met {
+			t.Errorf("%q not met on good figures", target)
+		}
+	}
+	bad := &results{Tenants: []cellResult{cell(nameTenants, 50, "AAAAB", 6), cell(nameFIFO, 100, "AAAB", 7)}}
+	for target, met := range verdicts(bad) {
+		if met {
+			t.Errorf("%q met on bad figures", target)
+		}
 	}
 }
