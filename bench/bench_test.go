@@ -145,10 +145,10 @@ func TestRun(t *testing.T) {
 			t.Errorf("%s n=%d: no tenant figures", r.Contender, r.N)
 			continue
 		}
-		if r.Err != "" || r.Grants == 0 || r.Violations != 0 || f.LeftKeys != 0 || f.InWindows == 0 ||
+		if r.Err != "" || r.Grants == 0 || r.Violations != 0 || f.LeftKeys != 0 || f.InWindowsLoop == 0 ||
 			f.SmallWaitP50 <= 0 || f.SmallWaitMax < f.SmallWaitP50 {
 			t.Errorf("%s mix=%s: err %q, %d grants, %d violations, %d keys left, %d grants in windows, small wait p50 %v max %v",
-				r.Contender, f.Mix, r.Err, r.Grants, r.Violations, f.LeftKeys, f.InWindows, f.SmallWaitP50, f.SmallWaitMax)
+				r.Contender, f.Mix, r.Err, r.Grants, r.Violations, f.LeftKeys, f.InWindowsLoop, f.SmallWaitP50, f.SmallWaitMax)
 		}
 		sum := 0
 		for tenant, g := range f.Grants {

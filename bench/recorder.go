@@ -218,7 +218,7 @@ func (r *recorder) grant(a *arrival) {
 		if !a.joined.IsZero() {
 			inLine = r.grants - a.grantsJoined
 		}
-		r.tenants.grant(a, now.Sub(a.at), inLine)
+		r.tenants.grant(a, now.Sub(a.at), inLine, r.pending)
 	}
 	r.grants++
 	r.weights += a.weight

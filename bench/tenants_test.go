@@ -156,9 +156,15 @@ func TestRecorderTenants(t *testing.T) {
 	r.release(a3)
 	r.grant(b) // in line through a3's grant
 	r.stop()
-	want := []shareGrant{{0, false}, {1, true}, {0, false}, {0, true}, {1, true}}
-	if !slices.Equal(r.tenants.grants, want) {
-		t.Errorf("grants %v, want %v", r.tenants.grants, want)
+	// In line: a1 alone; b with a2 in line; a2 with no B in line; a3
+	// with b; b with nobody of A's in line (a1 gave up).
+	want := []shareGrant{{0, false}, {1, true}, {0, false}, {0, true}, {1, false}}
+	if !slices.Equal(r.tenants.inLine, want) {
+		t.Errorf("grants, all in line: %v, want %v", r.tenants.inLine, want)
+	}
+	want = []shareGrant{{0, false}, {1, true}, {0, false}, {0, true}, {1, true}}
+	if !slices.Equal(r.tenants.loop, want) {
+		t.Errorf("grants, all looping: %v, want %v", r.tenants.loop, want)
 	}
 	if got := r.tenants.inLineMax; !slices.Equal(got, []int{1, 1}) {
 		t.Errorf("most grants to others while in line, per tenant: %v, want [1 1] (a2 through b's, b through a3's)", got)
@@ -178,7 +184,8 @@ func TestTenantTargets(t *testing.T) {
 	mix := tenantMix{{6, 2}, {2, 1}}
 	cell := func(name string, perSec float64, order string, inLine int) cellResult {
 		return cellResult{Contender: name, N: 8, PerSec: perSec, Tenants: &tenantFigures{Mix: mix, Hold: 5 * time.Millisecond,
-			Spread: spread(grantsOf(order), mix.shares()), InWindows: len(order), SmallInLineMax: inLine,
+			Spread: spread(grantsOf(order), mix.shares()), SpreadLoop: spread(grantsOf(order), mix.shares()),
+			InWindows: len(order), InWindowsLoop: len(order), SmallInLineMax: inLine,
 			SmallBound: mix.inLineBound(1)}}
 	}
 	verdicts := func(res *results) map[string]bool {
@@ -192,8 +199,8 @@ func TestTenantTargets(t *testing.T) {
 		t.Fatalf("spread %v, want 1", s)
 	}
 	got := verdicts(good)
-	if len(got) != 3 {
-		t.Fatalf("%d targets, want 3: %v", len(got), got)
+	if len(got) != 4 {
+		t.Fatalf("%d targets, want 4: %v", len(got), got)
 	}
 	for target, met := range got {
 		if !met {
