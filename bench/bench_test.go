@@ -35,6 +35,8 @@ func TestRun(t *testing.T) {
 		kaTTLs:        1,
 		holds:         50,
 		lines:         []int{20},
+		tenantMixes:   []tenantMix{{{2, 2}, {1, 1}}, {{2, 1}, {1, 1}, {1, 1}}},
+		tenantHolds:   []time.Duration{2 * time.Millisecond},
 		noFsync:       true,
 		out:           dir,
 	}
@@ -131,13 +133,51 @@ func TestRun(t *testing.T) {
 		}
 	}
 
+	// A tenants cell and its FIFO anchor per mix. The spread is not held to
+	// its target here: on a loaded machine under -race a tenant of one
+	// contender may be late back in line, and the figure shows it.
+	if got, want := len(res.Tenants), 2*len(cfg.tenantMixes); got != want {
+		t.Errorf("%d tenants cells, want %d", got, want)
+	}
+	for _, r := range res.Tenants {
+		f := r.Tenants
+		if f == nil {
+			t.Errorf("%s n=%d: no tenant figures", r.Contender, r.N)
+			continue
+		}
+		if r.Err != "" || r.Grants == 0 || r.Violations != 0 || f.LeftKeys != 0 || f.InWindowsLoop == 0 ||
+			f.SmallWaitP50 <= 0 || f.SmallWaitMax < f.SmallWaitP50 {
+			t.Errorf("%s mix=%s: err %q, %d grants, %d violations, %d keys left, %d grants in windows, small wait p50 %v max %v",
+				r.Contender, f.Mix, r.Err, r.Grants, r.Violations, f.LeftKeys, f.InWindowsLoop, f.SmallWaitP50, f.SmallWaitMax)
+		}
+		sum := 0
+		for tenant, g := range f.Grants {
+			sum += g
+			if g == 0 {
+				t.Errorf("%s mix=%s: tenant %s never granted", r.Contender, f.Mix, tenantName(tenant))
+			}
+		}
+		bound := 0
+		for _, small := range f.Mix.small() {
+			bound = max(bound, f.Mix.inLineBound(small))
+		}
+		if sum != r.Grants || f.Spread <= 0 || f.SmallBound != bound {
+			t.Errorf("%s mix=%s: %v grants per tenant of %d, spread %.2f, bound %d",
+				r.Contender, f.Mix, f.Grants, r.Grants, f.Spread, f.SmallBound)
+		}
+	}
+	if got := len(tenantPairs(res)); got != len(cfg.tenantMixes) {
+		t.Errorf("%d tenants cells paired with their FIFO anchor, want %d", got, len(cfg.tenantMixes))
+	}
+
 	md, err := os.ReadFile(filepath.Join(dir, "results.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"fairmutex", "etcd-rwmutex", "fsync off", "### Targets", "curator-sem", "etcd-election",
 		"etcd-sorted", "fairmutex+hooks", "Weighted semaphores", "curator-sem-w", "weighted semaphore: zero overtakes",
-		"long-lived sessions", "compacted", "keep-alive", "Many holds per session", "Long lines"} {
+		"long-lived sessions", "compacted", "keep-alive", "Many holds per session", "Long lines", "Tenants:", "fairmutex-fifo",
+		"tenants, hold 2ms: every tenant within 1 grant"} {
 		if !strings.Contains(string(md), s) {
 			t.Errorf("results.md lacks %q", s)
 		}

@@ -13,6 +13,8 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+
+	"github.com/fairlock/fairlock/queue"
 )
 
 // sessionTTL is the contenders' lease TTL in seconds. Every cell closes its
@@ -36,6 +38,9 @@ type cellSpec struct {
 	hold     time.Duration // time each hold is kept before Unlock
 
 	maxWeight int // weighted semaphores: weights are drawn from 1 to maxWeight; 0 for the others
+
+	mix    tenantMix // tenants cells: the contenders' tenants; nil for the others
+	member int       // which of the n contenders open is opening
 }
 
 // label names the cell in the progress log.
@@ -50,6 +55,8 @@ func (spec cellSpec) label() string {
 		label += fmt.Sprintf(" limit=%d", spec.limit)
 	case spec.k > 0:
 		label += fmt.Sprintf(" k=%d/%d", spec.k, spec.lines)
+	case spec.mix != nil:
+		label += fmt.Sprintf(" mix=%s hold=%v", spec.mix, spec.hold)
 	}
 	return label
 }
@@ -89,6 +96,8 @@ type cellResult struct {
 
 	MaxWeight  int     // weighted semaphores: weights drawn from 1 to MaxWeight
 	MeanWeight float64 // weighted semaphores: mean weight granted
+
+	Tenants *tenantFigures // tenants cells; nil for the others
 }
 
 // member is one contender: its own client, session and lock value.
@@ -128,7 +137,9 @@ func openMembers(ctx context.Context, endpoints []string, spec cellSpec, name st
 				errs[i] = err
 				return
 			}
-			l, err := spec.c.open(s, name, spec)
+			ms := spec
+			ms.member = i
+			l, err := spec.c.open(s, name, ms)
 			if err != nil {
 				s.Close()
 				cli.Close()
@@ -172,6 +183,8 @@ type slice struct {
 	delta  counters  // etcd's counters over the window
 	rec    *recorder // stopped
 	err    string    // first contender error in the window
+
+	leftKeys int // tenants cells: keys left under the lock once every contender returned
 }
 
 func freshName(c contender) string {
@@ -186,7 +199,32 @@ func runSlice(ctx context.Context, endpoints []string, spec cellSpec, name strin
 		return slice{}, fmt.Errorf("open %d contenders: %w", spec.n, err)
 	}
 	defer closeMembers(members)
-	return measure(ctx, members, spec)
+	sl, err := measure(ctx, members, spec)
+	if err == nil && spec.mix != nil {
+		sl.leftKeys, err = keysLeft(ctx, members[0].cli, name)
+	}
+	return sl, err
+}
+
+// keysLeft counts the keys under the lock called name, waiting up to
+// queue.CleanupTimeout for them to go: a Lock that returns its ctx's
+// error has removed its entries by then, unless etcd could not be reached.
+func keysLeft(ctx context.Context, cli *clientv3.Client, name string) (int, error) {
+	deadline := time.Now().Add(queue.CleanupTimeout)
+	for {
+		resp, err := cli.Get(ctx, name+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+		if err != nil {
+			return 0, fmt.Errorf("count keys left: %w", err)
+		}
+		if resp.Count == 0 || time.Now().After(deadline) {
+			return int(resp.Count), nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // measure lets members loop Lock, hold, Unlock for spec.duration and reads
@@ -195,6 +233,9 @@ func runSlice(ctx context.Context, endpoints []string, spec cellSpec, name strin
 // sessions they wait for are gone): then it closes them and says so.
 func measure(ctx context.Context, members []*member, spec cellSpec) (slice, error) {
 	rec := newRecorder(spec.limit)
+	if spec.mix != nil {
+		rec.tenants = newTenantBook(spec.mix)
+	}
 	before, err := readCounters()
 	if err != nil {
 		return slice{}, err
@@ -262,6 +303,10 @@ func drive(ctx context.Context, members []*member, spec cellSpec, rec *recorder)
 		d.wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(i), seed))
 			wrng := newWeightRand(i)
+			tenant := -1
+			if t, ok := m.l.(tenanted); ok {
+				tenant = t.tenant()
+			}
 			for runCtx.Err() == nil {
 				read := rng.IntN(100) < spec.readPct
 				var lines uint64
@@ -272,7 +317,7 @@ func drive(ctx context.Context, members []*member, spec cellSpec, rec *recorder)
 				if w, ok := m.l.(weigher); ok {
 					weight = w.weigh(wrng)
 				}
-				a := rec.arriveN(read, lines, weight)
+				a := rec.arriveAs(read, lines, weight, tenant)
 				m.probe.arm(rec, a)
 				err := m.l.lock(runCtx, read)
 				m.probe.disarm()
@@ -358,6 +403,9 @@ func summarize(spec cellSpec, slices []slice) cellResult {
 		res.Calls, res.Events, res.WatchReqs = delta.unary/g, delta.events/g, delta.watches/g
 		res.Fsyncs = delta.fsyncs / g
 		res.MeanWeight = float64(weights) / g
+	}
+	if spec.mix != nil {
+		res.Tenants = summarizeTenants(spec, slices)
 	}
 	if w := res.Grants - res.Reads; w > 0 {
 		res.LockCalls = float64(lockCalls[0]) / float64(w)

@@ -35,6 +35,7 @@ const (
 	kindElection       // elections: a term is an acquisition
 	kindMulti          // several locks per call: run at -multi-callers, -multi-locks
 	kindWeighted       // weighted semaphores: run at -wsem-contenders with -wsem-limit, -wsem-max-weight
+	kindTenants        // fairmutex with tenants: run at -tenant-mixes, -tenant-holds
 )
 
 // contender is one lock implementation under test.
@@ -107,6 +108,10 @@ var contenders = []contender{
 		open: openSorted},
 	{name: nameSemW, kind: kindWeighted, anchor: nameCuratorW, about: "fairlock semaphore.Semaphore, AcquireN of weights 1 to -wsem-max-weight",
 		open: openWeightedSemaphore},
+	{name: nameTenants, kind: kindTenants, anchor: nameFIFO, about: "fairlock fairmutex.Mutex, queue.WithTenant: each contender one of the mix's tenants",
+		open: openTenantMutex},
+	{name: nameFIFO, kind: kindTenants, about: "fairlock fairmutex.Mutex without tenants: the same contenders, FIFO (tenants anchor)",
+		open: openFIFOMutex},
 	{name: nameCuratorW, kind: kindWeighted, about: "weighted Curator-style semaphore: weights in the values, every waiter watches the whole line, strictly FIFO",
 		open: openCuratorWSem},
 }

@@ -19,7 +19,13 @@
 //   - elections: candidates taking turns with Rotate against etcd's
 //     concurrency.Election doing Resign, then Campaign;
 //   - several locks at once: fairmutex.LockAll against concurrency.Mutex
-//     taken one by one in name order.
+//     taken one by one in name order;
+//   - tenants (-groups tenants): fairmutex with queue.WithTenant, its
+//     contenders split among tenants of unequal sizes and shares
+//     (-tenant-mixes), holding -tenant-holds each, against the same
+//     contenders on a plain fairmutex (FIFO): each tenant's grants against
+//     its share (the spread), the smallest tenant's longest wait, and
+//     throughput.
 //
 // Every contender is a separate client with its own session, as separate
 // nodes would be; every cell runs on a fresh lock name, in slices taken in

@@ -39,10 +39,14 @@ type config struct {
 	wsemCounts    []int // contenders of the weighted semaphore cells
 	wsemLimit     int   // limit of the weighted semaphore cells
 	wsemMaxWeight int   // each weighted acquisition's weight is drawn from 1 to it
+
+	tenantMixes []tenantMix     // contenders per tenant, and shares, of the tenants cells
+	tenantHolds []time.Duration // holds of the tenants cells
 }
 
 // rowGroups are the names -groups takes.
-var rowGroups = []string{"mutex", "uncontended", "semaphore", "weighted", "election", "multi", "trylock", "history", "holds", "line"}
+var rowGroups = []string{"mutex", "uncontended", "semaphore", "weighted", "election", "multi", "trylock", "history", "holds",
+	"line", "tenants"}
 
 // group reports whether row group name is to run.
 func (c config) group(name string) bool { return c.groups == nil || c.groups[name] }
@@ -50,6 +54,7 @@ func (c config) group(name string) bool { return c.groups == nil || c.groups[nam
 func main() {
 	cfg := config{kaTTLs: 4}
 	var contenders, reads, only, history, semCounts, elections, multiN, multiK, groups, lines, wsemCounts string
+	var tenantMixes, tenantHolds string
 	quick := flag.Bool("quick", false, "a short run for checking the harness: shorter cells, fewer counts (figures not for publishing)")
 	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "how long each cell runs, in all")
 	flag.IntVar(&cfg.rounds, "rounds", 5, "slices each cell is cut into; the contenders of one count take turns slice by slice")
@@ -62,6 +67,10 @@ func main() {
 	flag.IntVar(&cfg.wsemLimit, "wsem-limit", 8, "limit of the weighted semaphore cells")
 	flag.IntVar(&cfg.wsemMaxWeight, "wsem-max-weight", 4, "each weighted acquisition's weight is drawn from 1 to this (at most -wsem-limit)")
 	flag.StringVar(&wsemCounts, "wsem-contenders", "8,16,32", "numbers of contenders of the weighted semaphores; empty skips them")
+	flag.StringVar(&tenantMixes, "tenant-mixes", "6+2,6:2+2,5+1+1+1", "tenants cells: contenders per tenant joined by '+', "+
+		"each with ':share' unless 1 (\"6:2+2\": six contenders of share 2 beside two of share 1), comma-separated; empty skips them")
+	flag.StringVar(&tenantHolds, "tenant-holds", "5ms,0s", "how long each hold of the tenants cells is kept, comma-separated: "+
+		"a few ms lets a tenant of one contender be back in line before its turn comes round again")
 	flag.StringVar(&elections, "candidates", "2,8,32", "numbers of candidates of the elections; empty skips them")
 	flag.StringVar(&multiN, "multi-callers", "8,32", "numbers of callers of the multi-lock cells; empty skips them")
 	flag.StringVar(&multiK, "multi-k", "2,4", "locks per multi-lock call, comma-separated")
@@ -80,7 +89,7 @@ func main() {
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		for name, v := range map[string]*string{"contenders": &contenders, "reads": &reads, "history": &history,
 			"sem-contenders": &semCounts, "candidates": &elections, "multi-callers": &multiN, "lines": &lines,
-			"wsem-contenders": &wsemCounts} {
+			"wsem-contenders": &wsemCounts, "tenant-holds": &tenantHolds} {
 			if !set[name] {
 				*v = quickDefaults[name]
 			}
@@ -125,6 +134,9 @@ func main() {
 		fatalf("-multi-locks: want 1 to 64 locks, at least the largest -multi-k")
 	}
 	cfg.lines = ints("lines", lines, 1, true)
+	if cfg.tenantMixes, cfg.tenantHolds, err = parseTenantFlags(tenantMixes, tenantHolds); err != nil {
+		fatalf("%v", err)
+	}
 	if groups != "" {
 		cfg.groups = map[string]bool{}
 		for _, g := range strings.Split(groups, ",") {
@@ -193,6 +205,7 @@ var quickDefaults = map[string]string{
 	"multi-callers":   "8",
 	"lines":           "300",
 	"wsem-contenders": "8,32",
+	"tenant-holds":    "5ms",
 }
 
 func fatalf(format string, args ...any) {

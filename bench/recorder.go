@@ -40,6 +40,8 @@ type recorder struct {
 	joinedTotal    int // overtakes of callers already in line: see arrival.joined
 	joinedMax      int
 	violations     int // grants that broke mutual exclusion
+
+	tenants *tenantBook // tenants cells only
 }
 
 // arrival is one Lock or RLock call in flight.
@@ -61,6 +63,9 @@ type arrival struct {
 	calls           int // server calls made by the Lock call so far
 	overtaken       int // later arrivals granted before this one
 	overtakenJoined int // of those, ones that arrived after joined
+
+	tenant       int // tenants cells: the caller's tenant; -1 for the others
+	grantsJoined int // grants booked when joined was set
 }
 
 // newRecorder returns the book of a cell whose lines admit limit holders
@@ -100,13 +105,22 @@ func (r *recorder) arrive(read bool, lines uint64) *arrival {
 // arriveN is arrive for a hold of the given weight (a weighted
 // semaphore's AcquireN; below 1 counts as 1).
 func (r *recorder) arriveN(read bool, lines uint64, weight int) *arrival {
+	return r.arriveAs(read, lines, weight, -1)
+}
+
+// arriveAs is arriveN for a caller of the given tenant of a tenants cell
+// (-1 for none).
+func (r *recorder) arriveAs(read bool, lines uint64, weight, tenant int) *arrival {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if lines == 0 {
 		lines = 1
 	}
 	r.seq++
-	a := &arrival{seq: r.seq, at: time.Now(), read: read, lines: lines, weight: max(weight, 1)}
+	a := &arrival{seq: r.seq, at: time.Now(), read: read, lines: lines, weight: max(weight, 1), tenant: tenant}
+	if r.tenants != nil && tenant >= 0 {
+		r.tenants.looping[tenant]++
+	}
 	if read {
 		a.blocked = r.writers[0] > 0 || r.pendingWriters > 0
 	} else {
@@ -149,6 +163,7 @@ func (r *recorder) called(a *arrival, ok bool) {
 	a.calls++
 	if ok && a.joined.IsZero() {
 		a.joined = time.Now()
+		a.grantsJoined = r.grants
 	}
 	r.mu.Unlock()
 }
@@ -157,7 +172,16 @@ func (r *recorder) called(a *arrival, ok bool) {
 func (r *recorder) abandon(a *arrival) {
 	r.mu.Lock()
 	r.unpend(a)
+	r.leave(a)
 	r.mu.Unlock()
+}
+
+// leave records that a's contender stopped waiting: its Lock failed, or
+// its Unlock returned.
+func (r *recorder) leave(a *arrival) {
+	if r.tenants != nil && a.tenant >= 0 {
+		r.tenants.looping[a.tenant]--
+	}
 }
 
 func (r *recorder) unpend(a *arrival) {
@@ -188,6 +212,13 @@ func (r *recorder) grant(a *arrival) {
 	}
 	if conflict {
 		r.violations++
+	}
+	if r.tenants != nil && a.tenant >= 0 {
+		inLine := 0
+		if !a.joined.IsZero() {
+			inLine = r.grants - a.grantsJoined
+		}
+		r.tenants.grant(a, now.Sub(a.at), inLine, r.pending)
 	}
 	r.grants++
 	r.weights += a.weight
@@ -260,6 +291,7 @@ func (r *recorder) granted() int {
 func (r *recorder) cycle(a *arrival) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.leave(a)
 	if !r.stopped {
 		r.cycles = append(r.cycles, time.Since(a.at))
 	}

@@ -77,6 +77,9 @@ func tables(res *results) []table {
 	if len(res.Weighted) > 0 {
 		out = append(out, weightedTable(res))
 	}
+	if len(res.Tenants) > 0 {
+		out = append(out, tenantsTable(res))
+	}
 	if len(res.Election) > 0 {
 		t := cellTable("Elections: candidates taking turns (fairlock: Rotate; etcd: Resign, then Campaign)", "terms/s", res.Election)
 		t.notes = append(t.notes, "A term is an acquisition: handoff is from the start of the leader's Rotate (Resign) to the next "+

@@ -22,6 +22,7 @@ type results struct {
 	Election    []cellResult
 	Multi       []cellResult
 	Weighted    []cellResult // weighted semaphores
+	Tenants     []cellResult // tenants cells and their FIFO anchors
 	Uncontended []cellResult // one contender, for the Lock+Unlock latency
 	History     []historyRow // fairmutex on a lock with uncompacted past acquisitions
 	TryLock     []tryResult
@@ -264,6 +265,9 @@ func run(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 		if r.Err != "" {
 			rn.failed = append(rn.failed, "keep-alive probe: "+r.Err)
 		}
+	}
+	if err := rn.tenants(ctx, res); err != nil {
+		return res, err
 	}
 	rn.scale(ctx, res)
 	if len(rn.failed) > 0 {

@@ -123,6 +123,7 @@ func targetTable(res *results) table {
 	primitiveTargets(res, add)
 	scaleTargets(res, add)
 	weightedTargets(res, add)
+	tenantTargets(res, add)
 	return t
 }
 
