@@ -57,13 +57,6 @@ func fenced(md string) []snippet {
 // root is the repository's root, from this package's directory.
 var root = filepath.Join("..", "..")
 
-// pending are pages other work writes; a link to one is not broken while
-// it is missing.
-var pending = map[string]bool{
-	"docs/robustness.md": true, // the robustness suite (issue 28)
-	"docs/auth.md":       true, // permissions under etcd auth (issue 31)
-}
-
 // pages returns README.md and every page under docs/, by their paths from
 // the repository's root, with their text.
 func pages(t *testing.T) map[string]string {
@@ -228,9 +221,7 @@ func TestREADMELinksLead(t *testing.T) {
 				path = filepath.ToSlash(filepath.Join(filepath.Dir(page), file))
 			}
 			if _, err := os.Stat(filepath.Join(root, path)); err != nil {
-				if !pending[path] {
-					t.Errorf("%s: link %q: %s does not exist", page, target, path)
-				}
+				t.Errorf("%s: link %q: %s does not exist", page, target, path)
 				continue
 			}
 			if anchor != "" && !slices.Contains(anchors(ps[path]), anchor) {
