@@ -93,7 +93,7 @@ func waitAll(ctx context.Context, ts []*Ticket) error {
 		// The join's reply was lost and a retry adopted its entries: what
 		// is ahead of each is unknown. One read for them all, rather than
 		// one per Wait (each a round trip that may meet a silent member).
-		if err := readAhead(ctx, ts); err != nil {
+		if err := readAll(ctx, ts, true); err != nil {
 			return err
 		}
 	}
@@ -109,33 +109,23 @@ func waitAll(ctx context.Context, ts []*Ticket) error {
 	if len(ts) < 2 || !waited {
 		return nil // all granted by the join itself, at one revision
 	}
-	ops := make([]clientv3.Op, len(ts))
-	for i, t := range ts {
-		ops[i] = t.ownOp()
-	}
-	var resp *clientv3.TxnResponse
-	err := ts[0].retry(ctx, func(ctx context.Context) (err error) {
-		resp, err = ts[0].q.s.Client().Txn(ctx).Then(ops...).Commit()
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	for i, t := range ts {
-		if !ownedIn(resp.Responses[i], t.rev) {
-			return t.observeGone(ctx, false)
-		}
-	}
-	return nil
+	return readAll(ctx, ts, false)
 }
 
-// readAhead reads, in one transaction, what is ahead of each ticket, and
-// gives each the view its Wait starts from; an entry found gone ends its
-// ticket as lost.
-func readAhead(ctx context.Context, ts []*Ticket) error {
-	ops := make([]clientv3.Op, 0, 2*len(ts))
+// readAll reads, in one transaction, every ticket's own entry, and with
+// ahead what is ahead of each, which becomes its view; an entry found gone
+// ends its ticket as lost, and readAll returns the loss.
+func readAll(ctx context.Context, ts []*Ticket, ahead bool) error {
+	per := 1
+	if ahead {
+		per = 2
+	}
+	ops := make([]clientv3.Op, 0, per*len(ts))
 	for _, t := range ts {
-		ops = append(ops, t.ownOp(), t.aheadOp(turn.AheadLimit(t.limit), clientv3.WithMaxCreateRev(t.rev-1)))
+		ops = append(ops, t.ownOp())
+		if ahead {
+			ops = append(ops, t.aheadOp(turn.AheadLimit(t.limit), clientv3.WithMaxCreateRev(t.rev-1)))
+		}
 	}
 	var resp *clientv3.TxnResponse
 	err := ts[0].retry(ctx, func(ctx context.Context) (err error) {
@@ -146,12 +136,14 @@ func readAhead(ctx context.Context, ts []*Ticket) error {
 		return err
 	}
 	for i, t := range ts {
-		if !ownedIn(resp.Responses[2*i], t.rev) {
+		if !ownedIn(resp.Responses[per*i], t.rev) {
 			return t.observeGone(ctx, false)
 		}
-		t.mu.Lock()
-		t.read = view{ahead: aheadOf(resp.Responses[2*i+1], t.rev), rev: resp.Header.Revision}
-		t.mu.Unlock()
+		if ahead {
+			t.mu.Lock()
+			t.read = view{ahead: aheadOf(resp.Responses[per*i+1], t.rev), rev: resp.Header.Revision}
+			t.mu.Unlock()
+		}
 	}
 	return nil
 }
