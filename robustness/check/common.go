@@ -207,11 +207,7 @@ func (c *run) letinChecks(recs []history.Record, res *Result) {
 			if member != "" {
 				why = " (meanwhile: " + member + ")"
 			}
-			found := &res.Violations
-			if member != "" && slices.Contains(c.known, "letin-member-fault") {
-				found = &res.Known
-			}
-			*found = append(*found, fmt.Sprintf("%s: %s granted %s after etcd let token %v in at revision %d "+
+			res.Violations = append(res.Violations, fmt.Sprintf("%s: %s granted %s after etcd let token %v in at revision %d "+
 				"(%s), more than %v%s", strings.Join(locks, ","), r.Proc, dur(d), tokens, in.Rev, c.at(in.T),
 				LetinBound, why))
 		}
