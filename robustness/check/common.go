@@ -120,6 +120,9 @@ func describe(line []Entry) string {
 		if e.Weight > 1 {
 			s += fmt.Sprintf("@%d", e.Weight)
 		}
+		if e.Tenant != "" && !e.Admission {
+			s += "#" + e.Tenant
+		}
 		parts = append(parts, s)
 	}
 	return "[" + strings.Join(parts, " ") + "]"

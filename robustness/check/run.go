@@ -33,6 +33,7 @@ var checkers = map[string]checker{
 	"election":  checkElection,
 	"lockall":   checkLockAll,
 	"exec":      checkExec,
+	"tenants":   checkTenants,
 }
 
 // Run checks the run kept in dir.
@@ -72,8 +73,8 @@ func Run(dir string) (Report, error) {
 	limits := map[string]int{}
 	for _, s := range workload.Specs() {
 		for _, l := range s.Locks {
-			if s.Limit > 0 {
-				limits[l] = s.Limit
+			if lim := s.LimitOf(l); lim > 0 {
+				limits[l] = lim
 			}
 		}
 	}
