@@ -22,7 +22,14 @@ import (
 //     share), and each entry joins the line with an admission of its own
 //     (the tenant's, the same lease) in etcd's record. No fault excuses a
 //     breach: a release removes both entries in one transaction, and a
-//     lease takes both with it.
+//     lease takes both with it. One thing is no breach: a stray, the late
+//     copy of a join whose first attempt timed out and whose retry
+//     succeeded, applied by etcd after the entry was released (a member cut
+//     off from the others forwards the proposal it kept once it is back).
+//     The session quarantined that key when its entry went, and removes
+//     whatever appears there (queue/quarantine.go). A stray is an entry
+//     that joined without an admission, that no caller was ever granted,
+//     and that is gone within StrayBound; it counts for nothing else.
 //   - Runs, with one grant of slack: while every other tenant of the lock
 //     waits (an entry in the lock's line whose turn has not come, or a
 //     caller admitted and not yet in the line), a tenant gets at most share
@@ -48,12 +55,23 @@ import (
 func checkTenants(c *run, spec workload.Spec, recs []history.Record) Result {
 	var res Result
 	c.holdChecks(spec, recs, fitsOf(spec), &res)
+	granted := map[Token]bool{}
+	for _, r := range recs {
+		if r.Kind == history.Grant {
+			granted[Token{r.Lock, r.Token}] = true
+		}
+	}
 	for _, lock := range spec.Locks {
 		c.mismatches(lock, &res)
-		c.fairness(spec, lock, &res)
+		c.fairness(spec, lock, granted, &res)
 	}
 	return res
 }
+
+// StrayBound: a stray (see above) is gone within it of its appearance.
+// The quarantine's watch wakes at once and the session's cleanup removes
+// it, each attempt bounded by AttemptTimeout: the bound of a let-in.
+const StrayBound = LetinBound
 
 // TenantGrant is a grant of a lock of tenants, in etcd's order (the
 // revision that let it in, then its token), and whether every other tenant
@@ -109,7 +127,7 @@ type transit struct {
 
 // fairness checks lock's tenants (spec's) against etcd's record: shares
 // and runs (see the top of this file).
-func (c *run) fairness(spec workload.Spec, lock string, res *Result) {
+func (c *run) fairness(spec workload.Spec, lock string, granted map[Token]bool, res *Result) {
 	shares, workers := map[string]int{}, map[string]string{}
 	var names []string
 	for i, t := range spec.Tenants {
@@ -136,6 +154,9 @@ func (c *run) fairness(spec workload.Spec, lock string, res *Result) {
 	slices.Sort(revs)
 
 	waiting := map[int64]map[string]bool{} // by revision
+	strays := map[int64]int64{}            // token → when it appeared, while in the line
+	wasStray := map[int64]bool{}
+	var longestStray int64
 	var transits []transit
 	var breach []string
 	breachAt := map[string]int64{} // tenant → the revision its open breach began
@@ -143,8 +164,7 @@ func (c *run) fairness(spec workload.Spec, lock string, res *Result) {
 	for _, rev := range revs {
 		line := c.record.LineAt(lock, rev)
 		entitled := Entitled(line)
-		inLine, admitted, w := map[string]int{}, map[string]int{}, map[string]bool{}
-		admissions := map[string][]Entry{}
+		admitted, admissions := map[string]int{}, map[string][]Entry{}
 		for _, t := range names {
 			adm := c.record.LineAt(AdmissionLine(lock, t), rev)
 			for i, ok := range Entitled(adm) {
@@ -159,6 +179,35 @@ func (c *run) fairness(spec workload.Spec, lock string, res *Result) {
 				}
 			}
 		}
+		present := map[int64]bool{}
+		for _, e := range line {
+			present[e.Rev] = true
+		}
+		for tok, from := range strays {
+			if present[tok] {
+				continue
+			}
+			delete(strays, tok)
+			longestStray = max(longestStray, when[rev]-from)
+			if when[rev]-from > int64(StrayBound) {
+				res.Violations = append(res.Violations, fmt.Sprintf("%s: stray entry, token %d (a late copy of a "+
+					"join, no caller's) stayed in the lock's line from %s to %s, more than %v", lock, tok, c.at(from),
+					c.at(when[rev]), StrayBound))
+			}
+		}
+		// An admission serves one entry: the entries already in the line
+		// (strays aside) have theirs.
+		type leaseOf struct {
+			tenant string
+			lease  int64
+		}
+		served := map[leaseOf]int{}
+		for _, e := range line {
+			if _, stray := strays[e.Rev]; e.Rev < rev && !stray {
+				served[leaseOf{e.Tenant, e.Lease}]++
+			}
+		}
+		inLine, w := map[string]int{}, map[string]bool{}
 		for i, e := range line {
 			if _, ok := shares[e.Tenant]; !ok {
 				if !badEntry[e.Key] {
@@ -168,25 +217,36 @@ func (c *run) fairness(spec workload.Spec, lock string, res *Result) {
 				}
 				continue
 			}
+			if e.Rev == rev { // joined at this revision: with an admission of its own
+				var own []Entry
+				for _, a := range admissions[e.Tenant] {
+					if a.Lease == e.Lease {
+						own = append(own, a)
+					}
+				}
+				l := leaseOf{e.Tenant, e.Lease}
+				switch {
+				case served[l] < len(own):
+					a := own[served[l]]
+					served[l]++
+					if in, ok := c.letins[Token{a.Lock, a.Rev}]; ok {
+						transits = append(transits, transit{e.Tenant, in.T, when[rev]})
+					}
+				case !granted[Token{lock, e.Rev}]:
+					strays[e.Rev], wasStray[e.Rev] = when[rev], true
+				default:
+					res.Violations = append(res.Violations, fmt.Sprintf("%s: token %d (tenant %s, lease %x) joined the "+
+						"lock's line at revision %d (%s) without an admission: its tenant's admission line then %s",
+						lock, e.Rev, e.Tenant, e.Lease, rev, c.at(when[rev]),
+						describe(c.record.LineAt(AdmissionLine(lock, e.Tenant), rev))))
+				}
+			}
+			if _, stray := strays[e.Rev]; stray {
+				continue
+			}
 			inLine[e.Tenant]++
 			if !entitled[i] {
 				w[e.Tenant] = true
-			}
-			if e.Rev != rev {
-				continue
-			}
-			// Joined at this revision: with an admission of its own.
-			k := slices.IndexFunc(admissions[e.Tenant], func(a Entry) bool { return a.Lease == e.Lease })
-			if k < 0 {
-				res.Violations = append(res.Violations, fmt.Sprintf("%s: token %d (tenant %s, lease %x) joined the "+
-					"lock's line at revision %d (%s) without an admission: its tenant's admission line then %s",
-					lock, e.Rev, e.Tenant, e.Lease, rev, c.at(when[rev]),
-					describe(c.record.LineAt(AdmissionLine(lock, e.Tenant), rev))))
-				continue
-			}
-			a := admissions[e.Tenant][k]
-			if in, ok := c.letins[Token{a.Lock, a.Rev}]; ok {
-				transits = append(transits, transit{e.Tenant, in.T, when[rev]})
 			}
 		}
 		for _, t := range names {
@@ -204,6 +264,14 @@ func (c *run) fairness(spec workload.Spec, lock string, res *Result) {
 		}
 		waiting[rev] = w
 	}
+	for tok, from := range strays {
+		res.Violations = append(res.Violations, fmt.Sprintf("%s: stray entry, token %d (a late copy of a join, "+
+			"no caller's) from %s was still in the line at the end", lock, tok, c.at(from)))
+	}
+	if len(wasStray) > 0 {
+		res.Figures = append(res.Figures, fmt.Sprintf("%s: %d stray entries (late copies of joins, no caller's), "+
+			"the longest gone after %s", lock, len(wasStray), dur(longestStray)))
+	}
 	res.Violations = append(res.Violations, breach...)
 
 	// The grants, in etcd's order.
@@ -212,7 +280,7 @@ func (c *run) fairness(spec workload.Spec, lock string, res *Result) {
 	for _, s := range c.record.Snapshots(lock) {
 		for _, e := range s.Line {
 			in, ok := c.letins[Token{lock, e.Rev}]
-			if seen[e.Rev] || !ok || shares[e.Tenant] == 0 {
+			if seen[e.Rev] || !ok || shares[e.Tenant] == 0 || wasStray[e.Rev] {
 				continue
 			}
 			seen[e.Rev] = true

@@ -104,19 +104,46 @@ func TestTenantsRuns(t *testing.T) {
 }
 
 // An entry that joins the lock's line without an admission of its own (its
-// tenant's, its lease) is a violation, and so are more entries of a tenant
-// in the line than it has callers admitted.
+// tenant's, its lease's, not serving another entry) and that a caller was
+// granted is a violation, and so are more entries of a tenant in the line
+// than it has callers admitted. One that nobody was granted is a stray,
+// the late copy of a join, which the session removes: a violation only
+// when it stays longer than StrayBound.
 func TestTenantsShares(t *testing.T) {
-	f := tenantsFake(t, 1)
-	for _, e := range []history.Event{
+	joins := []history.Event{
 		{Rev: 101, Key: tenantsMutex + "/.x/kb#b", Lease: 0xb},       // b's admitted caller joins
 		{Rev: 102, Key: tenantsMutex + "/.q/b/.p/1/kz", Lease: 0xbb}, // second in b's admission line
 		{Rev: 103, Key: tenantsMutex + "/.x/kz#b", Lease: 0xbb},      // joins all the same
-	} {
-		e.T, e.Create = e.Rev*sec/10, e.Rev
-		f.events = append(f.events, e)
 	}
-	wantViolations(t, f.check(), "tenants",
-		"token 103 (tenant b, lease bb) joined the lock's line at revision 103 (+10.300s) without an admission",
-		"at revision 103 (+10.300s) tenant b (share 1) had 2 entries in the lock's line and 1 callers admitted")
+	for _, tc := range []struct {
+		name    string
+		granted bool
+		gone    int64 // when the entry of 103 went, 0: never
+		want    []string
+	}{
+		{"granted", true, 0, []string{
+			"token 103 (tenant b, lease bb) joined the lock's line at revision 103 (+10.300s) without an admission",
+			"at revision 103 (+10.300s) tenant b (share 1) had 2 entries in the lock's line and 1 callers admitted"}},
+		{"a stray, gone at once", false, 10*sec + 400*int64(1e6), nil},
+		{"a stray that stays", false, 14 * sec, []string{"stray entry, token 103 (a late copy of a join, no caller's) " +
+			"stayed in the lock's line from +10.300s to +14.000s, more than 2.5s"}},
+		{"a stray left at the end", false, 0, []string{"stray entry, token 103"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tenantsFake(t, 1)
+			for _, e := range joins {
+				e.T, e.Create = e.Rev*sec/10, e.Rev
+				f.events = append(f.events, e)
+			}
+			if tc.granted {
+				f.rec(history.Record{T: 10*sec + 300*int64(1e6), Proc: "tenants-2#1", Kind: history.Grant, Op: 1,
+					Lock: tenantsMutex, Mode: "x", Token: 103})
+			}
+			if tc.gone != 0 {
+				f.events = append(f.events, history.Event{T: tc.gone, Rev: 104, Key: tenantsMutex + "/.x/kz#b",
+					Create: 103, Lease: 0xbb, Delete: true})
+			}
+			wantViolations(t, f.check(), "tenants", tc.want...)
+		})
+	}
 }
