@@ -195,18 +195,7 @@ func (c *run) fairness(spec workload.Spec, lock string, granted map[Token]bool, 
 					c.at(when[rev]), StrayBound))
 			}
 		}
-		// An admission serves one entry: the entries already in the line
-		// (strays aside) have theirs.
-		type leaseOf struct {
-			tenant string
-			lease  int64
-		}
-		served := map[leaseOf]int{}
-		for _, e := range line {
-			if _, stray := strays[e.Rev]; e.Rev < rev && !stray {
-				served[leaseOf{e.Tenant, e.Lease}]++
-			}
-		}
+		c.joins(lock, rev, line, admissions, granted, strays, wasStray, when, &transits, res)
 		inLine, w := map[string]int{}, map[string]bool{}
 		for i, e := range line {
 			if _, ok := shares[e.Tenant]; !ok {
@@ -216,30 +205,6 @@ func (c *run) fairness(spec workload.Spec, lock string, granted map[Token]bool, 
 						"lock's (tenant %q)", lock, e.Key, e.Rev, e.Tenant))
 				}
 				continue
-			}
-			if e.Rev == rev { // joined at this revision: with an admission of its own
-				var own []Entry
-				for _, a := range admissions[e.Tenant] {
-					if a.Lease == e.Lease {
-						own = append(own, a)
-					}
-				}
-				l := leaseOf{e.Tenant, e.Lease}
-				switch {
-				case served[l] < len(own):
-					a := own[served[l]]
-					served[l]++
-					if in, ok := c.letins[Token{a.Lock, a.Rev}]; ok {
-						transits = append(transits, transit{e.Tenant, in.T, when[rev]})
-					}
-				case !granted[Token{lock, e.Rev}]:
-					strays[e.Rev], wasStray[e.Rev] = when[rev], true
-				default:
-					res.Violations = append(res.Violations, fmt.Sprintf("%s: token %d (tenant %s, lease %x) joined the "+
-						"lock's line at revision %d (%s) without an admission: its tenant's admission line then %s",
-						lock, e.Rev, e.Tenant, e.Lease, rev, c.at(when[rev]),
-						describe(c.record.LineAt(AdmissionLine(lock, e.Tenant), rev))))
-				}
 			}
 			if _, stray := strays[e.Rev]; stray {
 				continue
@@ -332,6 +297,65 @@ func (c *run) fairness(spec workload.Spec, lock string, granted map[Token]bool, 
 		slices.Sort(ds)
 		res.Figures = append(res.Figures, fmt.Sprintf("%s: admission to the lock's line: median %s, p99 %s, max %s "+
 			"(%d joins)", lock, dur(ds[len(ds)/2]), dur(ds[len(ds)*99/100]), dur(ds[len(ds)-1]), len(ds)))
+	}
+}
+
+// joins checks the entries that joined lock's line at rev (line, as it
+// stood then): each with an admitted admission of its own (its tenant's,
+// its lease's, serving no other entry in the line), or a stray (see the
+// top of this file). A caller's entry (one that was granted) whose
+// admission an earlier entry of its lease holds makes that one the stray,
+// if nobody was granted it: a late copy of the caller's previous join may
+// come in just before its next one.
+func (c *run) joins(lock string, rev int64, line []Entry, admissions map[string][]Entry, granted map[Token]bool,
+	strays map[int64]int64, wasStray map[int64]bool, when map[int64]int64, transits *[]transit, res *Result) {
+	type leaseOf struct {
+		tenant string
+		lease  int64
+	}
+	isStray := func(tok int64) bool { _, ok := strays[tok]; return ok }
+	served := map[leaseOf]int{}
+	for _, e := range line {
+		if e.Rev < rev && !isStray(e.Rev) {
+			served[leaseOf{e.Tenant, e.Lease}]++
+		}
+	}
+	for _, e := range line {
+		if e.Rev != rev || e.Tenant == "" {
+			continue
+		}
+		var own []Entry
+		for _, a := range admissions[e.Tenant] {
+			if a.Lease == e.Lease {
+				own = append(own, a)
+			}
+		}
+		l := leaseOf{e.Tenant, e.Lease}
+		if served[l] >= len(own) && granted[Token{lock, e.Rev}] {
+			k := slices.IndexFunc(line, func(o Entry) bool {
+				return o.Rev < rev && o.Tenant == e.Tenant && o.Lease == e.Lease && !isStray(o.Rev) &&
+					!granted[Token{lock, o.Rev}]
+			})
+			if k >= 0 {
+				strays[line[k].Rev], wasStray[line[k].Rev] = when[line[k].Rev], true
+				served[l]--
+			}
+		}
+		switch {
+		case served[l] < len(own):
+			a := own[served[l]]
+			served[l]++
+			if in, ok := c.letins[Token{a.Lock, a.Rev}]; ok {
+				*transits = append(*transits, transit{e.Tenant, in.T, when[rev]})
+			}
+		case !granted[Token{lock, e.Rev}]:
+			strays[e.Rev], wasStray[e.Rev] = when[rev], true
+		default:
+			res.Violations = append(res.Violations, fmt.Sprintf("%s: token %d (tenant %s, lease %x) joined the "+
+				"lock's line at revision %d (%s) without an admission: its tenant's admission line then %s",
+				lock, e.Rev, e.Tenant, e.Lease, rev, c.at(when[rev]),
+				describe(c.record.LineAt(AdmissionLine(lock, e.Tenant), rev))))
+		}
 	}
 }
 
