@@ -8,9 +8,8 @@
 # whole-cluster outage. SEED replays a schedule (default: a new one, which
 # the report prints); FAULTS restricts the kinds of fault (comma-separated);
 # OUT keeps the histories in a directory of your choosing (default: a new
-# one under $TMPDIR, kept, named in the report); KNOWN names known bugs
-# whose findings are reported without failing the run (robustness/check's
-# KnownBugs). Arguments go to the runner.
+# one under $TMPDIR, kept, named in the report). Arguments go to the
+# runner.
 # Exits 0 only when no checker found a violation.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -31,5 +30,4 @@ args=(-etcd "$etcd" -worker "$bin/worker" -fairlock "$bin/fairlock" -dur "${DUR:
 [ -z "${SEED:-}" ] || args+=(-seed "$SEED")
 [ -z "${FAULTS:-}" ] || args+=(-faults "$FAULTS")
 [ -z "${OUT:-}" ] || args+=(-out "$OUT")
-[ -z "${KNOWN:-}" ] || args+=(-known "$KNOWN")
 "$bin/robustness" "${args[@]}" "$@"

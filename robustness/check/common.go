@@ -120,6 +120,9 @@ func describe(line []Entry) string {
 		if e.Weight > 1 {
 			s += fmt.Sprintf("@%d", e.Weight)
 		}
+		if e.Tenant != "" && !e.Admission {
+			s += "#" + e.Tenant
+		}
 		parts = append(parts, s)
 	}
 	return "[" + strings.Join(parts, " ") + "]"
@@ -207,11 +210,7 @@ func (c *run) letinChecks(recs []history.Record, res *Result) {
 			if member != "" {
 				why = " (meanwhile: " + member + ")"
 			}
-			found := &res.Violations
-			if member != "" && slices.Contains(c.known, "letin-member-fault") {
-				found = &res.Known
-			}
-			*found = append(*found, fmt.Sprintf("%s: %s granted %s after etcd let token %v in at revision %d "+
+			res.Violations = append(res.Violations, fmt.Sprintf("%s: %s granted %s after etcd let token %v in at revision %d "+
 				"(%s), more than %v%s", strings.Join(locks, ","), r.Proc, dur(d), tokens, in.Rev, c.at(in.T),
 				LetinBound, why))
 		}

@@ -17,15 +17,32 @@ const (
 
 // Entry is an entry of a line as etcd's record shows it.
 type Entry struct {
-	Lock   string // the lock's name
+	// Lock is the line's name: the lock's, or for an admission entry its
+	// tenant's admission line's (AdmissionLine).
+	Lock   string
 	Key    string
 	Kind   EntryKind
-	Limit  int // a permit's limit
+	Limit  int // a permit's limit; an admission entry's, its tenant's share
 	Weight int // a permit's weight; 1 for the others
-	Rev    int64
-	Lease  int64
-	Value  string
+	// Tenant is the tenant of the caller that wrote the entry (its key's
+	// tag, or its admission line's), "" for none.
+	Tenant    string
+	Admission bool // an entry of a tenant's admission line
+	Rev       int64
+	Lease     int64
+	Value     string
 }
+
+// The markers of the key layout that the checker reads (DESIGN.md, "Keys",
+// and "Fourth layer: Tenants").
+const (
+	admissionMarker = "/.q/" // NAME/.q/TENANT/.p/SHARE/ID: a tenant's admission line
+	tenantMark      = "#"    // ENTRY-KEY#TENANT: an entry of the lock's line taken by a tenant's caller
+)
+
+// AdmissionLine is the name of tenant's admission line of lock, as Entry's
+// Lock holds it.
+func AdmissionLine(lock, tenant string) string { return lock + admissionMarker + tenant }
 
 // ParseKey reads an entry's key. ok is false for a key that is not an
 // entry (a yield request, a register beside the locks).
@@ -34,6 +51,18 @@ type Entry struct {
 // internal/keys: the checker is an oracle, and one that shared the code
 // it checks would share its bugs.
 func ParseKey(key string) (e Entry, ok bool) {
+	if i := strings.Index(key, admissionMarker); i > 0 && !strings.Contains(key[:i], "/.") {
+		tenant, rest, found := strings.Cut(key[i+len(admissionMarker):], "/")
+		if !found || tenant == "" || strings.HasPrefix(tenant, ".") {
+			return Entry{}, false
+		}
+		e, ok := ParseKey(key[:i] + "/" + rest)
+		if !ok || e.Kind != Permit || e.Weight != 1 || e.Tenant != "" {
+			return Entry{}, false
+		}
+		e.Lock, e.Key, e.Tenant, e.Admission = AdmissionLine(key[:i], tenant), key, tenant, true
+		return e, true
+	}
 	for _, k := range []EntryKind{Exclusive, Shared, Permit} {
 		marker := "/." + string(k) + "/"
 		i := strings.Index(key, marker)
@@ -41,7 +70,14 @@ func ParseKey(key string) (e Entry, ok bool) {
 			continue // no lock name has a segment starting with "."
 		}
 		e = Entry{Lock: key[:i], Key: key, Kind: k, Weight: 1}
-		rest := key[i+len(marker):]
+		// The tag follows the entry's marker (a lock name may hold a '#').
+		rest, tenant, tagged := strings.Cut(key[i+len(marker):], tenantMark)
+		if tagged {
+			if tenant == "" || strings.ContainsAny(tenant, "/"+tenantMark) {
+				return Entry{}, false
+			}
+			e.Tenant = tenant
+		}
 		if rest == "" {
 			return Entry{}, false
 		}

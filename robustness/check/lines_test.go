@@ -24,6 +24,16 @@ func TestParseKey(t *testing.T) {
 		{"/r/sem/.p/x/abc", check.Entry{}, false},
 		{"/r/sem/.p/3/abc@0", check.Entry{}, false},
 		{"/r/m/.x/", check.Entry{}, false},
+		// Tenants: a tagged entry of the lock's line, an admission entry.
+		{"/r/m/.x/abc#team-a", check.Entry{Lock: "/r/m", Kind: check.Exclusive, Weight: 1, Tenant: "team-a"}, true},
+		{"/r/sem/.p/3/abc@2#t", check.Entry{Lock: "/r/sem", Kind: check.Permit, Limit: 3, Weight: 2, Tenant: "t"}, true},
+		{"/r/a#b/.x/abc", check.Entry{Lock: "/r/a#b", Kind: check.Exclusive, Weight: 1}, true},
+		{"/r/m/.q/t/.p/2/abc", check.Entry{Lock: "/r/m/.q/t", Kind: check.Permit, Limit: 2, Weight: 1, Tenant: "t",
+			Admission: true}, true},
+		{"/r/m/.x/abc#", check.Entry{}, false},
+		{"/r/m/.q/t/.x/abc", check.Entry{}, false},     // an admission line holds permits only
+		{"/r/m/.q/t/.p/2/abc@2", check.Entry{}, false}, // of weight 1
+		{"/r/m/.q/.t/.p/2/abc", check.Entry{}, false},
 	} {
 		got, ok := check.ParseKey(tc.key)
 		tc.want.Key = tc.key

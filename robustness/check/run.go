@@ -20,7 +20,6 @@ type run struct {
 	record *Record
 	procs  *Procs
 	letins map[Token]Letin
-	known  Known
 }
 
 // checker checks one workload's records.
@@ -34,27 +33,12 @@ var checkers = map[string]checker{
 	"election":  checkElection,
 	"lockall":   checkLockAll,
 	"exec":      checkExec,
-}
-
-// Known names the known bugs whose findings a run reports without failing
-// on them (KnownBugs), for a CI that must stay green while a fix is on its
-// way. A finding of a known bug is still printed, with its evidence.
-type Known []string
-
-// KnownBugs are the bugs a Known may name, and what each one covers.
-var KnownBugs = map[string]string{
-	"letin-member-fault": "a waiter let in while a member it talks to is paused or cut off is granted only once " +
-		"the member is back, past LetinBound (its watch hangs on that member; see docs/robustness.md)",
+	"tenants":   checkTenants,
 }
 
 // Run checks the run kept in dir.
-func Run(dir string, known Known) (Report, error) {
-	for _, k := range known {
-		if _, ok := KnownBugs[k]; !ok {
-			return Report{}, fmt.Errorf("fairlock: robustness: no known bug %q", k)
-		}
-	}
-	c := &run{dir: dir, known: known}
+func Run(dir string) (Report, error) {
+	c := &run{dir: dir}
 	var err error
 	if c.meta, err = ReadMeta(dir); err != nil {
 		return Report{}, err
@@ -89,8 +73,8 @@ func Run(dir string, known Known) (Report, error) {
 	limits := map[string]int{}
 	for _, s := range workload.Specs() {
 		for _, l := range s.Locks {
-			if s.Limit > 0 {
-				limits[l] = s.Limit
+			if lim := s.LimitOf(l); lim > 0 {
+				limits[l] = lim
 			}
 		}
 	}

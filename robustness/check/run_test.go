@@ -85,7 +85,7 @@ func (f *fake) check() check.Report {
 	write("etcd/watch-m1.jsonl", es...)
 	write("faults.jsonl", fs...)
 	write("procs.jsonl", f.procs...)
-	rep, err := check.Run(f.dir, nil)
+	rep, err := check.Run(f.dir)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -265,42 +265,21 @@ func TestExecPromise(t *testing.T) {
 }
 
 // A waiter granted more than LetinBound after etcd let it in is a
-// violation, a member fault under way or not; told of the known bug, the
-// run reports it without failing on it.
+// violation, a member fault under way or not: a waiter has other
+// endpoints.
 func TestLetinBound(t *testing.T) {
 	const s = int64(1e9)
-	for _, known := range []check.Known{nil, {"letin-member-fault"}} {
-		f := newFake(t, "mutex-1#1", "mutex-2#1")
-		f.events = []history.Event{
-			{T: 1 * s, Rev: 10, Key: lockA + "/.x/k1", Create: 10},
-			{T: 1 * s, Rev: 11, Key: lockA + "/.x/k2", Create: 11},
-			{T: 2 * s, Rev: 12, Key: lockA + "/.x/k1", Create: 10, Delete: true},
-		}
-		f.hold("mutex-1#1", lockA, "x", 1, 10, 1*s, 9*s, 2*s)
-		f.hold("mutex-2#1", lockA, "x", 1, 11, 5*s, 9*s, 6*s) // 3 s after its turn came
-		f.faults = append(f.faults, history.Fault{Seq: 1, Kind: "stop-follower", Members: []string{"m2"},
-			Victim: "m2 (follower)", From: 1 * s, To: 5 * s})
-		if err := check.WriteMeta(f.dir, f.meta); err != nil {
-			t.Fatal(err)
-		}
-		rep := f.check()
-		if known == nil {
-			wantViolations(t, rep, "mutex", "granted 3s after etcd let token [11] in")
-			continue
-		}
-		// check again, told of the bug
-		rep, err := check.Run(f.dir, known)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantViolations(t, rep, "mutex")
-		if r := result(t, rep, "mutex"); len(r.Known) != 1 || !strings.Contains(rep.String(), "KNOWN BUG") {
-			t.Fatalf("known findings %v; report:\n%s", r.Known, rep)
-		}
+	f := newFake(t, "mutex-1#1", "mutex-2#1")
+	f.events = []history.Event{
+		{T: 1 * s, Rev: 10, Key: lockA + "/.x/k1", Create: 10},
+		{T: 1 * s, Rev: 11, Key: lockA + "/.x/k2", Create: 11},
+		{T: 2 * s, Rev: 12, Key: lockA + "/.x/k1", Create: 10, Delete: true},
 	}
-	if _, err := check.Run(t.TempDir(), check.Known{"no-such-bug"}); err == nil {
-		t.Fatal("an unknown known bug was accepted")
-	}
+	f.hold("mutex-1#1", lockA, "x", 1, 10, 1*s, 9*s, 2*s)
+	f.hold("mutex-2#1", lockA, "x", 1, 11, 5*s, 9*s, 6*s) // 3 s after its turn came
+	f.faults = append(f.faults, history.Fault{Seq: 1, Kind: "stop-follower", Members: []string{"m2"},
+		Victim: "m2 (follower)", From: 1 * s, To: 5 * s})
+	wantViolations(t, f.check(), "mutex", "granted 3s after etcd let token [11] in")
 }
 
 // A worker that exits on its own with a failure fails the run; one killed

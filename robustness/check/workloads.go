@@ -11,6 +11,22 @@ import (
 
 func one(string) Fits { return One }
 
+// fitsOf: a semaphore's permits fit in its limit, any other lock has one
+// holder at a time.
+func fitsOf(spec workload.Spec) func(lock string) Fits {
+	return func(lock string) Fits {
+		if l := spec.LimitOf(lock); l > 0 {
+			return WithinLimit(l)
+		}
+		return One
+	}
+}
+
+// mismatches: every permit key of lock claims the semaphore's limit.
+func (c *run) mismatches(lock string, res *Result) {
+	res.Violations = append(res.Violations, c.record.mismatch[lock]...)
+}
+
 // checkMutex: exclusion, the fenced register linearizable (porcupine,
 // per lock), the unfenced counter's lost increments owned up to.
 func checkMutex(c *run, spec workload.Spec, recs []history.Record) Result {
@@ -77,10 +93,8 @@ func checkRWMutex(c *run, spec workload.Spec, recs []history.Record) Result {
 // oldest waiter fits (its grant follows its let-in within LetinBound).
 func checkSemaphore(c *run, spec workload.Spec, recs []history.Record) Result {
 	var res Result
-	c.holdChecks(spec, recs, func(string) Fits { return WithinLimit(spec.Limit) }, &res)
-	for _, m := range c.record.mismatch[spec.Locks[0]] {
-		res.Violations = append(res.Violations, m)
-	}
+	c.holdChecks(spec, recs, fitsOf(spec), &res)
+	c.mismatches(spec.Locks[0], &res)
 	return res
 }
 

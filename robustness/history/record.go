@@ -7,7 +7,7 @@ type Kind string
 // Call to Release; the records of one operation share its Op number.
 const (
 	Start    Kind = "start"    // the process connected: Lease is its session's
-	Call     Kind = "call"     // an acquisition began (Lock, Locks, Mode, Weight)
+	Call     Kind = "call"     // an acquisition began (Lock, Locks, Mode, Weight, Tenant)
 	Grant    Kind = "grant"    // it returned the hold: Token (Tokens for LockAll), Until
 	Fail     Kind = "fail"     // it returned an error: Err
 	Until    Kind = "until"    // a sample of the hold's HeldUntil while Done was open
@@ -37,7 +37,8 @@ type Record struct {
 	Op      int64    `json:"op,omitempty"`   // the operation, numbered per process from 1
 	Lock    string   `json:"lock,omitempty"` // the lock's name
 	Locks   []string `json:"locks,omitempty"`
-	Mode    string   `json:"mode,omitempty"` // "x" exclusive, "s" shared, "p" permit, "lead"
+	Mode    string   `json:"mode,omitempty"`   // "x" exclusive, "s" shared, "p" permit, "lead"
+	Tenant  string   `json:"tenant,omitempty"` // the caller's tenant (queue.WithTenant), "" for none
 	Weight  int      `json:"w,omitempty"`
 	Token   int64    `json:"tok,omitempty"`
 	Tokens  []int64  `json:"toks,omitempty"`

@@ -5,6 +5,7 @@
 // its process name as identity, takes holds in a loop, does fenced work
 // under them, and writes down everything it asked and was answered.
 //
-// Specs is the list of workloads; a new one (tenants, say) is one more
-// Spec here and one more checker in package check.
+// Specs is the list of workloads; a new one is one more Spec here and one
+// more checker in package check. The tenants workload's workers each run
+// one tenant's callers (queue.WithTenant), each on a session of its own.
 package workload

@@ -16,34 +16,18 @@ import (
 // lock-etcd-set), and the same on a counter without the fence; Unlock.
 func runMutex(ctx context.Context, w *Worker) error {
 	w.Session(ctx, func(ctx context.Context, c *fairlock.Client) {
-		for live(ctx, c) {
+		w.holdLoop(ctx, c, func() (history.Record, acquireFunc) {
 			lock := w.Spec.Locks[w.pick(len(w.Spec.Locks))]
 			m, err := c.Mutex(lock)
 			if err != nil {
-				w.Rec(history.Record{Kind: history.Fail, Err: err.Error()})
-				return
+				return history.Record{Lock: lock, Mode: "x"}, func(context.Context) (hold, error) { return hold{}, err }
 			}
-			op := w.nextOp()
-			w.Rec(history.Record{Kind: history.Call, Op: op, Lock: lock, Mode: "x"})
-			actx, cancel := context.WithTimeout(ctx, Patience)
-			err = m.Lock(actx)
-			cancel()
-			if err != nil {
-				w.Rec(history.Record{Kind: history.Fail, Op: op, Err: err.Error()})
-				Sleep(ctx, 50*time.Millisecond)
-				continue
-			}
-			w.Rec(history.Record{Kind: history.Grant, Op: op, Lock: lock, Mode: "x", Token: m.Token(),
-				Until: unixNano(m.HeldUntil())})
-			w.holding(ctx, op, m.Done(), m.HeldUntil, "release", func(ctx context.Context) {
-				w.readModifyWrite(ctx, c, op, lock, Data(lock, "register"), m.Token(), m.IsOwner())
-				w.readModifyWrite(ctx, c, op, lock, Data(lock, "counter"), m.Token())
-				Sleep(ctx, w.rnd(20*time.Millisecond, 200*time.Millisecond))
-			})
-			if !w.release(op, m.Unlock) {
-				return // the session ends: its revocation removes the entry
-			}
-		}
+			return history.Record{Lock: lock, Mode: "x"}, mutexAcquire(m)
+		}, func(ctx context.Context, call history.Record, h hold) {
+			w.readModifyWrite(ctx, c, call.Op, call.Lock, Data(call.Lock, "register"), h.token, h.owner)
+			w.readModifyWrite(ctx, c, call.Op, call.Lock, Data(call.Lock, "counter"), h.token)
+			Sleep(ctx, w.rnd(20*time.Millisecond, 200*time.Millisecond))
+		})
 	})
 	return nil
 }

@@ -18,29 +18,14 @@ func runSemaphore(ctx context.Context, w *Worker) error {
 			w.Rec(history.Record{Kind: history.Fail, Err: err.Error()})
 			return
 		}
-		for live(ctx, c) {
+		w.holdLoop(ctx, c, func() (history.Record, acquireFunc) {
 			weight := 1 + w.pick(2)
-			op := w.nextOp()
-			w.Rec(history.Record{Kind: history.Call, Op: op, Lock: lock, Mode: "p", Weight: weight})
-			actx, cancel := context.WithTimeout(ctx, Patience)
-			p, err := sem.AcquireN(actx, weight)
-			cancel()
-			if err != nil {
-				w.Rec(history.Record{Kind: history.Fail, Op: op, Err: err.Error()})
-				Sleep(ctx, 50*time.Millisecond)
-				continue
-			}
-			w.Rec(history.Record{Kind: history.Grant, Op: op, Lock: lock, Mode: "p", Weight: p.Weight(), Token: p.Token(),
-				Until: unixNano(p.HeldUntil())})
-			w.holding(ctx, op, p.Done(), p.HeldUntil, "release", func(ctx context.Context) {
-				w.probe(ctx, c, history.Record{Op: op, Lock: lock, Token: p.Token()}, p.IsOwner())
-				Sleep(ctx, w.rnd(50*time.Millisecond, 300*time.Millisecond))
-				w.probe(ctx, c, history.Record{Op: op, Lock: lock, Token: p.Token()}, p.IsOwner())
-			})
-			if !w.release(op, p.Release) {
-				return // the session ends: its revocation removes the entry
-			}
-		}
+			return history.Record{Lock: lock, Mode: "p", Weight: weight}, permitAcquire(sem, weight)
+		}, func(ctx context.Context, call history.Record, h hold) {
+			w.probe(ctx, c, history.Record{Op: call.Op, Lock: call.Lock, Token: h.token}, h.owner)
+			Sleep(ctx, w.rnd(50*time.Millisecond, 300*time.Millisecond))
+			w.probe(ctx, c, history.Record{Op: call.Op, Lock: call.Lock, Token: h.token}, h.owner)
+		})
 	})
 	return nil
 }

@@ -3,6 +3,8 @@ package workload
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -16,6 +18,9 @@ type Spec struct {
 	Workers int      // how many worker processes
 	Locks   []string // the locks it uses
 	Limit   int      // a semaphore's limit
+	// Tenants: worker i (NAME-i) is Tenants[i-1]'s, for the tenants
+	// workload.
+	Tenants []Tenant
 	// Observers are extra processes (NAME-observer-1, ...) that only
 	// observe, for the election.
 	Observers int
@@ -40,7 +45,39 @@ func Specs() []Spec {
 		{Name: "lockall", Workers: 3, Locks: []string{Prefix + "all/a", Prefix + "all/b", Prefix + "all/c", Prefix + "all/d"},
 			Run: runLockAll},
 		{Name: "exec", Workers: 2, Locks: []string{Prefix + "exec"}, Exec: true, Run: runExec},
+		{Name: "tenants", Workers: len(tenants), Locks: []string{tenantsMutex, tenantsSem}, Tenants: tenants,
+			Run: runTenants},
 	}
+}
+
+// Tenant is a tenant of the tenants workload: one worker process whose
+// Callers (each with a session of its own) take Lock as the tenant, with
+// its Share.
+type Tenant struct {
+	Name    string
+	Share   int
+	Callers int
+	Lock    string
+	Limit   int // the lock is a semaphore of this limit; 0: a mutex
+}
+
+// LimitOf is the limit of the semaphore lock, 0 for a lock that is none.
+func (s Spec) LimitOf(lock string) int {
+	for _, t := range s.Tenants {
+		if t.Lock == lock {
+			return t.Limit
+		}
+	}
+	return s.Limit
+}
+
+// TenantOf is the tenant of the spec's worker named worker (NAME-i).
+func (s Spec) TenantOf(worker string) (Tenant, bool) {
+	i, err := strconv.Atoi(strings.TrimPrefix(worker, s.Name+"-"))
+	if err != nil || i < 1 || i > len(s.Tenants) {
+		return Tenant{}, false
+	}
+	return s.Tenants[i-1], true
 }
 
 // Find returns the workload named name.

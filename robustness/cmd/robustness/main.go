@@ -55,13 +55,8 @@ func main() {
 		ttl         = flag.Duration("ttl", 3*time.Second, "the workers' session TTL")
 		plan        = flag.Bool("plan", false, "print the schedule and exit")
 		recheck     = flag.String("check", "", "check the run kept in this directory again, and exit")
-		knownFlag   = flag.String("known", "",
-			"comma-separated known bugs whose findings are reported without failing the run")
 	)
 	flag.Parse()
-	if *knownFlag != "" {
-		known = strings.Split(*knownFlag, ",")
-	}
 	if *recheck != "" {
 		os.Exit(report(*recheck))
 	}
@@ -134,13 +129,10 @@ func fatal(err error) {
 	os.Exit(2)
 }
 
-// known are the known bugs the run is told of (-known).
-var known check.Known
-
 // report checks the run in dir, prints the report (and writes it to
 // report.txt) and returns the exit status.
 func report(dir string) int {
-	rep, err := check.Run(dir, known)
+	rep, err := check.Run(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "robustness: checking", dir+":", err)
 		return 1
