@@ -62,6 +62,8 @@ type probe struct {
 	op   clientv3.Op
 	keys []string
 	rev  int64
+	// unknown: the waiter has read nothing yet; any read is news to it.
+	unknown bool
 }
 
 // seen is a read of what is ahead of a waiter, made for it by the check:
@@ -75,6 +77,9 @@ type seen struct {
 // changed reports whether r, the probe's read made again, differs from
 // what the waiter saw.
 func (p *probe) changed(r *etcdserverpb.ResponseOp) bool {
+	if p.unknown {
+		return true
+	}
 	kvs := r.GetResponseRange().GetKvs()
 	if len(kvs) != len(p.keys) {
 		return true

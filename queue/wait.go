@@ -94,7 +94,11 @@ func (w *waiter) run(ctx, wctx context.Context) error {
 	own, stop := w.t.q.st.own.add(w.t)
 	defer stop()
 	w.own = own
-	if !w.reread {
+	if w.reread {
+		// Nothing read yet: any read the check makes is news.
+		w.t.q.st.own.setProbe(w.own, &probe{op: w.t.aheadOp(turn.AheadLimit(w.t.limit),
+			clientv3.WithMaxCreateRev(w.t.rev-1)), unknown: true})
+	} else {
 		w.publish()
 	}
 	for {
@@ -255,11 +259,41 @@ func (w *waiter) next(ctx, wctx context.Context) error {
 // entries older than the ticket can only disappear, never appear, so the
 // member's own store, once it has reached that revision, answers as well
 // as the leader. A member that is behind gets a linearizable read instead.
+//
+// While the read waits for an answer (its attempt went to a member that
+// does not answer, say), the session's check may read the line through
+// another member: the waiter decides on whichever answer comes first.
 func (w *waiter) read(ctx context.Context) error {
-	resp, err := w.readAt(ctx, w.needRev > 0)
-	if err == nil && resp.Header.Revision < w.needRev {
-		resp, err = w.readAt(ctx, false)
+	need := w.needRev
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type answer struct {
+		resp *clientv3.TxnResponse
+		err  error
 	}
+	answered := make(chan answer, 1)
+	go func() {
+		resp, err := w.readAt(rctx, need > 0)
+		if err == nil && resp.Header.Revision < need {
+			resp, err = w.readAt(rctx, false)
+		}
+		answered <- answer{resp, err}
+	}()
+	var a answer
+	for got := false; !got; {
+		select {
+		case a = <-answered:
+			got = true
+		case s := <-w.own.seen:
+			if s.rev >= need && s.rev > w.readRev {
+				cancel()
+				<-answered // the read ends with rctx
+				w.saw(s.own, s.ahead, nil, s.rev)
+				return nil
+			}
+		}
+	}
+	resp, err := a.resp, a.err
 	if err != nil {
 		return err
 	}
