@@ -72,14 +72,24 @@ type child struct {
 // The caller must call wait, on the same goroutine (the parent-death
 // signal is tied to the thread that started the command).
 func startChild(spec childSpec) (*child, error) {
+	path, err := exec.LookPath(spec.argv[0])
+	if err != nil {
+		return nil, err
+	}
+	// The command starts as fairlock's trampoline, which execs it once the
+	// guard knows its group (trampoline.go says why).
+	cmd, ahead, err := trampolineCmd(path, spec.argv)
+	if err != nil {
+		return nil, err
+	}
 	runtime.LockOSThread()
-	cmd := exec.Command(spec.argv[0], spec.argv[1:]...)
 	cmd.Env = spec.env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	tty := foregroundTerminal()
 	cmd.SysProcAttr = sysProcAttr(tty)
 	g := startGuard()
 	if err := cmd.Start(); err != nil {
+		goAhead(ahead, cmd, false)
 		g.release()
 		runtime.UnlockOSThread()
 		return nil, err
@@ -94,6 +104,7 @@ func startChild(spec childSpec) (*child, error) {
 	}
 	c.guard = g
 	g.watch(c.pgid)
+	goAhead(ahead, cmd, true)
 	go func() {
 		cmd.Wait() // its error is in ProcessState
 		close(c.exited)
