@@ -146,11 +146,12 @@ func (o *ownCheck) round(tick <-chan time.Time) bool {
 	ops := ownCheckOps
 	for t, w := range o.waiting {
 		c := checked{t: t, w: w, probe: w.probe}
-		if ops+c.ops() > ownCheckOps {
+		n := len(c.ops(false))
+		if ops+n > ownCheckOps {
 			batches, ops = append(batches, nil), 0
 		}
 		batches[len(batches)-1] = append(batches[len(batches)-1], c)
-		ops += c.ops()
+		ops += n
 	}
 	o.mu.Unlock()
 	for _, b := range batches {
@@ -170,38 +171,94 @@ type checked struct {
 	probe *probe // as the waiter last set it
 }
 
-func (c checked) ops() int {
-	if c.probe == nil {
-		return 1
-	}
-	return 2
+// maxProbePoints is how many keys ahead a check reads one by one at most;
+// a probe of more (a semaphore of a large limit) is read whole.
+const maxProbePoints = 16
+
+// points reports whether the check reads what is ahead of c key by key
+// rather than with the probe's own read. A range read over a line visits
+// every key of the line, and a line of a thousand waiters, each checked
+// twice a second, would cost etcd a million key visits a second; nothing
+// can join a line ahead of an entry (create revisions only grow), so the
+// keys the waiter found ahead are all that can change, and reading them
+// costs a key each. What changed is then read whole.
+func (c checked) points() bool {
+	return c.probe != nil && !c.probe.unknown && len(c.probe.keys) > 0 && len(c.probe.keys) <= maxProbePoints
 }
 
-// check reads, in one transaction, the own key and the probe of every
-// waiter of batch: it closes gone for a waiter whose entry is gone, and
-// sends what it read to one whose probe changed. It returns the read's
+// ops returns c's part of a check's read: its own key, then what is ahead
+// of it, key by key (points) or whole.
+func (c checked) ops(whole bool) []clientv3.Op {
+	ops := []clientv3.Op{c.t.ownOp()}
+	switch {
+	case c.probe == nil:
+	case whole || !c.points():
+		ops = append(ops, c.probe.op)
+	default:
+		for _, k := range c.probe.keys {
+			ops = append(ops, clientv3.OpGet(k))
+		}
+	}
+	return ops
+}
+
+// pointsChanged reports whether the point reads rs of c's probe's keys
+// show one of them gone or written since the waiter's read.
+func (c checked) pointsChanged(rs []*etcdserverpb.ResponseOp) bool {
+	for _, r := range rs {
+		kvs := r.GetResponseRange().GetKvs()
+		if len(kvs) == 0 || kvs[0].ModRevision > c.probe.rev {
+			return true
+		}
+	}
+	return false
+}
+
+// check reads the own key and what is ahead of every waiter of batch: it
+// closes gone for a waiter whose entry is gone, and sends a read of what
+// is ahead to one for which that changed. It returns the first read's
 // error, but for a refusal, which it hands to the waiters.
 func (o *ownCheck) check(batch []checked) error {
+	changed, err := o.read(batch, false)
+	if err != nil || len(changed) == 0 {
+		return err
+	}
+	// What is ahead of these changed: read it whole, as their own reads
+	// would, once more at once if that read fails (it went to a member
+	// that did not answer; the next goes to the next member).
+	if _, err := o.read(changed, true); err != nil {
+		o.read(changed, true) //nolint:errcheck // the next round asks again
+	}
+	return nil
+}
+
+// read makes one check's read for batch (whole: what is ahead of each read
+// whole) and acts on it, as check says; it returns the waiters whose keys
+// ahead, read one by one, changed.
+func (o *ownCheck) read(batch []checked, whole bool) (changed []checked, err error) {
 	var ops []clientv3.Op
 	for _, c := range batch {
-		ops = append(ops, c.t.ownOp())
-		if c.probe != nil {
-			ops = append(ops, c.probe.op)
-		}
+		ops = append(ops, c.ops(whole)...)
 	}
 	ctx, cancel := context.WithTimeout(o.ctx, OwnKeyCheckInterval)
 	resp, err := o.cli.Txn(ctx).Then(ops...).Commit()
 	cancel()
 	refused := etcderr.IsRefused(err)
 	if err != nil && !refused {
-		return err // asked again (through the next member); a waiter's wake-ups check too
+		return nil, err // asked again (through the next member); a waiter's wake-ups check too
 	}
 	i := 0
 	for _, c := range batch {
-		t, at := c.t, i
-		i += c.ops()
+		t, at, n := c.t, i, len(c.ops(whole))
+		i += n
 		if !refused && ownedIn(resp.Responses[at], t.rev) {
-			if c.probe != nil && c.probe.changed(resp.Responses[at+1]) {
+			switch {
+			case c.probe == nil:
+			case !whole && c.points():
+				if c.pointsChanged(resp.Responses[at+1 : at+n]) {
+					changed = append(changed, c)
+				}
+			case c.probe.changed(resp.Responses[at+1]):
 				s := seen{own: resp.Responses[at].GetResponseRange().GetKvs()[0], ahead: resp.Responses[at+1],
 					rev: resp.Header.Revision}
 				select {
@@ -222,5 +279,5 @@ func (o *ownCheck) check(batch []checked) error {
 		}
 		o.mu.Unlock()
 	}
-	return nil
+	return changed, nil
 }
