@@ -78,10 +78,7 @@ func startChild(spec childSpec) (*child, error) {
 	}
 	// The command starts as fairlock's trampoline, which execs it once the
 	// guard knows its group (trampoline.go says why).
-	cmd, ahead, err := trampolineCmd(path, spec.argv)
-	if err != nil {
-		return nil, err
-	}
+	cmd, ahead := trampolineCmd(path, spec.argv)
 	runtime.LockOSThread()
 	cmd.Env = spec.env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr

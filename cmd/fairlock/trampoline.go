@@ -27,24 +27,31 @@ const goFD = 3
 
 // trampolineCmd returns an exec.Cmd that starts path with argv (argv[0]
 // as the command's name) through the trampoline, and the write end of its
-// go-ahead pipe. path must be resolved already (exec.LookPath).
-func trampolineCmd(path string, argv []string) (*exec.Cmd, *os.File, error) {
+// go-ahead pipe. path must be resolved already (exec.LookPath). When
+// fairlock cannot find its own executable or make a pipe (the guard then
+// cannot start either), the command starts directly and w is nil.
+func trampolineCmd(path string, argv []string) (cmd *exec.Cmd, w *os.File) {
+	direct := &exec.Cmd{Path: path, Args: argv}
 	self, err := os.Executable()
 	if err != nil {
-		return nil, nil, err
+		return direct, nil
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return nil, nil, err
+		return direct, nil
 	}
-	cmd := exec.Command(self, append([]string{trampolineArg, path}, argv...)...)
+	cmd = exec.Command(self, append([]string{trampolineArg, path}, argv...)...)
 	cmd.ExtraFiles = []*os.File{r} // goFD
-	return cmd, w, nil
+	return cmd, w
 }
 
 // goAhead lets the trampoline exec the command (ok) or exit (not ok), and
 // closes the pipe's write end and read end (the child has its own copy).
+// With w nil (no trampoline) it does nothing.
 func goAhead(w *os.File, cmd *exec.Cmd, ok bool) {
+	if w == nil {
+		return
+	}
 	if ok {
 		w.Write([]byte{1})
 	}
