@@ -68,9 +68,7 @@ func Decide(limit, weight int, ahead []Ahead) Decision {
 		return Decision{Granted: true}
 	case complete && sum <= limit && limit > 1:
 		return Decision{WatchLine: true}
-	case complete && sum <= limit:
-		return Decision{Watch: []string{ahead[0].Key}}
-	default:
+	default: // the predecessor, also the oldest waiter's in a line of limit 1
 		return Decision{Watch: []string{ahead[0].Key}, WatchPuts: limit > 1}
 	}
 }
