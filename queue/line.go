@@ -45,6 +45,12 @@ func (e *entry) aheadOp(n int, opts ...clientv3.OpOption) clientv3.Op {
 		clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend)}, opts...)...)
 }
 
+// olderOp reads what turn.Decide needs of the entries older than e: the
+// newest turn.AheadLimit of those that block it. opts narrow it further.
+func (e *entry) olderOp(opts ...clientv3.OpOption) clientv3.Op {
+	return e.aheadOp(turn.AheadLimit(e.limit), append(opts[:len(opts):len(opts)], clientv3.WithMaxCreateRev(e.rev-1))...)
+}
+
 // aheadOf returns the entries of a range response created before rev,
 // with their weights.
 func aheadOf(r *etcdserverpb.ResponseOp, rev int64) []turn.Ahead {

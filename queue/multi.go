@@ -124,7 +124,7 @@ func readAll(ctx context.Context, ts []*Ticket, ahead bool) error {
 	for _, t := range ts {
 		ops = append(ops, t.ownOp())
 		if ahead {
-			ops = append(ops, t.aheadOp(turn.AheadLimit(t.limit), clientv3.WithMaxCreateRev(t.rev-1)))
+			ops = append(ops, t.olderOp())
 		}
 	}
 	var resp *clientv3.TxnResponse

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"sync"
 	"time"
@@ -23,9 +24,10 @@ import (
 // watch that cannot deliver: a watch stream stays on the member the client
 // placed it on, and a member that is stopped or cut off from the others
 // sends nothing, however long it lasts, while the check's reads go on
-// through the client's other endpoints (see AttemptTimeout). So a waiter
-// whose turn comes while its watch's member is silent learns of it within
-// about OwnKeyCheckInterval plus AttemptTimeout.
+// through the client's other endpoints, each bounded by this interval and
+// asked again at once through the next when it fails. So a waiter whose
+// turn comes while its watch's member is silent learns of it within about
+// a few OwnKeyCheckIntervals.
 const OwnKeyCheckInterval = 500 * time.Millisecond
 
 // ownCheckOps is how many operations one read of the check holds at most:
@@ -61,9 +63,33 @@ type ownWait struct {
 type probe struct {
 	op   clientv3.Op
 	keys []string
-	rev  int64
+	// points reads the keys one by one (keys only); nil: the check reads
+	// op whole (see newProbe).
+	points []clientv3.Op
+	rev    int64
 	// unknown: the waiter has read nothing yet; any read is news to it.
 	unknown bool
+}
+
+// maxProbePoints is how many keys ahead a check reads one by one at most;
+// a probe of more (a semaphore of a large limit) is read whole.
+const maxProbePoints = 16
+
+// newProbe returns the probe of a read op that found keys ahead at rev.
+// The check reads the keys one by one rather than op: a range read over a
+// line visits every key of the line, and a line of a thousand waiters,
+// each checked twice a second, would cost etcd a million key visits a
+// second; nothing can join a line ahead of an entry (create revisions only
+// grow), so the keys found ahead are all that can change, and reading
+// them costs a key each. What changed is then read whole.
+func newProbe(op clientv3.Op, keys []string, rev int64) *probe {
+	p := &probe{op: op, keys: keys, rev: rev}
+	if len(keys) <= maxProbePoints {
+		for _, k := range keys {
+			p.points = append(p.points, clientv3.OpGet(k, clientv3.WithKeysOnly()))
+		}
+	}
+	return p
 }
 
 // seen is a read of what is ahead of a waiter, made for it by the check:
@@ -146,7 +172,7 @@ func (o *ownCheck) round(tick <-chan time.Time) bool {
 	ops := ownCheckOps
 	for t, w := range o.waiting {
 		c := checked{t: t, w: w, probe: w.probe}
-		n := len(c.ops(false))
+		n := c.size(false)
 		if ops+n > ownCheckOps {
 			batches, ops = append(batches, nil), 0
 		}
@@ -155,11 +181,7 @@ func (o *ownCheck) round(tick <-chan time.Time) bool {
 	}
 	o.mu.Unlock()
 	for _, b := range batches {
-		// Once more at once when the read fails: it went to a member that
-		// did not answer, and the next goes to the next member.
-		if o.check(b) != nil {
-			o.check(b) //nolint:errcheck // the next round asks again
-		}
+		o.check(b)
 	}
 	return len(batches) > 0
 }
@@ -171,33 +193,32 @@ type checked struct {
 	probe *probe // as the waiter last set it
 }
 
-// maxProbePoints is how many keys ahead a check reads one by one at most;
-// a probe of more (a semaphore of a large limit) is read whole.
-const maxProbePoints = 16
+// whole reports whether c's read reads what is ahead whole: when asked
+// to, or when its probe has no point reads.
+func (c checked) whole(whole bool) bool { return whole || c.probe.points == nil }
 
-// points reports whether the check reads what is ahead of c key by key
-// rather than with the probe's own read. A range read over a line visits
-// every key of the line, and a line of a thousand waiters, each checked
-// twice a second, would cost etcd a million key visits a second; nothing
-// can join a line ahead of an entry (create revisions only grow), so the
-// keys the waiter found ahead are all that can change, and reading them
-// costs a key each. What changed is then read whole.
-func (c checked) points() bool {
-	return c.probe != nil && !c.probe.unknown && len(c.probe.keys) > 0 && len(c.probe.keys) <= maxProbePoints
-}
-
-// ops returns c's part of a check's read: its own key, then what is ahead
-// of it, key by key (points) or whole.
-func (c checked) ops(whole bool) []clientv3.Op {
-	ops := []clientv3.Op{c.t.ownOp()}
+// size is how many operations c's part of a check's read has.
+func (c checked) size(whole bool) int {
 	switch {
 	case c.probe == nil:
-	case whole || !c.points():
+		return 1
+	case c.whole(whole):
+		return 2
+	default:
+		return 1 + len(c.probe.points)
+	}
+}
+
+// appendOps appends c's part of a check's read to ops: its own key, then
+// what is ahead of it, key by key (the probe's points) or whole.
+func (c checked) appendOps(ops []clientv3.Op, whole bool) []clientv3.Op {
+	ops = append(ops, c.t.ownOp())
+	switch {
+	case c.probe == nil:
+	case c.whole(whole):
 		ops = append(ops, c.probe.op)
 	default:
-		for _, k := range c.probe.keys {
-			ops = append(ops, clientv3.OpGet(k))
-		}
+		ops = append(ops, c.probe.points...)
 	}
 	return ops
 }
@@ -216,45 +237,63 @@ func (c checked) pointsChanged(rs []*etcdserverpb.ResponseOp) bool {
 
 // check reads the own key and what is ahead of every waiter of batch: it
 // closes gone for a waiter whose entry is gone, and sends a read of what
-// is ahead to one for which that changed. It returns the first read's
-// error, but for a refusal, which it hands to the waiters.
-func (o *ownCheck) check(batch []checked) error {
-	changed, err := o.read(batch, false)
-	if err != nil || len(changed) == 0 {
-		return err
-	}
-	// What is ahead of these changed: read it whole, as their own reads
-	// would, once more at once if that read fails (it went to a member
-	// that did not answer; the next goes to the next member).
-	if _, err := o.read(changed, true); err != nil {
+// is ahead to one for which that changed (read whole, as its own read
+// would). A refusal goes to the waiters; other errors are left to the
+// next round (a waiter's wake-ups check too).
+func (o *ownCheck) check(batch []checked) {
+	if changed, err := o.read(batch, false); err == nil && len(changed) > 0 {
 		o.read(changed, true) //nolint:errcheck // the next round asks again
 	}
-	return nil
 }
 
 // read makes one check's read for batch (whole: what is ahead of each read
-// whole) and acts on it, as check says; it returns the waiters whose keys
-// ahead, read one by one, changed.
+// whole) and acts on it, as check says, once more at once when it fails
+// (it went to a member that did not answer; the next goes to the next
+// member); it returns the waiters whose keys ahead, read one by one,
+// changed.
 func (o *ownCheck) read(batch []checked, whole bool) (changed []checked, err error) {
+	if changed, err = o.readOnce(batch, whole); err != nil {
+		changed, err = o.readOnce(batch, whole)
+	}
+	return changed, err
+}
+
+// readEach reads each waiter of batch alone: etcd refuses a whole
+// transaction for one key the user may not read, and only the waiters of
+// that key's lock are to be told.
+func (o *ownCheck) readEach(batch []checked, whole bool) (changed []checked, err error) {
+	for _, c := range batch {
+		ch, e := o.read([]checked{c}, whole)
+		changed, err = append(changed, ch...), cmp.Or(err, e)
+	}
+	return changed, err
+}
+
+// readOnce is one attempt of read. It returns the read's error, but for a
+// refusal, which it hands to the waiters.
+func (o *ownCheck) readOnce(batch []checked, whole bool) (changed []checked, err error) {
 	var ops []clientv3.Op
 	for _, c := range batch {
-		ops = append(ops, c.ops(whole)...)
+		ops = c.appendOps(ops, whole)
 	}
 	ctx, cancel := context.WithTimeout(o.ctx, OwnKeyCheckInterval)
 	resp, err := o.cli.Txn(ctx).Then(ops...).Commit()
 	cancel()
 	refused := etcderr.IsRefused(err)
+	if refused && len(batch) > 1 {
+		return o.readEach(batch, whole)
+	}
 	if err != nil && !refused {
-		return nil, err // asked again (through the next member); a waiter's wake-ups check too
+		return nil, err
 	}
 	i := 0
 	for _, c := range batch {
-		t, at, n := c.t, i, len(c.ops(whole))
+		t, at, n := c.t, i, c.size(whole)
 		i += n
 		if !refused && ownedIn(resp.Responses[at], t.rev) {
 			switch {
 			case c.probe == nil:
-			case !whole && c.points():
+			case !c.whole(whole):
 				if c.pointsChanged(resp.Responses[at+1 : at+n]) {
 					changed = append(changed, c)
 				}

@@ -96,8 +96,7 @@ func (w *waiter) run(ctx, wctx context.Context) error {
 	w.own = own
 	if w.reread {
 		// Nothing read yet: any read the check makes is news.
-		w.t.q.st.own.setProbe(w.own, &probe{op: w.t.aheadOp(turn.AheadLimit(w.t.limit),
-			clientv3.WithMaxCreateRev(w.t.rev-1)), unknown: true})
+		w.t.q.st.own.setProbe(w.own, &probe{op: w.t.olderOp(), unknown: true})
 	} else {
 		w.publish()
 	}
@@ -134,7 +133,7 @@ func (w *waiter) publish() {
 	for _, a := range w.ahead[:min(len(w.ahead), n)] {
 		keys = append(keys, a.Key)
 	}
-	t.q.st.own.setProbe(w.own, &probe{op: t.aheadOp(n, clientv3.WithMaxCreateRev(t.rev-1)), keys: keys, rev: w.readRev})
+	t.q.st.own.setProbe(w.own, newProbe(t.olderOp(), keys, w.readRev))
 	w.published = w.readRev
 }
 
@@ -330,7 +329,7 @@ func (w *waiter) readAt(ctx context.Context, serializable bool) (resp *clientv3.
 		local = []clientv3.OpOption{clientv3.WithSerializable()}
 	}
 	ops := []clientv3.Op{t.ownOp(local...),
-		t.aheadOp(turn.AheadLimit(t.limit), append(local, clientv3.WithMaxCreateRev(t.rev-1))...)}
+		t.olderOp(local...)}
 	if t.limit > 1 {
 		ops = append(ops, t.lineOp(append(local, clientv3.WithLimit(1), clientv3.WithMinCreateRev(t.rev+1))...))
 	}

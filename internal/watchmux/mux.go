@@ -431,36 +431,53 @@ func (m *Mux) checkLoop() {
 		m.lastRead = time.Now()
 		m.mu.Unlock()
 
-		gone, err := m.read(batch)
-		if etcderr.IsRefused(err) {
-			// A read's refusal is final: etcd's client has re-authenticated
-			// already if the token was stale.
-			for _, w := range batch {
-				m.fire(w, err)
-			}
-			continue
-		}
-		if err != nil {
-			m.mu.Lock()
-			for _, w := range batch {
-				if !w.check && !w.stopped {
-					w.check = true
-					m.toCheck = append(m.toCheck, w)
-				}
-			}
-			m.mu.Unlock()
-			select {
-			case <-m.ctx.Done():
-			case <-time.After(pause):
-			}
-			pause = min(2*pause, maxPause)
-			continue
-		}
-		pause = minPause
+		gone, failed := m.readEach(batch)
 		for _, w := range gone {
 			m.fire(w, nil)
 		}
+		if len(failed) == 0 {
+			pause = minPause
+			continue
+		}
+		m.mu.Lock()
+		for _, w := range failed {
+			if !w.check && !w.stopped {
+				w.check = true
+				m.toCheck = append(m.toCheck, w)
+			}
+		}
+		m.mu.Unlock()
+		select {
+		case <-m.ctx.Done():
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, maxPause)
 	}
+}
+
+// readEach reads the batch's keys and returns the watches whose entry is
+// gone and those whose read failed (to be read again). A refused read is
+// final: etcd's client has re-authenticated already if the token was
+// stale, and the refused watches fire with the refusal. etcd refuses a
+// whole transaction for one key the user may not read, so a refused batch
+// of several is read again one watch at a time: only the watches of that
+// key's lock are to be told.
+func (m *Mux) readEach(batch []*watch) (gone, failed []*watch) {
+	gone, err := m.read(batch)
+	switch {
+	case err == nil:
+		return gone, nil
+	case !etcderr.IsRefused(err):
+		return nil, batch
+	case len(batch) == 1:
+		m.fire(batch[0], err)
+		return nil, nil
+	}
+	for _, w := range batch {
+		g, f := m.readEach([]*watch{w})
+		gone, failed = append(gone, g...), append(failed, f...)
+	}
+	return gone, failed
 }
 
 // read reads the batch's keys in one transaction and returns those whose
