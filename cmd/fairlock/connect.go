@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fairlock/fairlock"
+	"github.com/fairlock/fairlock/internal/etcderr"
 )
 
 // checkName is the one place the command checks a lock name. Every
@@ -35,7 +36,8 @@ func nameArg(cmd *cobra.Command, args []string, root bool) (string, error) {
 
 // dial connects with the connection flags, for the commands that hold
 // nothing (ls, rm, yield, observe): bad flags are a usage error (exit 2),
-// an etcd that cannot be reached in time exits 1. ctx bounds the dial. The
+// an etcd that cannot be reached in time exits 1, one that refuses the
+// --user exits 77. ctx bounds the dial. The
 // caller closes the client, which revokes its session.
 func (f *connFlags) dial(ctx context.Context, cmd *cobra.Command) (*fairlock.Client, fairlock.Config, error) {
 	cfg, err := f.config(cmd)
@@ -43,6 +45,9 @@ func (f *connFlags) dial(ctx context.Context, cmd *cobra.Command) (*fairlock.Cli
 		return nil, cfg, err
 	}
 	c, err := connect(ctx, cfg)
+	if etcderr.IsRefused(err) { // a wrong password: exit 77, as exec and elect
+		return nil, cfg, etcdFailure(err, "connecting to etcd")
+	}
 	if err != nil {
 		return nil, cfg, fail(exitFailure, "%s", libMessage(err))
 	}

@@ -98,6 +98,15 @@ func TestConfinedUserCommands(t *testing.T) {
 		t.Errorf("ls --prefix / took %v to be refused", took)
 	}
 
+	// A wrong password exits 77 from every command, those that hold
+	// nothing as exec does.
+	for _, args := range [][]string{{"ls", job}, {"rm", job, job + "/.x/by-hand"}, {"yield", job}, {"exec", job, "--", "true"}} {
+		p, code := run(t, env, append([]string{args[0], "--user=" + authsetup.Tenant + ":wrong"}, args[1:]...)...)
+		if code != 77 {
+			t.Errorf("%s with a wrong password: exit %d, want 77; stderr: %s", args[0], code, p.Stderr())
+		}
+	}
+
 	// The reader may look, and is refused the lock at once.
 	p, code = run(t, env, "ls", readerFlag, job)
 	if code != 0 {
