@@ -35,7 +35,7 @@ type guard struct {
 // of the command's run is unguarded; watch names the group to guard. Nil
 // if it cannot be started (the command then runs without one).
 func startGuard() *guard {
-	self, err := os.Executable()
+	cmd, err := selfCmd(guardArg)
 	if err != nil {
 		return nil
 	}
@@ -44,7 +44,6 @@ func startGuard() *guard {
 		return nil
 	}
 	defer r.Close()
-	cmd := exec.Command(self, guardArg)
 	cmd.Stdin = r
 	// A group of its own: neither the signals fairlock passes on to the
 	// command's group nor a Ctrl-C at the terminal reach it.

@@ -197,3 +197,14 @@ func (t *terminal) restore() {
 	pgrp := int32(t.pgrp)
 	_, _, _ = syscall.Syscall(syscall.SYS_IOCTL, uintptr(t.fd), syscall.TIOCSPGRP, uintptr(unsafe.Pointer(&pgrp)))
 }
+
+// selfPath is the running fairlock's executable: /proc/self/exe, which
+// names the running binary even once its file was replaced or removed;
+// os.Executable when /proc is not there.
+func selfPath() (string, error) {
+	const exe = "/proc/self/exe"
+	if _, err := os.Stat(exe); err == nil {
+		return exe, nil
+	}
+	return os.Executable()
+}

@@ -2,7 +2,10 @@
 
 package main
 
-import "syscall"
+import (
+	"os"
+	"syscall"
+)
 
 // sysProcAttr puts the command in a process group of its own.
 func sysProcAttr(*terminal) *syscall.SysProcAttr {
@@ -25,3 +28,6 @@ type terminal struct{}
 func foregroundTerminal() *terminal { return nil }
 
 func (*terminal) restore() {}
+
+// selfPath is the running fairlock's executable.
+func selfPath() (string, error) { return os.Executable() }

@@ -28,19 +28,19 @@ const goFD = 3
 // trampolineCmd returns an exec.Cmd that starts path with argv (argv[0]
 // as the command's name) through the trampoline, and the write end of its
 // go-ahead pipe. path must be resolved already (exec.LookPath). When
-// fairlock cannot find its own executable or make a pipe (the guard then
-// cannot start either), the command starts directly and w is nil.
+// fairlock cannot start itself or make a pipe (the guard then cannot
+// start either), the command starts directly and w is nil.
 func trampolineCmd(path string, argv []string) (cmd *exec.Cmd, w *os.File) {
-	direct := &exec.Cmd{Path: path, Args: argv}
-	self, err := os.Executable()
-	if err != nil {
-		return direct, nil
-	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return direct, nil
+		return &exec.Cmd{Path: path, Args: argv}, nil
 	}
-	cmd = exec.Command(self, append([]string{trampolineArg, path}, argv...)...)
+	cmd, err = selfCmd(append([]string{trampolineArg, path}, argv...)...)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return &exec.Cmd{Path: path, Args: argv}, nil
+	}
 	cmd.ExtraFiles = []*os.File{r} // goFD
 	return cmd, w
 }
@@ -79,4 +79,18 @@ func runTrampoline(args []string) int {
 	err := syscall.Exec(args[0], args[1:], os.Environ())
 	fmt.Fprintf(os.Stderr, "fairlock: %s: %v\n", args[1], err)
 	return exitCannot
+}
+
+// selfCmd returns an exec.Cmd that runs this fairlock again with args (a
+// hidden mode: the guard, the trampoline). It starts the running binary
+// (selfPath), not whatever the path names by then: fairlock exec may wait
+// hours for its turn, and the file may have been upgraded or removed since.
+func selfCmd(args ...string) (*exec.Cmd, error) {
+	self, err := selfPath()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, args...)
+	cmd.Args[0] = "fairlock"
+	return cmd, nil
 }
