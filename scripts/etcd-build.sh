@@ -32,11 +32,12 @@ etcd_build() {
 	mkdir -p "$mod"
 	echo "etcd-build: building etcd $v from the module proxy" >&2
 	(
-		cd "$mod"
-		export GOWORK=off GOFLAGS=-mod=mod
-		printf 'module scratch\n\ngo 1.23\n' >go.mod
-		"${GO:-go}" get "go.etcd.io/etcd/server/v3@$v" >&2
-		CGO_ENABLED=0 "${GO:-go}" build -trimpath -o "$bin.tmp.$$" go.etcd.io/etcd/server/v3 >&2
+		# set -e does not hold inside a subshell followed by ||: chain.
+		cd "$mod" &&
+			export GOWORK=off GOFLAGS=-mod=mod &&
+			printf 'module scratch\n\ngo 1.23\n' >go.mod &&
+			"${GO:-go}" get "go.etcd.io/etcd/server/v3@$v" >&2 &&
+			CGO_ENABLED=0 "${GO:-go}" build -trimpath -o "$bin.tmp.$$" go.etcd.io/etcd/server/v3 >&2
 	) || status=$?
 	[ -n "$own" ] && rm -rf "$scratch"
 	if [ "$status" -ne 0 ]; then

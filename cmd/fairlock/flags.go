@@ -341,7 +341,7 @@ func (f execFlags) validate() (execMode, error) {
 	}
 	if f.tenantSet {
 		if err := keys.ValidateTenant(f.tenant); err != nil {
-			return execMode{}, fmt.Errorf("--tenant: %s", strings.TrimPrefix(err.Error(), "fairlock: "))
+			return execMode{}, fmt.Errorf("--tenant: %s", libMessage(err))
 		}
 	}
 	m := execMode{shared: f.shared, weight: 1}
