@@ -3,6 +3,8 @@ package queue
 import (
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fairlock/fairlock/internal/keys"
 )
 
 // entry is one entry of a line: what the writer makes, what a Ticket holds
@@ -43,10 +45,28 @@ func (e *entry) yieldKey() string {
 	return k
 }
 
-// deleteOps deletes the entry and the request that its holder yield, which
-// goes with it.
+// deleteOps deletes the entry and what goes with it: the request that its
+// holder yield and, for an admission entry, its rider (see rider).
 func (e *entry) deleteOps() []clientv3.Op {
-	return []clientv3.Op{clientv3.OpDelete(e.key), clientv3.OpDelete(e.yieldKey())}
+	ops := []clientv3.Op{clientv3.OpDelete(e.key), clientv3.OpDelete(e.yieldKey())}
+	if r, ok := e.rider(); ok {
+		ops = append(ops, clientv3.OpDelete(r))
+	}
+	return ops
+}
+
+// rider is, for a tenant's admission entry, the key of the caller's entry
+// in the lock's own line that rides on it (keys.AdmittedEntry): written by
+// the caller once admitted, or by the release that admits it (see
+// handover.go), and never there without the admission entry, so that
+// whatever removes the admission entry removes it too. No other entry
+// uses that key while the admission entry's slot is not free, so a delete
+// of it needs no fence.
+func (e *entry) rider() (string, bool) {
+	if e.q == nil || e.q.of == nil {
+		return "", false
+	}
+	return keys.AdmittedEntry(e.key)
 }
 
 // deleteTxn is the one transaction that removes a set of entries, each
@@ -59,10 +79,13 @@ func (e *entry) deleteOps() []clientv3.Op {
 // the others, and its responses say which were.
 func deleteTxn(txn clientv3.Txn, es []entry, then ...clientv3.Op) clientv3.Txn {
 	var fences []clientv3.Cmp
-	var all, each []clientv3.Op
+	var all, each, riders []clientv3.Op
 	for i := range es {
 		e := &es[i]
 		all = append(all, e.deleteOps()...)
+		if r, ok := e.rider(); ok {
+			riders = append(riders, clientv3.OpDelete(r))
+		}
 		if e.rev == 0 {
 			each = append(each, e.deleteOps()...)
 			continue
@@ -74,8 +97,14 @@ func deleteTxn(txn clientv3.Txn, es []entry, then ...clientv3.Op) clientv3.Txn {
 		txn = txn.If(fences...)
 	}
 	txn = txn.Then(append(all, then...)...)
-	if len(es) > 1 && len(fences) > 0 {
-		txn = txn.Else(each...)
+	switch {
+	case len(fences) == 0:
+	case len(es) > 1:
+		txn = txn.Else(append(each, riders...)...)
+	case len(riders) > 0:
+		// An admission entry found gone (deleted by hand, say) may leave
+		// its rider behind; nothing else removes it.
+		txn = txn.Else(riders...)
 	}
 	return txn
 }

@@ -20,7 +20,7 @@ func (q *Queue) Join(ctx context.Context, value string) (*Ticket, error) {
 	if err := q.refuseTenant("Join"); err != nil {
 		return nil, err
 	}
-	return q.joinOne(ctx, draft{entry{q: q, kind: Exclusive, limit: 1, weight: 1}, value})
+	return q.joinOne(ctx, draft{entry: entry{q: q, kind: Exclusive, limit: 1, weight: 1}, value: value})
 }
 
 // JoinShared is Join for a shared entry: one that only exclusive entries
@@ -29,7 +29,7 @@ func (q *Queue) JoinShared(ctx context.Context, value string) (*Ticket, error) {
 	if err := q.refuseTenant("JoinShared"); err != nil {
 		return nil, err
 	}
-	return q.joinOne(ctx, draft{entry{q: q, kind: Shared, limit: 1, weight: 1}, value})
+	return q.joinOne(ctx, draft{entry: entry{q: q, kind: Shared, limit: 1, weight: 1}, value: value})
 }
 
 // Acquire joins the line with an exclusive entry and waits for its turn.
@@ -39,12 +39,12 @@ func (q *Queue) JoinShared(ctx context.Context, value string) (*Ticket, error) {
 // leaves nothing behind, and a turn granted while ctx was ending is given
 // back the same way.
 func (q *Queue) Acquire(ctx context.Context, value string) (*Ticket, error) {
-	return q.acquire(ctx, draft{entry{q: q, kind: Exclusive, limit: 1, weight: 1}, value})
+	return q.acquire(ctx, draft{entry: entry{q: q, kind: Exclusive, limit: 1, weight: 1}, value: value})
 }
 
 // AcquireShared is Acquire with a shared entry.
 func (q *Queue) AcquireShared(ctx context.Context, value string) (*Ticket, error) {
-	return q.acquire(ctx, draft{entry{q: q, kind: Shared, limit: 1, weight: 1}, value})
+	return q.acquire(ctx, draft{entry: entry{q: q, kind: Shared, limit: 1, weight: 1}, value: value})
 }
 
 // waitOrAbandon waits for a joined ticket's turn, abandoning it on error.
@@ -94,6 +94,16 @@ func joinAt(ctx context.Context, ds []draft, start time.Time, admission *Ticket)
 			then = append(then, d.put(), d.aheadOp(turn.AheadLimit(d.limit)+len(ds)))
 			g, reads := d.otherLimits()
 			guards, orElse = append(guards, g...), append(orElse, reads...)
+		}
+		for i := range ds {
+			if d := &ds[i]; d.admitted != nil && d.kind != Exclusive {
+				// A tenant's permit takes a slot of its own; an exclusive
+				// entry written on its admission's rider by a release that
+				// took it for one goes.
+				if r, ok := d.admitted.rider(); ok {
+					then = append(then, clientv3.OpDelete(r))
+				}
+			}
 		}
 		return guards, then, orElse
 	})

@@ -4,8 +4,10 @@ import (
 	"context"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/fairlock/fairlock/internal/etcderr"
 	"github.com/fairlock/fairlock/internal/phase"
 	"github.com/fairlock/fairlock/internal/turn"
 )
@@ -23,12 +25,23 @@ func (t *Ticket) Leave(ctx context.Context) error {
 	if err := t.beginLeave(); err != nil {
 		return err
 	}
-	touches := append(t.letIn(ctx), t.companionOps(ctx)...)
+	companion, handover := t.companionOps(ctx)
+	touches := append(t.letIn(ctx), companion...)
 	var resp *clientv3.TxnResponse
 	attempts := 0
 	err := t.retry(ctx, func(ctx context.Context) (err error) {
 		attempts++
-		resp, err = deleteTxn(t.q.s.Client().Txn(ctx), []entry{t.entry}, touches...).Commit()
+		resp, err = deleteTxn(t.q.s.Client().Txn(ctx), []entry{t.entry}, append(touches, handover...)...).Commit()
+		if err != nil && len(handover) > 0 && ctx.Err() == nil && !etcderr.IsTransient(err) {
+			// etcd refused the handover, not the release (a caller's lease
+			// whose keys this user may not write, under auth): release
+			// without it, and with none from now on if refused.
+			handover = nil
+			if etcderr.IsRefused(err) {
+				t.q.noHandover.Store(true)
+			}
+			resp, err = deleteTxn(t.q.s.Client().Txn(ctx), []entry{t.entry}, touches...).Commit()
+		}
 		return err
 	})
 	switch {
@@ -67,27 +80,53 @@ func (t *Ticket) letIn(ctx context.Context) []clientv3.Op {
 	if t.kind != Permit || t.limit < 2 {
 		return nil
 	}
-	// A read for a speed-up: bounded short, so that a member that does not
-	// answer delays the release little (the grantees then touch themselves).
-	ctx, cancel := context.WithTimeout(ctx, letInReadTimeout)
-	defer cancel()
-	resp, err := t.q.s.Client().Do(ctx, t.lineOp(clientv3.WithSerializable(),
-		clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend),
-		clientv3.WithLimit(int64(turn.AheadLimit(t.limit)))))
-	if err != nil {
+	head, ok := t.readHead(ctx)
+	if !ok {
 		return nil
 	}
-	kvs := resp.Get().Kvs
-	weights, leaving := make([]int, len(kvs)), -1
-	for i, kv := range kvs {
+	return t.letInOps(head)
+}
+
+// readHead reads the oldest entries of the ticket's line, as many as a
+// release needs to know whom it lets in (turn.AheadLimit), values
+// included (see handover). It is a read for a speed-up: local to the
+// member and bounded short, so that a member that does not answer delays
+// the release little; it reports false when it fails.
+func (t *Ticket) readHead(ctx context.Context) ([]*mvccpb.KeyValue, bool) {
+	ctx, cancel := context.WithTimeout(ctx, letInReadTimeout)
+	defer cancel()
+	from, to := t.q.blockRange(t.kind, t.limit)
+	resp, err := t.q.s.Client().Get(ctx, from, clientv3.WithRange(to), clientv3.WithSerializable(),
+		clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend),
+		clientv3.WithLimit(int64(turn.AheadLimit(t.limit))))
+	if err != nil {
+		return nil, false
+	}
+	return resp.Kvs, true
+}
+
+// letInOf returns whom the ticket's leaving lets in, of head (readHead's),
+// by their index in head; nil when head does not hold the ticket.
+func (t *Ticket) letInOf(head []*mvccpb.KeyValue) []int {
+	weights, leaving := make([]int, len(head)), -1
+	for i, kv := range head {
 		weights[i] = weightOf(string(kv.Key))
 		if kv.CreateRevision == t.rev && string(kv.Key) == t.key {
 			leaving = i
 		}
 	}
+	return turn.LetIn(t.limit, weights, leaving)
+}
+
+// letInOps are the touches of the permits that the ticket's leaving lets
+// in, of head (readHead's); none in a line that serves one at a time.
+func (t *Ticket) letInOps(head []*mvccpb.KeyValue) []clientv3.Op {
+	if t.limit < 2 {
+		return nil
+	}
 	var touches []clientv3.Op
-	for _, i := range turn.LetIn(t.limit, weights, leaving) {
-		in := entry{key: string(kvs[i].Key), rev: kvs[i].CreateRevision}
+	for _, i := range t.letInOf(head) {
+		in := entry{key: string(head[i].Key), rev: head[i].CreateRevision}
 		touches = append(touches, clientv3.OpTxn([]clientv3.Cmp{in.owned()}, []clientv3.Op{touchOp(in.key)}, nil))
 	}
 	return touches

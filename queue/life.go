@@ -58,7 +58,15 @@ func (t *Ticket) step(e phase.Event, reason error) (phase.Phase, bool) {
 			t.q.hooks().released(ReleaseInfo{Name: t.q.Name(), Key: t.key, Token: t.rev, Kind: t.kind, Held: held})
 		}
 	case phase.Lost:
-		if !t.q.st.ended() { // else the slots go with the session
+		switch _, rides := t.entry.rider(); {
+		case t.q.st.ended(): // the slots go with the session
+		case rides:
+			// An admission entry deleted by hand may leave behind the
+			// rider a release wrote on it: the cleanup removes it before
+			// the slot is free again.
+			t.q.st.slots.move(&t.entry, slot.Remove)
+			t.q.st.cleanup.abandon(t.entry)
+		default:
 			t.q.st.slots.move(&t.entry, slot.Gone)
 		}
 		if t.admission != nil {

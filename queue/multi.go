@@ -38,7 +38,7 @@ func JoinAll(ctx context.Context, reqs []Request) ([]*Ticket, error) {
 		if r.Shared {
 			kind = Shared
 		}
-		ds[i] = draft{entry{q: r.Queue, kind: kind, limit: 1, weight: 1}, r.Value}
+		ds[i] = draft{entry: entry{q: r.Queue, kind: kind, limit: 1, weight: 1}, value: r.Value}
 	}
 	return join(ctx, ds)
 }

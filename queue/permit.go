@@ -33,7 +33,7 @@ func (q *Queue) JoinPermitN(ctx context.Context, value string, limit, weight int
 	if err := q.refuseTenant("JoinPermitN"); err != nil {
 		return nil, err
 	}
-	return q.joinOne(ctx, draft{entry{q: q, kind: Permit, limit: limit, weight: weight}, value})
+	return q.joinOne(ctx, draft{entry: entry{q: q, kind: Permit, limit: limit, weight: weight}, value: value})
 }
 
 // TryJoinPermit is TryJoinPermitN with weight 1.
@@ -55,7 +55,7 @@ func (q *Queue) TryJoinPermitN(ctx context.Context, value string, limit, weight 
 	if err := checkPermit(limit, weight); err != nil {
 		return nil, err
 	}
-	return q.tryJoin(ctx, draft{entry{q: q, kind: Permit, limit: limit, weight: weight}, value})
+	return q.tryJoin(ctx, draft{entry: entry{q: q, kind: Permit, limit: limit, weight: weight}, value: value})
 }
 
 // AcquirePermit is AcquirePermitN with weight 1.
@@ -69,7 +69,7 @@ func (q *Queue) AcquirePermitN(ctx context.Context, value string, limit, weight 
 	if err := checkPermit(limit, weight); err != nil {
 		return nil, err
 	}
-	return q.acquire(ctx, draft{entry{q: q, kind: Permit, limit: limit, weight: weight}, value})
+	return q.acquire(ctx, draft{entry: entry{q: q, kind: Permit, limit: limit, weight: weight}, value: value})
 }
 
 func checkPermit(limit, weight int) error {

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -23,6 +24,9 @@ type Queue struct {
 	// tenant.go); nil otherwise. The admission line's own Queue has of,
 	// the Queue of the lock it admits to.
 	admit, of *Queue
+	// noHandover: etcd refused a release's handover (see handover.go)
+	// for this user; releases make none from then on.
+	noHandover atomic.Bool
 }
 
 // Entry is one place in the line, as List reports it.

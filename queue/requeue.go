@@ -29,7 +29,7 @@ func (t *Ticket) Requeue(ctx context.Context) (*Ticket, error) {
 	}
 	q := t.q
 	start := time.Now()
-	ds := []draft{{entry{q: q, kind: t.kind, limit: t.limit, weight: t.weight}, t.Value()}}
+	ds := []draft{{entry: entry{q: q, kind: t.kind, limit: t.limit, weight: t.weight}, value: t.Value()}}
 	w, err := q.writeEntries(ctx, ds, func(ds []draft) (guards []clientv3.Cmp, then, orElse []clientv3.Op) {
 		d := &ds[0]
 		// The old entry's request to yield goes with it.

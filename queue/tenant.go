@@ -41,7 +41,7 @@ func (q *Queue) admissionLine() *Queue {
 // line: a permit of weight 1, whatever the caller's own weight, so that a
 // share counts callers.
 func (q *Queue) admission(value string) draft {
-	return draft{entry{q: q.admit, kind: Permit, limit: q.cfg.share, weight: 1}, value}
+	return draft{entry: entry{q: q.admit, kind: Permit, limit: q.cfg.share, weight: 1}, value: value}
 }
 
 // acquire joins d's line and waits for its turn, removing what it wrote on
@@ -58,6 +58,7 @@ func (q *Queue) acquire(ctx context.Context, d draft) (*Ticket, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.admitted = a
 	ts, err := joinAt(ctx, []draft{d}, start, a)
 	if err != nil {
 		a.Abandon(ctx)
@@ -88,11 +89,26 @@ func (q *Queue) mismatch(limit int) error {
 // companionOps are the ops of a release's transaction that remove the
 // ticket's companion, if it has one, fenced on its own revision (a
 // companion removed meanwhile must not fail the release), and wake the
-// callers its leaving admits.
-func (t *Ticket) companionOps(ctx context.Context) []clientv3.Op {
+// callers its leaving admits; handover is the op that writes, for the
+// caller it admits, its entry in the lock's line (see handover.go), nil
+// when there is none to write.
+func (t *Ticket) companionOps(ctx context.Context) (ops, handover []clientv3.Op) {
 	a := t.admission
 	if a == nil {
-		return nil
+		return nil, nil
 	}
-	return append([]clientv3.Op{clientv3.OpTxn([]clientv3.Cmp{a.owned()}, a.deleteOps(), nil)}, a.letIn(ctx)...)
+	ops = []clientv3.Op{clientv3.OpTxn([]clientv3.Cmp{a.owned()}, a.deleteOps(), nil)}
+	handing := t.kind == Exclusive && !t.q.noHandover.Load()
+	if a.limit < 2 && !handing {
+		return ops, nil
+	}
+	head, ok := a.readHead(ctx)
+	if !ok {
+		return ops, nil
+	}
+	ops = append(ops, a.letInOps(head)...)
+	if handing {
+		handover = a.handover(head)
+	}
+	return ops, handover
 }

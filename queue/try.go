@@ -15,14 +15,14 @@ import (
 // move. Cancellation is as for Join; a retry after a lost reply finds the
 // entry instead of reporting ErrBlocked.
 func (q *Queue) TryJoin(ctx context.Context, value string) (*Ticket, error) {
-	return q.tryJoin(ctx, draft{entry{q: q, kind: Exclusive, limit: 1, weight: 1}, value})
+	return q.tryJoin(ctx, draft{entry: entry{q: q, kind: Exclusive, limit: 1, weight: 1}, value: value})
 }
 
 // TryJoinShared appends a shared entry only if no exclusive entry is in the
 // line, in a single transaction; otherwise it returns ErrBlocked and writes
 // nothing.
 func (q *Queue) TryJoinShared(ctx context.Context, value string) (*Ticket, error) {
-	return q.tryJoin(ctx, draft{entry{q: q, kind: Shared, limit: 1, weight: 1}, value})
+	return q.tryJoin(ctx, draft{entry: entry{q: q, kind: Shared, limit: 1, weight: 1}, value: value})
 }
 
 // maxTryRounds bounds the guarded retries of a try join whose read found

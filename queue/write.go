@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -15,6 +16,20 @@ import (
 type draft struct {
 	entry
 	value string
+	// admitted is, for a tenant's caller, its admission, once granted: an
+	// exclusive entry rides on it (see ridesOn).
+	admitted *Ticket
+}
+
+// ridesOn returns the key of a tenant caller's exclusive entry: its
+// admission entry's rider (see entry.rider), which the release that
+// admitted it may have written already. Other entries take a slot of
+// their own.
+func (d *draft) ridesOn() (string, bool) {
+	if d.admitted == nil || d.kind != Exclusive {
+		return "", false
+	}
+	return d.admitted.rider()
 }
 
 // put is the op that writes the entry, bound to its session's lease.
@@ -47,7 +62,10 @@ type written struct {
 // reply: they are this call's, since a free slot has no entry and no write
 // in flight (package internal/slot), so they are adopted. An entry found
 // there at the first attempt is nobody's: it is removed, its slot
-// quarantined, and the write made again on other slots.
+// quarantined, and the write made again on other slots. A rider (see
+// ridesOn) takes no slot: its key is its admission's, the write is guarded
+// by the admission entry, and an entry found on it is the caller's,
+// written by the release that admitted it, and adopted.
 //
 // Cancellation is bounded once for the whole call: when ctx ends, the
 // write in flight gets until CleanupTimeout later for etcd's answer and the
@@ -64,8 +82,14 @@ func (q *Queue) writeEntries(ctx context.Context, ds []draft, shape txnShape) (w
 	defer cancel()
 	for {
 		es := make([]entry, len(ds))
+		var admissions []*Ticket // of the riders, whose reads end Else
 		for i := range ds {
-			q.st.slots.take(&ds[i].entry)
+			if key, ok := ds[i].ridesOn(); ok {
+				ds[i].key, ds[i].slot = key, -1
+				admissions = append(admissions, ds[i].admitted)
+			} else {
+				q.st.slots.take(&ds[i].entry)
+			}
 			es[i] = ds[i].entry
 		}
 		guards, then, orElse := shape(ds)
@@ -76,6 +100,9 @@ func (q *Queue) writeEntries(ctx context.Context, ds []draft, shape txnShape) (w
 			own = append(own, ds[i].ownOp())
 		}
 		guards, orElse = append(free, guards...), append(own, orElse...)
+		for _, a := range admissions {
+			guards, orElse = append(guards, a.owned()), append(orElse, a.ownOp())
+		}
 		attempts := 0
 		var resp *clientv3.TxnResponse
 		// On bound: once ctx ends, the write gets CleanupTimeout more for
@@ -118,7 +145,22 @@ func (q *Queue) writeEntries(ctx context.Context, ds []draft, shape txnShape) (w
 					found[i], n = kvs[0].CreateRevision, n+1
 				}
 			}
+			reads := resp.Responses[len(resp.Responses)-len(admissions):]
+			for i, a := range admissions {
+				if !ownedIn(reads[i], a.rev) {
+					// The admission is gone, and with it anything written on
+					// its rider: the lease ended, or it was deleted.
+					return written{}, &lostError{name: q.Name(), expired: q.st.ended()}
+				}
+			}
 			switch {
+			case len(admissions) > 0 && n == len(ds):
+				for i := range ds {
+					if found[i] <= ds[i].admitted.rev {
+						return written{}, fmt.Errorf("fairlock: lock %s: %s holds an entry older than its admission", q.Name(), ds[i].key)
+					}
+				}
+				w.revs, w.adopted = found, true // the release that admitted it wrote it, or an earlier attempt
 			case n == len(ds) && doubted:
 				w.revs, w.adopted = found, true
 				q.st.slots.moveAll(es, slot.Written)

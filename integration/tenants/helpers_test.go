@@ -208,3 +208,15 @@ func (l *line) empty(c *integration.Cluster) {
 	l.t.Helper()
 	testcluster.WaitKeys(l.t, testcluster.Client(l.t, c, 1), l.name+"/", 0)
 }
+
+// granted returns the next caller granted, within waitLimit.
+func (l *line) granted() *caller {
+	l.t.Helper()
+	select {
+	case c := <-l.grants:
+		return c
+	case <-time.After(waitLimit):
+		l.t.Fatalf("no grant within %v", waitLimit)
+		return nil
+	}
+}

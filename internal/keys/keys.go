@@ -254,6 +254,21 @@ func Tagged(key, tenant string) string {
 	return key + tenantMark + tenant
 }
 
+// AdmittedEntry is the key of the exclusive entry in the lock's own line
+// of the caller whose admission entry is at admissionKey: the lock's
+// exclusive prefix, the admission entry's id, tagged with its tenant. A
+// caller admitted while it waited writes its entry there, and so can the
+// release that admits it, which knows only the admission entry (see
+// package queue, "Tenants"). It reports false when admissionKey is not an
+// admission key.
+func AdmittedEntry(admissionKey string) (string, bool) {
+	e, err := Parse(admissionKey)
+	if err != nil || !e.Admission {
+		return "", false
+	}
+	return Tagged(Layout{name: e.Name}.Entry(e.ID, false), e.Tenant), true
+}
+
 // EtcdMutexPrefix is the prefix etcd's own concurrency.Mutex (and etcdctl
 // lock) uses for the lock: its keys are this prefix and a lease id in hex.
 func (l Layout) EtcdMutexPrefix() string { return l.name + "/" }

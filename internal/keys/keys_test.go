@@ -332,3 +332,30 @@ func TestTenantKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestAdmittedEntry(t *testing.T) {
+	l, _ := keys.New("/deploy/#1")
+	for _, tc := range []struct {
+		key  string
+		want string // "" for false
+	}{
+		{l.Admission("team-a").PermitEntry("e1", 2), keys.Tagged(l.Entry("e1", false), "team-a")},
+		{l.Admission("t#2").PermitEntry("0a-b.3", 1), "/deploy/#1/.x/0a-b.3#t#2"},
+		{keys.Tagged(l.Entry("e1", false), "team-a"), ""}, // an entry of the lock's own line
+		{l.PermitEntry("e1", 2), ""},
+		{"/deploy/#1/.q/team-a/.p/2/e1@2", ""}, // not an admission key: a weight
+		{"not a key", ""},
+	} {
+		got, ok := keys.AdmittedEntry(tc.key)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("AdmittedEntry(%q) = %q, %v; want %q", tc.key, got, ok, tc.want)
+		}
+		if ok {
+			e, err := keys.Parse(got)
+			a, _ := keys.Parse(tc.key)
+			if err != nil || e.Shared || e.Limit != 0 || e.ID != a.ID || e.Tenant != a.Tenant || e.Name != a.Name {
+				t.Errorf("Parse(%q) = %+v, %v: not the exclusive entry of %+v", got, e, err, a)
+			}
+		}
+	}
+}

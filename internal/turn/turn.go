@@ -88,10 +88,11 @@ func MustTouch(limit int, anyoneBehind, touched bool) bool {
 // not hold before. line must reach at least AheadLimit(limit) entries past
 // the head, or the end of the line; a leaving entry that holds is always
 // within that. In a line that serves one entry at a time (limit 1) the
-// successor watches its predecessor's delete, so nobody needs a touch and
-// LetIn returns nil.
+// successor watches its predecessor's delete and needs no touch; a
+// tenant's release asks LetIn there too, for the caller it admits (see
+// package queue, "Tenants").
 func LetIn(limit int, line []int, leaving int) []int {
-	if limit < 2 || leaving < 0 || leaving >= len(line) {
+	if limit < 1 || leaving < 0 || leaving >= len(line) {
 		return nil
 	}
 	var in []int

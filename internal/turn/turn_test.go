@@ -86,7 +86,9 @@ func TestLetIn(t *testing.T) {
 		leaving int
 		want    []int
 	}{
-		{"mutex: nobody is touched", 1, []int{1, 1}, 0, nil},
+		{"limit 1: the successor comes in", 1, []int{1, 1, 1}, 0, []int{1}},
+		{"limit 1: a waiter leaving lets nobody in", 1, []int{1, 1, 1}, 1, nil},
+		{"limit 1: nobody waits", 1, []int{1}, 0, nil},
 		{"limit 2, the oldest waiter comes in", 2, []int{1, 1, 1, 1}, 0, []int{2}},
 		{"a later holder leaving lets in the same waiter", 2, []int{1, 1, 1, 1}, 1, []int{2}},
 		{"nobody waits", 3, []int{1, 1}, 1, nil},

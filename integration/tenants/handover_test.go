@@ -1,0 +1,90 @@
+package tenants_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fairlock/fairlock/integration/internal/testcluster"
+)
+
+// The release that admits a tenant's next caller writes that caller's
+// entry in the lock's line in its own transaction, bound to the caller's
+// lease, so that the caller's place is taken before any later entry of
+// another tenant; the caller, once it learns of its admission, holds that
+// entry (its token is the release's revision).
+func TestReleaseHandsTheAdmittedCallerItsEntry(t *testing.T) {
+	c := testcluster.Cluster(t, 3)
+	l := newLine(t, c, "/deploy/handover")
+	a1 := mutexCaller(t, c, 0, l.name, "A1", "A", 1)
+	a2 := mutexCaller(t, c, 1, l.name, "A2", "A", 1)
+	b1 := mutexCaller(t, c, 2, l.name, "B1", "B", 1)
+	for _, cl := range []*caller{a1, a2, b1} {
+		l.arrive(cl)
+	}
+	if got := l.granted(); got != a1 {
+		t.Fatalf("first grant to %s, want A1", got.who)
+	}
+
+	cli := testcluster.Client(t, c, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	now, err := cli.Get(ctx, l.name+"/", clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a1Key string
+	for _, kv := range now.Kvs {
+		if strings.Contains(string(kv.Key), "/.x/") && kv.Lease == int64(a1.s.Lease()) {
+			a1Key = string(kv.Key)
+		}
+	}
+	if a1Key == "" {
+		t.Fatalf("no entry of A1 in the lock's line: %v", now.Kvs)
+	}
+	wch := cli.Watch(ctx, l.name+"/", clientv3.WithPrefix(), clientv3.WithRev(now.Header.Revision+1))
+	l.release(a1)
+
+	// The events of A1's release: its entry's delete and, at the same
+	// revision, A2's entry, tagged A, on A2's lease.
+	var released int64
+	var handed *mvccpb.KeyValue
+	for handed == nil || released == 0 {
+		select {
+		case wr := <-wch:
+			if err := wr.Err(); err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range wr.Events {
+				switch k := string(ev.Kv.Key); {
+				case ev.Type == mvccpb.DELETE && k == a1Key:
+					released = ev.Kv.ModRevision
+				case ev.Type == mvccpb.PUT && ev.IsCreate() && strings.Contains(k, "/.x/") && strings.HasSuffix(k, "#A"):
+					handed = ev.Kv
+				}
+			}
+		case <-ctx.Done():
+			t.Fatalf("A1's release and A2's entry not seen (release at %d, entry %v)", released, handed)
+		}
+	}
+	if handed.CreateRevision != released || handed.Lease != int64(a2.s.Lease()) || string(handed.Value) != "A2" {
+		t.Fatalf("A2's entry %q: created at %d on lease %x holding %q; want the release's revision %d, A2's lease %x, \"A2\"",
+			handed.Key, handed.CreateRevision, handed.Lease, handed.Value, released, a2.s.Lease())
+	}
+
+	if got := l.granted(); got != b1 {
+		t.Fatalf("second grant to %s, want B1", got.who)
+	}
+	l.release(b1)
+	if got := l.granted(); got != a2 {
+		t.Fatalf("third grant to %s, want A2", got.who)
+	}
+	if a2.token() != handed.CreateRevision {
+		t.Errorf("A2's token %d, want the handed entry's %d", a2.token(), handed.CreateRevision)
+	}
+	l.release(a2)
+	l.empty(c)
+}

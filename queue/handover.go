@@ -1,0 +1,63 @@
+package queue
+
+import (
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fairlock/fairlock/internal/keys"
+)
+
+// A tenant's release hands over: the caller its leaving admits gets its
+// entry in the lock's line in the release's own transaction, written for
+// it on its admission's rider (keys.AdmittedEntry: the lock's line, the
+// admission entry's id) and bound to its lease, rather than one or two
+// round trips later, once it has learned of its admission. In between,
+// the other tenants' callers already in the lock's line would be served,
+// and with short holds a tenant could lose its turns one after another:
+// the round-robin of tenants holds only if a tenant's next caller is in
+// the lock's line as soon as its last one leaves. The caller, once it
+// learns of its admission, writes its entry as it would have, finds it
+// there, and adopts it (writeEntries).
+//
+// The release reads the head of the admission line (readHead, local to
+// its member: a stale read only costs the speed-up) and writes only under
+// guards, evaluated before the release's own deletes: the admitted
+// caller's admission entry is still there, and so is every entry the read
+// found ahead of it, so that it is exactly the one the release admits
+// (nothing joins a line ahead of an entry); each entry ahead of it other
+// than the leaving one has its entry in the lock's line already, so that
+// a tenant's callers keep their order there; and nothing is on its rider
+// yet. A guard that fails writes nothing, and the caller writes its entry
+// itself. Only exclusive entries ride, so only an exclusive release hands
+// over (a permit's key says its weight, which its admission does not).
+
+// handover returns the op of a's release that writes the lock-line entry
+// of the caller a's leaving admits, of head (a's readHead), or nil when
+// it admits nobody or a guard cannot be known to hold.
+func (a *Ticket) handover(head []*mvccpb.KeyValue) []clientv3.Op {
+	in := a.letInOf(head)
+	if len(in) != 1 {
+		return nil
+	}
+	x := head[in[0]]
+	rider, ok := keys.AdmittedEntry(string(x.Key))
+	if !ok {
+		return nil
+	}
+	var guards []clientv3.Cmp
+	for _, kv := range head[:in[0]+1] {
+		e := entry{key: string(kv.Key), rev: kv.CreateRevision}
+		guards = append(guards, e.owned())
+		if kv == x || (kv.CreateRevision == a.rev && e.key == a.key) {
+			continue
+		}
+		r, ok := keys.AdmittedEntry(e.key)
+		if !ok {
+			return nil
+		}
+		guards = append(guards, clientv3.Compare(clientv3.CreateRevision(r), ">", 0))
+	}
+	guards = append(guards, clientv3.Compare(clientv3.CreateRevision(rider), "=", 0))
+	put := clientv3.OpPut(rider, string(x.Value), clientv3.WithLease(clientv3.LeaseID(x.Lease)))
+	return []clientv3.Op{clientv3.OpTxn(guards, []clientv3.Op{put}, nil)}
+}
