@@ -143,13 +143,26 @@
 // for at most the other tenants' shares' worth of grants. Callers without
 // a tenant join the lock's line directly, as always.
 //
+// The release that admits a caller hands it over: its own transaction
+// also puts the admitted caller's exclusive entry in the lock's line, on
+// a key named after the caller's admission entry and bound to the
+// caller's lease, so that the tenant's next caller is in the lock's line
+// the moment its last one leaves, whatever the length of the holds; the
+// caller finds that entry with the read that tells it it is admitted, and
+// holds it. The put is guarded (the caller still waits, and is the one
+// admitted; the callers of its tenant ahead of it are in the lock's line
+// already); where a guard fails, the caller joins the lock's line itself
+// once admitted. Whatever removes an admission entry removes that key
+// too. A caller admitted at once, its tenant's line being empty, puts
+// both entries in one transaction.
+//
 // The hold is the entry in the lock's line: its token, IsOwner, Done and
 // HeldUntil are those of any hold. Its release removes both entries in one
 // transaction; a loss or a cancellation takes the admission entry with
 // the hold, and a TryJoin puts both in one guarded transaction or writes
-// nothing. An admitted caller takes one round trip more than a caller
-// without a tenant (the admission, then the join), and waits in the lock's
-// line as any caller does. Since a caller's place in the lock's line
+// nothing. A tenant's caller makes a read or two more than a caller
+// without a tenant (the admission line's), and waits in the lock's line as
+// any caller does. Since a caller's place in the lock's line
 // exists only once it is admitted, a Queue WithTenant serves the calls
 // that wait for the turn (Acquire, AcquireShared, AcquirePermitN) and the
 // Try calls, and refuses Join, JoinShared, JoinPermitN, JoinAll and

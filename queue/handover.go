@@ -1,6 +1,8 @@
 package queue
 
 import (
+	"time"
+
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -20,7 +22,9 @@ import (
 // there, and adopts it (writeEntries).
 //
 // The release reads the head of the admission line (readHead, local to
-// its member: a stale read only costs the speed-up) and writes only under
+// its member: a stale read only costs the speed-up), or takes it from the
+// read that found its turn when that was a moment ago (grantHead), and
+// writes only under
 // guards, evaluated before the release's own deletes: the admitted
 // caller's admission entry is still there, and so is every entry the read
 // found ahead of it, so that it is exactly the one the release admits
@@ -60,4 +64,31 @@ func (a *Ticket) handover(head []*mvccpb.KeyValue) []clientv3.Op {
 	guards = append(guards, clientv3.Compare(clientv3.CreateRevision(rider), "=", 0))
 	put := clientv3.OpPut(rider, string(x.Value), clientv3.WithLease(clientv3.LeaseID(x.Lease)))
 	return []clientv3.Op{clientv3.OpTxn(guards, []clientv3.Op{put}, nil)}
+}
+
+// headFresh is how long after its grant a release hands over on the head
+// of the admission line read with the grant: a caller that joined that
+// line since is missed, and writes its own entry once admitted.
+const headFresh = 10 * time.Millisecond
+
+// headReads are the reads that a tenant's exclusive ticket's wait adds to
+// its reads of the lock's line: the head of its admission line, for the
+// release's handover (grantHead). None for other tickets.
+func (t *Ticket) headReads() extraReads {
+	if t.admission == nil || t.kind != Exclusive || t.q.noHandover.Load() {
+		return nil
+	}
+	a := t.admission
+	return func(opts ...clientv3.OpOption) []clientv3.Op { return []clientv3.Op{a.headOp(opts...)} }
+}
+
+// grantHead returns the head of the admission line read with the
+// ticket's grant, if that came less than headFresh ago.
+func (t *Ticket) grantHead() ([]*mvccpb.KeyValue, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.head == nil || time.Since(t.grantedAt) >= headFresh {
+		return nil, false
+	}
+	return t.head, true
 }

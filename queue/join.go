@@ -2,8 +2,11 @@ package queue
 
 import (
 	"context"
+	"slices"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/fairlock/fairlock/internal/turn"
@@ -80,12 +83,42 @@ func join(ctx context.Context, ds []draft) ([]*Ticket, error) {
 	return joinAt(ctx, ds, time.Now(), nil)
 }
 
+// adoptSlack is how many entries may have joined behind an adopted rider
+// for the adoption's read still to tell what is ahead of it.
+const adoptSlack = 8
+
+// adopted sets what is ahead of an adopted entry from r, a read at
+// revision rev of the newest n entries of its line, when r tells: it holds
+// the entry, and either every entry of the line or as many older than it
+// as a decision needs.
+func (t *Ticket) adopted(r *etcdserverpb.ResponseOp, n int, rev int64) {
+	kvs := r.GetResponseRange().GetKvs()
+	if !slices.ContainsFunc(kvs, func(kv *mvccpb.KeyValue) bool { return kv.CreateRevision == t.rev && string(kv.Key) == t.key }) {
+		return
+	}
+	ahead := aheadOf(r, t.rev)
+	if len(kvs) == n && len(ahead) < turn.AheadLimit(t.limit) {
+		return // the line may go on past the read
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.read = view{ahead: ahead, rev: rev}
+}
+
 // joinAt is join for a call that began at start (a tenant's caller: when
 // it began to wait for admission), whose one entry has the companion
 // admission, if not nil.
 func joinAt(ctx context.Context, ds []draft, start time.Time, admission *Ticket) ([]*Ticket, error) {
 	q := ds[0].q
+	adoptRead := -1 // the index in Else of the read for a rider's adoption
 	w, err := q.writeEntries(ctx, ds, func(ds []draft) (guards []clientv3.Cmp, then, orElse []clientv3.Op) {
+		if _, rides := ds[0].ridesOn(); rides && len(ds) == 1 {
+			// A rider found written (by the release that admitted it) is
+			// adopted; this read tells what is ahead of it, unless too many
+			// entries joined behind it meanwhile.
+			adoptRead = len(ds) + len(orElse)
+			orElse = append(orElse, ds[0].aheadOp(turn.AheadLimit(ds[0].limit)+adoptSlack))
+		}
 		for i := range ds {
 			d := &ds[i]
 			// The new entries are the newest in the range (all of this Txn's
@@ -118,6 +151,9 @@ func joinAt(ctx context.Context, ds []draft, start time.Time, admission *Ticket)
 		// Entries of this same Txn (JoinAll) have its revision and are not
 		// ahead, even where one line's range covers another's.
 		ts[i] = w.ticket(d, i, start, 2*i+1)
+	}
+	if w.adopted && adoptRead >= 0 {
+		ts[0].adopted(w.resp.Responses[adoptRead], turn.AheadLimit(ds[0].limit)+adoptSlack, w.resp.Header.Revision)
 	}
 	ts[0].admission = admission
 	for _, t := range ts {

@@ -95,14 +95,19 @@ func (t *Ticket) letIn(ctx context.Context) []clientv3.Op {
 func (t *Ticket) readHead(ctx context.Context) ([]*mvccpb.KeyValue, bool) {
 	ctx, cancel := context.WithTimeout(ctx, letInReadTimeout)
 	defer cancel()
-	from, to := t.q.blockRange(t.kind, t.limit)
-	resp, err := t.q.s.Client().Get(ctx, from, clientv3.WithRange(to), clientv3.WithSerializable(),
-		clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend),
-		clientv3.WithLimit(int64(turn.AheadLimit(t.limit))))
+	resp, err := t.q.s.Client().Do(ctx, t.headOp(clientv3.WithSerializable()))
 	if err != nil {
 		return nil, false
 	}
-	return resp.Kvs, true
+	return resp.Get().Kvs, true
+}
+
+// headOp is readHead's read, narrowed by opts.
+func (t *Ticket) headOp(opts ...clientv3.OpOption) clientv3.Op {
+	from, to := t.q.blockRange(t.kind, t.limit)
+	return clientv3.OpGet(from, append([]clientv3.OpOption{clientv3.WithRange(to),
+		clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend),
+		clientv3.WithLimit(int64(turn.AheadLimit(t.limit)))}, opts...)...)
 }
 
 // letInOf returns whom the ticket's leaving lets in, of head (readHead's),

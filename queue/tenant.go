@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fairlock/fairlock/internal/turn"
 )
 
 // A tenant's caller (see WithTenant) holds two entries: one in the
@@ -54,17 +57,130 @@ func (q *Queue) acquire(ctx context.Context, d draft) (*Ticket, error) {
 		return q.waitOrAbandon(ctx)(q.joinOne(ctx, d))
 	}
 	start := time.Now()
-	a, err := q.admit.waitOrAbandon(ctx)(q.admit.joinOne(ctx, q.admission(d.value)))
+	a, t, err := q.joinAdmission(ctx, d, start)
 	if err != nil {
 		return nil, err
 	}
 	d.admitted = a
-	ts, err := joinAt(ctx, []draft{d}, start, a)
+	var reads extraReads
+	if t == nil {
+		reads = d.handedReads()
+	}
+	handed, rev, err := a.waitReading(ctx, reads)
 	if err != nil {
 		a.Abandon(ctx)
 		return nil, err
 	}
-	return q.waitOrAbandon(ctx)(ts[0], nil) // abandons the companion too
+	if t == nil && handed != nil {
+		t = d.handed(handed, rev, start)
+	}
+	if t == nil {
+		ts, err := joinAt(ctx, []draft{d}, start, a)
+		if err != nil {
+			a.Abandon(ctx)
+			return nil, err
+		}
+		t = ts[0]
+	} else {
+		t.joinedHook()
+	}
+	head, _, err := t.waitReading(ctx, t.headReads())
+	if err != nil {
+		t.Abandon(ctx) // the companion too
+		return nil, err
+	}
+	if head != nil {
+		t.mu.Lock()
+		t.head = head[0].GetResponseRange().GetKvs()
+		t.mu.Unlock()
+	}
+	return t, nil
+}
+
+// handedReads are the reads that a caller's wait for admission adds to
+// its reads of the admission line, for an entry that rides on its
+// admission (see draft.ridesOn): the rider's key, and what is ahead of it
+// in the lock's line, as the adoption of a rider reads it (joinAt). The
+// read that finds the caller admitted so also finds the entry the release
+// that admitted it wrote for it, and the caller holds it without a write
+// of its own (handed).
+func (d *draft) handedReads() extraReads {
+	rider, ok := d.ridesOn()
+	if !ok {
+		return nil
+	}
+	lock := entry{q: d.q, key: rider, kind: d.kind, limit: d.limit, weight: d.weight}
+	return func(opts ...clientv3.OpOption) []clientv3.Op {
+		return []clientv3.Op{lock.ownOp(opts...), lock.aheadOp(turn.AheadLimit(lock.limit)+adoptSlack, opts...)}
+	}
+}
+
+// handed returns the ticket of d's entry in the lock's line from reads
+// (handedReads', in the read at revision rev that found d's caller
+// admitted) when the release that admitted it wrote it; nil when it did
+// not.
+func (d *draft) handed(reads []*etcdserverpb.ResponseOp, rev int64, start time.Time) *Ticket {
+	rider, _ := d.ridesOn()
+	kvs := reads[0].GetResponseRange().GetKvs()
+	if len(kvs) != 1 || kvs[0].CreateRevision < d.admitted.rev {
+		return nil
+	}
+	e := entry{q: d.q, key: rider, slot: -1, rev: kvs[0].CreateRevision, kind: d.kind, limit: d.limit, weight: d.weight}
+	t := newTicket(e, d.value, joinNote{at: start, ahead: -1})
+	t.admission = d.admitted
+	t.adopted(reads[1], turn.AheadLimit(d.limit)+adoptSlack, rev)
+	return t
+}
+
+// joinAdmission joins d's caller to its tenant's admission line and, for
+// an exclusive entry, when that line is empty (the caller is admitted at
+// once), puts its entry in the lock's line on the admission's rider in the
+// same transaction: an uncontended tenant's Lock stays one round trip. It
+// returns the admission's ticket and, when the second write was made, the
+// ticket of the entry in the lock's line; nil when the caller must wait
+// for its admission and join then.
+func (q *Queue) joinAdmission(ctx context.Context, d draft, start time.Time) (admission, t *Ticket, err error) {
+	if err := q.admit.usable(); err != nil {
+		return nil, nil, err
+	}
+	lock := draft{entry: entry{q: q, slot: -1, kind: d.kind, limit: d.limit, weight: d.weight}, value: d.value}
+	ads := []draft{q.admission(d.value)}
+	w, err := q.admit.writeEntries(ctx, ads, func(ds []draft) (guards []clientv3.Cmp, then, orElse []clientv3.Op) {
+		a := &ds[0]
+		then = []clientv3.Op{a.put(), a.aheadOp(turn.AheadLimit(a.limit) + 1)}
+		guards, orElse = a.otherLimits()
+		rider, ok := a.rider()
+		if d.kind != Exclusive || !ok {
+			return guards, then, orElse
+		}
+		lock.key = rider
+		from, to := a.q.blockRange(a.kind, a.limit)
+		empty := clientv3.Compare(clientv3.CreateRevision(from), "=", 0).WithRange(to)
+		free := clientv3.Compare(clientv3.CreateRevision(rider), "=", 0)
+		// The lock's line read as a join reads it, past the rider.
+		joined := []clientv3.Op{lock.put(), lock.aheadOp(turn.AheadLimit(lock.limit) + 1)}
+		return guards, append(then, clientv3.OpTxn([]clientv3.Cmp{empty, free}, joined, nil)), orElse
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if w.revs == nil {
+		return nil, nil, q.admit.mismatch(q.cfg.share)
+	}
+	admission = w.ticket(ads[0], 0, start, 1)
+	if w.adopted || lock.key == "" {
+		return admission, nil, nil // whether the second write was made is unknown, or it was not tried
+	}
+	joined := w.resp.Responses[2].GetResponseTxn()
+	if !joined.GetSucceeded() {
+		return admission, nil, nil
+	}
+	lock.rev = w.revs[0]
+	ahead := aheadOf(joined.Responses[1], lock.rev)
+	t = newTicket(lock.entry, lock.value, joinNote{at: start, ahead: len(ahead)})
+	t.read = view{ahead: ahead, rev: lock.rev}
+	t.admission = admission
+	return admission, t, nil
 }
 
 // refuseTenant is the error of a call that cannot serve q's tenant.
@@ -102,9 +218,13 @@ func (t *Ticket) companionOps(ctx context.Context) (ops, handover []clientv3.Op)
 	if a.limit < 2 && !handing {
 		return ops, nil
 	}
-	head, ok := a.readHead(ctx)
-	if !ok {
-		return ops, nil
+	head, ok := t.grantHead()
+	if !ok || len(a.letInOf(head)) == 0 {
+		// Not read with the grant, or read with nobody to admit: a caller
+		// of the tenant may have joined since (one that just left, back).
+		if head, ok = a.readHead(ctx); !ok {
+			return ops, nil
+		}
 	}
 	ops = append(ops, a.letInOps(head)...)
 	if handing {

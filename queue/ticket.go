@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/fairlock/fairlock/internal/phase"
@@ -32,6 +33,9 @@ type Ticket struct {
 	read      view       // what the last read saw ahead
 	done      doneState  // see Done
 	yield     yieldState // see YieldRequested
+	// head is, for a tenant's ticket, the head of its admission line as
+	// the read that found its turn saw it (see handover.go); nil if none.
+	head []*mvccpb.KeyValue
 }
 
 // joinNote is what the hooks are told of the join: when it began, and

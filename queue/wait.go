@@ -27,8 +27,22 @@ import (
 // well when the session's lease ended), and ErrLeft when the ticket has
 // left or leaves meanwhile.
 func (t *Ticket) Wait(ctx context.Context) error {
+	_, _, err := t.waitReading(ctx, nil)
+	return err
+}
+
+// extraReads are reads a Wait makes beside its own, in each of its reads
+// of the line, narrowed by opts (serializable ones, say); see
+// waitReading.
+type extraReads func(opts ...clientv3.OpOption) []clientv3.Op
+
+// waitReading is Wait, with extra's reads in every read of the line it
+// makes: it returns their answers from the read that found the turn come,
+// and that read's revision; nil when the turn came otherwise (at the join,
+// or on the session's check's read).
+func (t *Ticket) waitReading(ctx context.Context, extra extraReads) ([]*etcdserverpb.ResponseOp, int64, error) {
 	if err := t.usable(); err != nil {
-		return err
+		return nil, 0, err
 	}
 	r := t.lastRead()
 	if r.rev != 0 && turn.Decide(t.limit, t.weight, r.ahead).Granted {
@@ -36,27 +50,30 @@ func (t *Ticket) Wait(ctx context.Context) error {
 		// (this is the one-round-trip uncontended Lock), unless the entry
 		// is known gone.
 		if t.doneClosed() || t.q.st.ended() {
-			return t.observeGone(ctx, t.q.st.ended())
+			return nil, 0, t.observeGone(ctx, t.q.st.ended())
 		}
-		return t.grant(ctx)
+		return nil, 0, t.grant(ctx)
 	}
-	w := waiter{t: t, cli: t.q.s.Client(), ahead: r.ahead, readRev: r.rev,
+	w := waiter{t: t, cli: t.q.s.Client(), ahead: r.ahead, readRev: r.rev, extra: extra,
 		watches: map[string]*keyWatchState{}, events: make(chan watchEvent, 8)}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if err := w.run(ctx, wctx); err != nil {
-		return err
+		return nil, 0, err
 	}
 	t.mu.Lock()
 	t.read = view{rev: w.readRev}
 	t.mu.Unlock()
 	if err := t.grant(ctx); err != nil {
-		return err
+		return nil, 0, err
 	}
 	if turn.MustTouch(t.limit, w.behind, w.touched) {
 		t.touch()
 	}
-	return nil
+	if w.extraRead == nil {
+		return nil, 0, nil
+	}
+	return w.extraRead, w.readRev, nil
 }
 
 // waiter is the state of one Wait call.
@@ -71,6 +88,11 @@ type waiter struct {
 	decision  turn.Decision
 	behind    bool // the last read saw an entry behind this one
 	touched   bool // the last read saw the entry touched by the release that let it in
+
+	// extra: reads beside the waiter's own (waitReading); extraRead their
+	// answers in the last read, nil when it did not decide.
+	extra     extraReads
+	extraRead []*etcdserverpb.ResponseOp
 
 	events  chan watchEvent
 	own     *ownWait                  // the session's check of the entry (ownkeys.go)
@@ -300,10 +322,14 @@ func (w *waiter) read(ctx context.Context) error {
 		return w.t.observeGone(ctx, false)
 	}
 	var behind *etcdserverpb.ResponseOp
-	if len(resp.Responses) > 2 {
-		behind = resp.Responses[2]
+	extra := resp.Responses[2:]
+	if w.t.limit > 1 {
+		behind, extra = resp.Responses[2], resp.Responses[3:]
 	}
 	w.saw(resp.Responses[0].GetResponseRange().GetKvs()[0], resp.Responses[1], behind, resp.Header.Revision)
+	if w.decision.Granted && len(extra) > 0 {
+		w.extraRead = extra
+	}
 	return nil
 }
 
@@ -332,6 +358,9 @@ func (w *waiter) readAt(ctx context.Context, serializable bool) (resp *clientv3.
 		t.olderOp(local...)}
 	if t.limit > 1 {
 		ops = append(ops, t.lineOp(append(local, clientv3.WithLimit(1), clientv3.WithMinCreateRev(t.rev+1))...))
+	}
+	if w.extra != nil {
+		ops = append(ops, w.extra(local...)...)
 	}
 	err = t.retry(ctx, func(ctx context.Context) (err error) {
 		resp, err = w.cli.Txn(ctx).Then(ops...).Commit()

@@ -156,7 +156,7 @@ func (q *Queue) writeEntries(ctx context.Context, ds []draft, shape txnShape) (w
 			switch {
 			case len(admissions) > 0 && n == len(ds):
 				for i := range ds {
-					if found[i] <= ds[i].admitted.rev {
+					if found[i] < ds[i].admitted.rev { // equal: written with the admission (joinAdmission)
 						return written{}, fmt.Errorf("fairlock: lock %s: %s holds an entry older than its admission", q.Name(), ds[i].key)
 					}
 				}
