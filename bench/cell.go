@@ -326,6 +326,9 @@ func drive(ctx context.Context, members []*member, spec cellSpec, rec *recorder)
 					fail(fmt.Errorf("contender %d: lock: %w", i, err))
 					return
 				}
+				if tk, ok := m.l.(interface{ token() int64 }); ok {
+					a.token = tk.token()
+				}
 				rec.grant(a)
 				if spec.hold > 0 {
 					time.Sleep(spec.hold)

@@ -64,8 +64,9 @@ type arrival struct {
 	overtaken       int // later arrivals granted before this one
 	overtakenJoined int // of those, ones that arrived after joined
 
-	tenant       int // tenants cells: the caller's tenant; -1 for the others
-	grantsJoined int // grants booked when joined was set
+	tenant       int   // tenants cells: the caller's tenant; -1 for the others
+	grantsJoined int   // grants booked when joined was set
+	token        int64 // tenants cells: the hold's token, set before its grant is booked
 }
 
 // newRecorder returns the book of a cell whose lines admit limit holders

@@ -158,11 +158,11 @@ func TestRecorderTenants(t *testing.T) {
 	r.stop()
 	// In line: a1 alone; b with a2 in line; a2 with no B in line; a3
 	// with b; b with nobody of A's in line (a1 gave up).
-	want := []shareGrant{{0, false}, {1, true}, {0, false}, {0, true}, {1, false}}
+	want := []shareGrant{{0, false, 0}, {1, true, 0}, {0, false, 0}, {0, true, 0}, {1, false, 0}}
 	if !slices.Equal(r.tenants.inLine, want) {
 		t.Errorf("grants, all in line: %v, want %v", r.tenants.inLine, want)
 	}
-	want = []shareGrant{{0, false}, {1, true}, {0, false}, {0, true}, {1, true}}
+	want = []shareGrant{{0, false, 0}, {1, true, 0}, {0, false, 0}, {0, true, 0}, {1, true, 0}}
 	if !slices.Equal(r.tenants.loop, want) {
 		t.Errorf("grants, all looping: %v, want %v", r.tenants.loop, want)
 	}
@@ -212,5 +212,22 @@ func TestTenantTargets(t *testing.T) {
 		if met {
 			t.Errorf("%q met on bad figures", target)
 		}
+	}
+}
+
+// TestByToken checks that the grants of a tenants cell are read in the
+// lock's order, by token, whatever the order they were booked in: three
+// of A's then three of B's as booked are the alternation the lock made.
+func TestByToken(t *testing.T) {
+	booked := []shareGrant{{0, true, 10}, {0, true, 14}, {0, true, 18}, {1, true, 12}, {1, true, 16}, {1, true, 20}}
+	want := []shareGrant{{0, true, 10}, {1, true, 12}, {0, true, 14}, {1, true, 16}, {0, true, 18}, {1, true, 20}}
+	if got := byToken(booked); !slices.Equal(got, want) {
+		t.Errorf("byToken(%v) = %v, want %v", booked, got, want)
+	}
+	if s := spread(byToken(booked), []int{1, 1}); s != 0.5 {
+		t.Errorf("spread in the lock's order %v, want 0.5", s)
+	}
+	if s := spread(booked, []int{1, 1}); s != 1.5 {
+		t.Errorf("spread as booked %v, want 1.5", s)
 	}
 }
