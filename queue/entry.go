@@ -78,6 +78,18 @@ func (e *entry) rider() (string, bool) {
 // those still there one by one, so that one entry found gone does not keep
 // the others, and its responses say which were.
 func deleteTxn(txn clientv3.Txn, es []entry, then ...clientv3.Op) clientv3.Txn {
+	return deleteTxnIf(txn, es, nil, nil, then...)
+}
+
+// deleteTxnIf is deleteTxn for a release of one entry that must also find
+// guards holding (see handing); orElse are then Else's reads.
+func deleteTxnIf(txn clientv3.Txn, es []entry, guards []clientv3.Cmp, orElse []clientv3.Op, then ...clientv3.Op) clientv3.Txn {
+	if len(guards) > 0 {
+		if len(es) != 1 || es[0].rev == 0 {
+			panic("fairlock: deleteTxnIf guards a release of one entry of known revision")
+		}
+		return txn.If(append([]clientv3.Cmp{es[0].owned()}, guards...)...).Then(append(es[0].deleteOps(), then...)...).Else(orElse...)
+	}
 	var fences []clientv3.Cmp
 	var all, each, riders []clientv3.Op
 	for i := range es {

@@ -7,6 +7,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/fairlock/fairlock/internal/keys"
+	"github.com/fairlock/fairlock/internal/turn"
 )
 
 // A tenant's release hands over: the caller its leaving admits gets its
@@ -23,8 +24,9 @@ import (
 //
 // The release reads the head of the admission line (readHead, local to
 // its member: a stale read only costs the speed-up), or takes it from the
-// read that found its turn when that was a moment ago (grantHead), and
-// writes only under
+// read that found its turn when that was a moment ago (grantHead); a
+// caller of the tenant that joined since makes the release read again
+// (see handing). It writes only under
 // guards, evaluated before the release's own deletes: the admitted
 // caller's admission entry is still there, and so is every entry the read
 // found ahead of it, so that it is exactly the one the release admits
@@ -66,10 +68,67 @@ func (a *Ticket) handover(head []*mvccpb.KeyValue) []clientv3.Op {
 	return []clientv3.Op{clientv3.OpTxn(guards, []clientv3.Op{put}, nil)}
 }
 
-// headFresh is how long after its grant a release hands over on the head
-// of the admission line read with the grant: a caller that joined that
-// line since is missed, and writes its own entry once admitted.
+// headFresh is how long after its grant a release decides on the head of
+// the admission line read with the grant rather than reading it again.
 const headFresh = 10 * time.Millisecond
+
+// handoverRounds bounds the transactions of a release whose admission line
+// gains a caller between the read it decided on and its write (see
+// handing): past that, it releases without looking again.
+const handoverRounds = 3
+
+// headRead is a read of the head of an admission line (readHead's): its
+// oldest entries, as of revision rev.
+type headRead struct {
+	kvs []*mvccpb.KeyValue
+	rev int64
+}
+
+// handing is the part of a tenant's release that concerns its admission
+// line: ops remove the admission entry and touch the callers it lets in;
+// handover writes the lock-line entry of the caller it admits. Both are
+// decided on a read of the line's head, so a caller of the tenant that
+// joins after that read would be missed when the read found fewer than it
+// asked for: guard then holds only while the line has no entry newer than
+// the read, and when it fails, Else reads the release's own entry and the
+// head again (recheck), for another round.
+type handing struct {
+	ops, handover []clientv3.Op
+	guard         []clientv3.Cmp
+	recheck       []clientv3.Op
+}
+
+// handing returns the release's handing, decided on head (the oldest
+// entries of the admission line as of rev, nil when unknown), with a
+// handover when handOver.
+func (t *Ticket) handing(head []*mvccpb.KeyValue, rev int64, handOver bool) handing {
+	a := t.admission
+	h := handing{ops: []clientv3.Op{clientv3.OpTxn([]clientv3.Cmp{a.owned()}, a.deleteOps(), nil)}}
+	if rev == 0 {
+		return h
+	}
+	h.ops = append(h.ops, a.letInOps(head)...)
+	if !handOver {
+		return h
+	}
+	h.handover = a.handover(head)
+	if len(head) >= turn.AheadLimit(a.limit) {
+		return h // a caller that joins now is behind those read, and admits nobody
+	}
+	from, to := a.q.blockRange(a.kind, a.limit)
+	h.guard = []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(from), "<", rev+1).WithRange(to)}
+	h.recheck = []clientv3.Op{t.ownOp(), a.headOp()}
+	return h
+}
+
+// rechecked returns the head that Else read when a release's guard
+// failed with its entry still in the line; false otherwise.
+func (t *Ticket) rechecked(resp *clientv3.TxnResponse) (headRead, bool) {
+	if resp.Succeeded || len(resp.Responses) != 2 || !ownedIn(resp.Responses[0], t.rev) {
+		return headRead{}, false
+	}
+	return headRead{resp.Responses[1].GetResponseRange().GetKvs(), resp.Header.Revision}, true
+}
 
 // headReads are the reads that a tenant's exclusive ticket's wait adds to
 // its reads of the lock's line: the head of its admission line, for the
@@ -84,11 +143,11 @@ func (t *Ticket) headReads() extraReads {
 
 // grantHead returns the head of the admission line read with the
 // ticket's grant, if that came less than headFresh ago.
-func (t *Ticket) grantHead() ([]*mvccpb.KeyValue, bool) {
+func (t *Ticket) grantHead() (headRead, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.head == nil || time.Since(t.grantedAt) >= headFresh {
-		return nil, false
+	if t.head.rev == 0 || time.Since(t.grantedAt) >= headFresh {
+		return headRead{}, false
 	}
 	return t.head, true
 }

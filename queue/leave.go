@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -25,25 +26,41 @@ func (t *Ticket) Leave(ctx context.Context) error {
 	if err := t.beginLeave(); err != nil {
 		return err
 	}
-	companion, handover := t.companionOps(ctx)
-	touches := append(t.letIn(ctx), companion...)
+	h := t.companionOps(ctx)
+	letIn := t.letIn(ctx)
 	var resp *clientv3.TxnResponse
+	var err error
 	attempts := 0
-	err := t.retry(ctx, func(ctx context.Context) (err error) {
-		attempts++
-		resp, err = deleteTxn(t.q.s.Client().Txn(ctx), []entry{t.entry}, append(touches, handover...)...).Commit()
-		if err != nil && len(handover) > 0 && ctx.Err() == nil && !etcderr.IsTransient(err) {
-			// etcd refused the handover, not the release (a caller's lease
-			// whose keys this user may not write, under auth): release
-			// without it, and with none from now on if refused.
-			handover = nil
-			if etcderr.IsRefused(err) {
-				t.q.noHandover.Store(true)
+	for round := 1; ; round++ {
+		touches := slices.Concat(letIn, h.ops)
+		attempts = 0 // a round whose guard failed removed nothing
+		err = t.retry(ctx, func(ctx context.Context) (err error) {
+			attempts++
+			resp, err = deleteTxnIf(t.q.s.Client().Txn(ctx), []entry{t.entry}, h.guard, h.recheck,
+				append(touches, h.handover...)...).Commit()
+			if err != nil && len(h.handover) > 0 && ctx.Err() == nil && !etcderr.IsTransient(err) {
+				// etcd refused the handover, not the release (a caller's
+				// lease whose keys this user may not write, under auth):
+				// release without it, and with none from now on if refused.
+				h.handover, h.guard, h.recheck = nil, nil, nil
+				if etcderr.IsRefused(err) {
+					t.q.noHandover.Store(true)
+				}
+				resp, err = deleteTxn(t.q.s.Client().Txn(ctx), []entry{t.entry}, touches...).Commit()
 			}
-			resp, err = deleteTxn(t.q.s.Client().Txn(ctx), []entry{t.entry}, touches...).Commit()
+			return err
+		})
+		if err != nil || len(h.guard) == 0 {
+			break
 		}
-		return err
-	})
+		head, again := t.rechecked(resp)
+		if !again {
+			break
+		}
+		// A caller of the tenant joined the admission line after the read
+		// the release decided on: decide again, on Else's read.
+		h = t.handing(head.kvs, head.rev, round < handoverRounds)
+	}
 	switch {
 	case isLost(err):
 		t.step(phase.Lose, err)
@@ -84,7 +101,7 @@ func (t *Ticket) letIn(ctx context.Context) []clientv3.Op {
 	if !ok {
 		return nil
 	}
-	return t.letInOps(head)
+	return t.letInOps(head.kvs)
 }
 
 // readHead reads the oldest entries of the ticket's line, as many as a
@@ -92,14 +109,14 @@ func (t *Ticket) letIn(ctx context.Context) []clientv3.Op {
 // included (see handover). It is a read for a speed-up: local to the
 // member and bounded short, so that a member that does not answer delays
 // the release little; it reports false when it fails.
-func (t *Ticket) readHead(ctx context.Context) ([]*mvccpb.KeyValue, bool) {
+func (t *Ticket) readHead(ctx context.Context) (headRead, bool) {
 	ctx, cancel := context.WithTimeout(ctx, letInReadTimeout)
 	defer cancel()
 	resp, err := t.q.s.Client().Do(ctx, t.headOp(clientv3.WithSerializable()))
 	if err != nil {
-		return nil, false
+		return headRead{}, false
 	}
-	return resp.Get().Kvs, true
+	return headRead{resp.Get().Kvs, resp.Get().Header.Revision}, true
 }
 
 // headOp is readHead's read, narrowed by opts.

@@ -84,14 +84,14 @@ func (q *Queue) acquire(ctx context.Context, d draft) (*Ticket, error) {
 	} else {
 		t.joinedHook()
 	}
-	head, _, err := t.waitReading(ctx, t.headReads())
+	head, rev, err := t.waitReading(ctx, t.headReads())
 	if err != nil {
 		t.Abandon(ctx) // the companion too
 		return nil, err
 	}
 	if head != nil {
 		t.mu.Lock()
-		t.head = head[0].GetResponseRange().GetKvs()
+		t.head = headRead{head[0].GetResponseRange().GetKvs(), rev}
 		t.mu.Unlock()
 	}
 	return t, nil
@@ -202,33 +202,22 @@ func (q *Queue) mismatch(limit int) error {
 	return ErrLimitMismatch
 }
 
-// companionOps are the ops of a release's transaction that remove the
-// ticket's companion, if it has one, fenced on its own revision (a
-// companion removed meanwhile must not fail the release), and wake the
-// callers its leaving admits; handover is the op that writes, for the
-// caller it admits, its entry in the lock's line (see handover.go), nil
-// when there is none to write.
-func (t *Ticket) companionOps(ctx context.Context) (ops, handover []clientv3.Op) {
+// companionOps is the part of a tenant's release that concerns its
+// admission line (see handing); none without a tenant.
+func (t *Ticket) companionOps(ctx context.Context) handing {
 	a := t.admission
 	if a == nil {
-		return nil, nil
+		return handing{}
 	}
-	ops = []clientv3.Op{clientv3.OpTxn([]clientv3.Cmp{a.owned()}, a.deleteOps(), nil)}
-	handing := t.kind == Exclusive && !t.q.noHandover.Load()
-	if a.limit < 2 && !handing {
-		return ops, nil
+	handOver := t.kind == Exclusive && !t.q.noHandover.Load()
+	if a.limit < 2 && !handOver {
+		return t.handing(nil, 0, false)
 	}
 	head, ok := t.grantHead()
-	if !ok || len(a.letInOf(head)) == 0 {
-		// Not read with the grant, or read with nobody to admit: a caller
-		// of the tenant may have joined since (one that just left, back).
+	if !ok {
 		if head, ok = a.readHead(ctx); !ok {
-			return ops, nil
+			return t.handing(nil, 0, false)
 		}
 	}
-	ops = append(ops, a.letInOps(head)...)
-	if handing {
-		handover = a.handover(head)
-	}
-	return ops, handover
+	return t.handing(head.kvs, head.rev, handOver)
 }

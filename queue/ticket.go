@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/fairlock/fairlock/internal/phase"
@@ -34,8 +33,8 @@ type Ticket struct {
 	done      doneState  // see Done
 	yield     yieldState // see YieldRequested
 	// head is, for a tenant's ticket, the head of its admission line as
-	// the read that found its turn saw it (see handover.go); nil if none.
-	head []*mvccpb.KeyValue
+	// the read that found its turn saw it (see handover.go); rev 0 if none.
+	head headRead
 }
 
 // joinNote is what the hooks are told of the join: when it began, and
