@@ -336,7 +336,9 @@ func drive(ctx context.Context, members []*member, spec cellSpec, rec *recorder)
 				rec.release(a)
 				// Unlock must outlive the window: a hold is never left behind.
 				uctx, ucancel := context.WithTimeout(context.WithoutCancel(runCtx), drainTimeout)
+				m.probe.armRelease(rec, a)
 				err = m.l.unlock(uctx, read)
+				m.probe.disarm()
 				ucancel()
 				if err != nil {
 					fail(fmt.Errorf("contender %d: unlock: %w", i, err))

@@ -67,6 +67,11 @@ type arrival struct {
 	tenant       int   // tenants cells: the caller's tenant; -1 for the others
 	grantsJoined int   // grants booked when joined was set
 	token        int64 // tenants cells: the hold's token, set before its grant is booked
+	// joinRev: the revision of the call's first server call that
+	// returned (its header's), when etcd first knew of the caller;
+	// releaseRev: the newest revision its Unlock's calls returned, that of
+	// the release. 0 until known.
+	joinRev, releaseRev int64
 }
 
 // newRecorder returns the book of a cell whose lines admit limit holders
@@ -121,6 +126,7 @@ func (r *recorder) arriveAs(read bool, lines uint64, weight, tenant int) *arriva
 	a := &arrival{seq: r.seq, at: time.Now(), read: read, lines: lines, weight: max(weight, 1), tenant: tenant}
 	if r.tenants != nil && tenant >= 0 {
 		r.tenants.looping[tenant]++
+		r.tenants.arrivals = append(r.tenants.arrivals, a)
 	}
 	if read {
 		a.blocked = r.writers[0] > 0 || r.pendingWriters > 0
@@ -159,13 +165,25 @@ func (r *recorder) addWriters(lines uint64, d int) {
 
 // called records that one of a's server calls returned, ok if it
 // succeeded: the first success is when the server learnt of the caller.
-func (r *recorder) called(a *arrival, ok bool) {
+func (r *recorder) called(a *arrival, ok bool) { r.calledAt(a, ok, 0) }
+
+// calledAt is called for a call whose answer carries etcd's revision rev
+// (0: none).
+func (r *recorder) calledAt(a *arrival, ok bool, rev int64) {
 	r.mu.Lock()
 	a.calls++
 	if ok && a.joined.IsZero() {
 		a.joined = time.Now()
 		a.grantsJoined = r.grants
+		a.joinRev = rev
 	}
+	r.mu.Unlock()
+}
+
+// releasedAt records that a call of a's Unlock returned at revision rev.
+func (r *recorder) releasedAt(a *arrival, rev int64) {
+	r.mu.Lock()
+	a.releaseRev = max(a.releaseRev, rev)
 	r.mu.Unlock()
 }
 

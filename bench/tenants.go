@@ -266,7 +266,9 @@ func spread(grants []shareGrant, shares []int) float64 {
 //     admission line, or in the lock's line). The reading, and
 //     what the engine alone answers for; but a tenant of one contender
 //     stops waiting at each of its grants until its next Lock's first
-//     call returns, so its windows are short.
+//     call returns, so its windows are short. The figures read it by
+//     etcd's revisions (inLineByRevision); the flag booked here, by the
+//     machine's clock, serves where tokens are unknown.
 //   - looping: one of its contenders is between the start of a Lock and
 //     the return of the Unlock that ends that hold. Every contender loops
 //     straight back, so this is the demand a client sees; a tenant whose
@@ -274,6 +276,9 @@ func spread(grants []shareGrant, shares []int) float64 {
 //     the join) loses turns, and this reading counts that too.
 type tenantBook struct {
 	looping []int // per tenant: contenders between a Lock's start and its Unlock's return
+	// arrivals: every Lock call of the cell, for the reading of "in line"
+	// by etcd's revisions (inLineByRevision).
+	arrivals []*arrival
 	// Every grant, in order, its all set by the reading: every tenant in
 	// line, and every tenant looping.
 	inLine, loop []shareGrant
@@ -310,6 +315,61 @@ func (b *tenantBook) grant(a *arrival, wait time.Duration, grantsInLine int, pen
 	b.inLineMax[a.tenant] = max(b.inLineMax[a.tenant], grantsInLine)
 }
 
+// revCaller is what the reading of "in line" by etcd's revisions needs of
+// a Lock call: its tenant, the revision etcd first knew of it at (its
+// first call's), its token (0: never granted) and the revision of its
+// release (0: unknown).
+type revCaller struct {
+	tenant                int
+	join, token, released int64
+}
+
+// inLineByRevision books the grants of tokens (booked, in any order) in
+// the lock's order, each with whether every tenant had a caller in line
+// at the revision the grant was made, by etcd's record rather than the
+// machine's clock: a caller is in line from the revision of its first
+// call to its grant. A mutex grants an entry at its creation or at its
+// predecessor's release, whichever is later: the revision of the grant.
+// So a caller that joins just after another tenant's caller was granted
+// is not counted as waiting for that grant, however late its Lock's
+// return was booked.
+func inLineByRevision(callers []revCaller, tokens []int64, tenants int) []shareGrant {
+	booked := map[int64]bool{}
+	for _, t := range tokens {
+		booked[t] = true
+	}
+	var granted []revCaller
+	for _, c := range callers {
+		if c.token > 0 && booked[c.token] {
+			granted = append(granted, c)
+		}
+	}
+	slices.SortFunc(granted, func(a, b revCaller) int { return cmp.Compare(a.token, b.token) })
+	out := make([]shareGrant, len(granted))
+	var released int64
+	for i, g := range granted {
+		at := max(g.token, released)
+		released = g.released
+		in := make([]bool, tenants)
+		for _, c := range callers {
+			if c.tenant >= 0 && c.tenant < tenants && c.join > 0 && c.join <= at && (c.token == 0 || c.token >= g.token) {
+				in[c.tenant] = true
+			}
+		}
+		out[i] = shareGrant{tenant: g.tenant, all: !slices.Contains(in, false), token: g.token}
+	}
+	return out
+}
+
+// revCallers returns what inLineByRevision needs of the book's arrivals.
+func (b *tenantBook) revCallers() []revCaller {
+	out := make([]revCaller, len(b.arrivals))
+	for i, a := range b.arrivals {
+		out[i] = revCaller{tenant: a.tenant, join: a.joinRev, token: a.token, released: a.releaseRev}
+	}
+	return out
+}
+
 // tenantFigures are a tenants cell's figures over all its slices.
 type tenantFigures struct {
 	Mix    tenantMix
@@ -331,24 +391,32 @@ type tenantFigures struct {
 }
 
 // summarizeTenants merges the tenant books of a cell's slices.
-func summarizeTenants(spec cellSpec, slices []slice) *tenantFigures {
+func summarizeTenants(spec cellSpec, cellSlices []slice) *tenantFigures {
 	f := &tenantFigures{Mix: spec.mix, Hold: spec.hold, Grants: make([]int, len(spec.mix))}
 	small := spec.mix.small()
 	for _, t := range small {
 		f.SmallBound = max(f.SmallBound, spec.mix.inLineBound(t))
 	}
 	var waits []time.Duration
-	for _, sl := range slices {
+	for _, sl := range cellSlices {
 		f.LeftKeys = max(f.LeftKeys, sl.leftKeys)
 		r := sl.rec
 		r.mu.Lock()
 		b := r.tenants
+		tokens := make([]int64, len(b.inLine))
 		for i, g := range b.inLine {
+			tokens[i] = g.token
+		}
+		inLine := b.inLine // as booked, where tokens are unknown
+		if !slices.Contains(tokens, 0) {
+			inLine = inLineByRevision(b.revCallers(), tokens, len(spec.mix))
+		}
+		for i, g := range inLine {
 			f.Grants[g.tenant]++
 			f.InWindows += count(g.all)
 			f.InWindowsLoop += count(b.loop[i].all)
 		}
-		f.Spread = max(f.Spread, spread(byToken(b.inLine), spec.mix.shares()))
+		f.Spread = max(f.Spread, spread(inLine, spec.mix.shares()))
 		f.SpreadLoop = max(f.SpreadLoop, spread(byToken(b.loop), spec.mix.shares()))
 		for _, t := range small {
 			waits = append(waits, b.waits[t]...)
@@ -481,7 +549,9 @@ func tenantsTable(res *results) table {
 		"Spread: the worst deviation, in grants, of a tenant's grants from its entitlement (share / sum of shares) over "+
 			"any window of consecutive grants made while every tenant waited, the grants in the lock's order (by token: "+
 			"a loaded machine books the contenders' returns out of order). All in line: every tenant had a caller "+
-			"known to etcd and not yet granted (its first server call returned), the issue's reading, shown with the share "+
+			"known to etcd and not yet granted at the revision of the grant (from the revision its first server call "+
+			"returned at to its own grant's: the creation of the granted entry, or its predecessor's release if later), "+
+			"the issue's reading, shown with the share "+
 			"of the grants made so; a tenant of one contender leaves the line at each grant, so its windows are short. "+
 			"All looping: every tenant had a contender between the start of a Lock and the return of its Unlock (each "+
 			"loops straight back), which also counts the turns a tenant loses while its contender is on its way back "+

@@ -231,3 +231,28 @@ func TestByToken(t *testing.T) {
 		t.Errorf("spread as booked %v, want 1.5", s)
 	}
 }
+
+// TestInLineByRevision checks the reading of "in line" by etcd's
+// revisions: a caller waits for the grants made from the revision of its
+// first call to its own grant, and a grant is made at the granted entry's
+// creation or at its predecessor's release, whichever is later.
+func TestInLineByRevision(t *testing.T) {
+	callers := []revCaller{
+		{tenant: 0, join: 2, token: 3, released: 6},
+		{tenant: 1, join: 4, token: 4, released: 8},
+		{tenant: 0, join: 5, token: 7, released: 10},
+		{tenant: 1, join: 9, token: 9, released: 12},
+		{tenant: 0, join: 10},            // never granted
+		{tenant: 1, join: 13, token: 14}, // granted, but not booked (after the window)
+	}
+	got := inLineByRevision(callers, []int64{9, 7, 4, 3}, 2)
+	want := []shareGrant{
+		{0, false, 3}, // at 3: B not yet in line
+		{1, true, 4},  // at 6, A's release: the next A (joined at 5) waits
+		{0, false, 7}, // at 8, B's release: the next B joins only at 9
+		{1, true, 9},  // at 10: the A that joined at 10 waits
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("inLineByRevision = %v, want %v", got, want)
+	}
+}
