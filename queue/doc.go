@@ -151,8 +151,9 @@
 // caller finds that entry with the read that tells it it is admitted, and
 // holds it. The put is guarded (the caller still waits, and is the one
 // admitted; the callers of its tenant ahead of it are in the lock's line
-// already); where a guard fails, the caller joins the lock's line itself
-// once admitted. Whatever removes an admission entry removes that key
+// already; nobody joined a short admission line since it was read, or
+// the release reads it again); where a guard fails, the caller joins the
+// lock's line itself once admitted. Whatever removes an admission entry removes that key
 // too. A caller admitted at once, its tenant's line being empty, puts
 // both entries in one transaction.
 //
