@@ -19,7 +19,11 @@ import (
 	"github.com/fairlock/fairlock/robustness/workload"
 )
 
-// inject runs fault f from now to its end, and returns what it did.
+// inject runs fault f from now to its end, and returns what it did. A
+// fault whose victim must be found first (a leader, a follower, a holder)
+// starts when it strikes, not when the search began: the checkers excuse
+// what happens inside a fault's window, and end a killed worker's holds at
+// its start.
 func (r *runner) inject(ctx context.Context, f schedule.Fault) history.Fault {
 	rec := history.Fault{Seq: f.Seq, Kind: string(f.Kind), Target: f.Target, From: history.Now()}
 	hold := func() { workload.Sleep(ctx, f.Len) }
@@ -32,6 +36,7 @@ func (r *runner) inject(ctx context.Context, f schedule.Fault) history.Fault {
 			break
 		}
 		rec.Victim, rec.Members = c.Members[i].Name+" (leader)", []string{c.Members[i].Name}
+		rec.From = history.Now()
 		if err := c.Kill(i); err != nil {
 			rec.Note = err.Error()
 		}
@@ -46,6 +51,7 @@ func (r *runner) inject(ctx context.Context, f schedule.Fault) history.Fault {
 			break
 		}
 		rec.Victim, rec.Members = c.Members[i].Name+" (follower)", []string{c.Members[i].Name}
+		rec.From = history.Now()
 		c.Signal(i, syscall.SIGSTOP)
 		hold()
 		c.Signal(i, syscall.SIGCONT)
@@ -84,11 +90,13 @@ func (r *runner) inject(ctx context.Context, f schedule.Fault) history.Fault {
 		if o.fairlockPid != 0 { // a fairlock exec: its guard must stop the job
 			rec.Victim = fmt.Sprintf("fairlock exec pid %d of %s", o.fairlockPid, o.proc)
 			rec.Note = o.desc
+			rec.From = history.Now()
 			syscall.Kill(o.fairlockPid, syscall.SIGKILL)
 			hold()
 			break
 		}
 		rec.Victim, rec.Procs, rec.Note = o.w.proc(), []string{o.w.proc()}, o.desc
+		rec.From = history.Now()
 		o.w.kill()
 		hold()
 		if err := o.w.start(); err != nil {
@@ -101,6 +109,7 @@ func (r *runner) inject(ctx context.Context, f schedule.Fault) history.Fault {
 			break
 		}
 		rec.Victim, rec.Procs, rec.Note = o.w.proc(), []string{o.w.proc()}, o.desc
+		rec.From = history.Now()
 		r.cluster.CutClient(o.w.name, proxy.Both)
 		hold()
 		r.cluster.HealClient(o.w.name)
