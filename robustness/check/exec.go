@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/fairlock/fairlock/robustness/history"
@@ -37,11 +38,14 @@ func checkExec(c *run, spec workload.Spec, recs []history.Record) Result {
 		j.ended = j.ended || r.Value == "end"
 	}
 	res.Grants = len(jobs)
+	slices.Sort(tokens) // in token order: the report is the same from run to run
 	var worst int64
 	worstWhy := ""
 	excused := 0
-	for _, a := range jobs {
-		for _, b := range jobs {
+	for _, ta := range tokens {
+		a := jobs[ta]
+		for _, tb := range tokens {
+			b := jobs[tb]
 			if b.token <= a.token || a.last <= b.first {
 				continue
 			}
@@ -76,7 +80,8 @@ func checkExec(c *run, spec workload.Spec, recs []history.Record) Result {
 		if f.Kind != "cut-exec" || len(f.Procs) == 0 {
 			continue
 		}
-		for _, j := range jobs {
+		for _, t := range tokens {
+			j := jobs[t]
 			driver, _, _ := strings.Cut(j.proc, "/")
 			if driver == f.Procs[0] && j.first <= f.From && j.last >= f.From {
 				how := "ran its course"
