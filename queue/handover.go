@@ -26,14 +26,13 @@ import (
 // its member: a stale read only costs the speed-up), or takes it from the
 // read that found its turn when that was a moment ago (grantHead); a
 // caller of the tenant that joined since makes the release read again
-// (see handing). It writes only under
-// guards, evaluated before the release's own deletes: the admitted
-// caller's admission entry is still there, and so is every entry the read
-// found ahead of it, so that it is exactly the one the release admits
-// (nothing joins a line ahead of an entry); each entry ahead of it other
-// than the leaving one has its entry in the lock's line already, so that
-// a tenant's callers keep their order there; and nothing is on its rider
-// yet. A guard that fails writes nothing, and the caller writes its entry
+// (see handing). It writes only under guards, evaluated before the
+// release's own deletes: the admitted caller's admission entry is still
+// there, and so is every entry the read found ahead of it, so that it is
+// exactly the one the release admits (nothing joins a line ahead of an
+// entry); each entry ahead of it other than the leaving one has its entry
+// in the lock's line already, so that a tenant's callers keep their order
+// there; and nothing is on its rider yet. A guard that fails writes nothing, and the caller writes its entry
 // itself. Only exclusive entries ride, so only an exclusive release hands
 // over (a permit's key says its weight, which its admission does not).
 
