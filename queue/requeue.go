@@ -43,7 +43,7 @@ func (t *Ticket) Requeue(ctx context.Context) (*Ticket, error) {
 		t.step(phase.ReportLoss, nil)
 		return nil, lost
 	}
-	if err != nil || w.revs == nil {
+	if err != nil {
 		t.abortLeave()
 	}
 	switch {
@@ -52,7 +52,13 @@ func (t *Ticket) Requeue(ctx context.Context) (*Ticket, error) {
 	case err != nil:
 		return nil, err
 	case w.revs == nil:
-		return nil, t.observeGone(ctx, false)
+		// The fence failed: the entry was gone before this call could move
+		// it. A delete that a watch reports meanwhile is that earlier one,
+		// seen late (the lease's, say), not this call's.
+		lost := t.lost(ctx)
+		t.step(phase.Lose, lost)
+		t.step(phase.ReportLoss, nil)
+		return nil, lost
 	}
 	nt := w.ticket(ds[0], 0, start, 3)
 	t.step(phase.Remove, nil) // the same transaction deleted the old entry
