@@ -35,7 +35,8 @@ import (
 //     caller admitted and not yet in the line), a tenant gets at most share
 //     + 1 grants in a row. Share, because the line holds at most share of
 //     its entries ahead of any other tenant's; the one more because an
-//     admitted caller joins the line one or two round trips after its
+//     admitted caller that its release could not hand its place
+//     (queue/handover.go) joins the line one or two round trips after its
 //     admission, and meanwhile the tenant's next caller, admitted by the
 //     release before, may join first. A second extra grant needs another
 //     tenant's admitted caller kept out of the line for a whole hold: a run

@@ -34,7 +34,9 @@ var tenants = []Tenant{
 }
 
 // Holds of the tenants workload last 100 to 300 ms: a tenant's admitted
-// caller joins the lock's line one or two round trips after its admission,
+// caller that the release could not hand its place (queue/handover.go:
+// a guard failed, say) joins the lock's line one or two round trips after
+// its admission,
 // and a hold much longer than that keeps another tenant from slipping a
 // second extra grant in meanwhile (see check's fairness).
 const (
