@@ -20,6 +20,9 @@ type entry struct {
 	kind   Kind
 	limit  int // 1 but for permits
 	weight int // 1 but for weighted permits
+	// rides: an admission entry whose caller's entry in the lock's line is
+	// exclusive, on its rider (see rider); its id says so (keys.RiderID).
+	rides bool
 }
 
 // owned is the comparison that holds while the entry is in its line.

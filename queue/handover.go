@@ -33,8 +33,11 @@ import (
 // entry); each entry ahead of it other than the leaving one has its entry
 // in the lock's line already, so that a tenant's callers keep their order
 // there; and nothing is on its rider yet. A guard that fails writes nothing, and the caller writes its entry
-// itself. Only exclusive entries ride, so only an exclusive release hands
-// over (a permit's key says its weight, which its admission does not).
+// itself. Only a caller whose entry will be exclusive has a rider: its
+// admission entry's id says so (keys.RiderID), and nothing else of an
+// admission key says what kind of entry its caller takes; a release hands
+// over to such a caller only, and only when every caller of the tenant
+// ahead of it is such a caller too.
 
 // handover returns the op of a's release that writes the lock-line entry
 // of the caller a's leaving admits, of head (a's readHead), or nil when
@@ -71,9 +74,9 @@ func (a *Ticket) handover(head []*mvccpb.KeyValue) []clientv3.Op {
 // the admission line read with the grant rather than reading it again.
 const headFresh = 10 * time.Millisecond
 
-// handoverRounds bounds the transactions of a release whose admission line
-// gains a caller between the read it decided on and its write (see
-// handing): past that, it releases without looking again.
+// handoverRounds bounds the guarded transactions of a release whose
+// admission line gains a caller between the read it decided on and its
+// write (see handing): past that, one more releases without looking again.
 const handoverRounds = 3
 
 // headRead is a read of the head of an admission line (readHead's): its

@@ -128,16 +128,6 @@ func joinAt(ctx context.Context, ds []draft, start time.Time, admission *Ticket)
 			g, reads := d.otherLimits()
 			guards, orElse = append(guards, g...), append(orElse, reads...)
 		}
-		for i := range ds {
-			if d := &ds[i]; d.admitted != nil && d.kind != Exclusive {
-				// A tenant's permit takes a slot of its own; an exclusive
-				// entry written on its admission's rider by a release that
-				// took it for one goes.
-				if r, ok := d.admitted.rider(); ok {
-					then = append(then, clientv3.OpDelete(r))
-				}
-			}
-		}
 		return guards, then, orElse
 	})
 	if err != nil {

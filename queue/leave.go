@@ -30,10 +30,14 @@ func (t *Ticket) Leave(ctx context.Context) error {
 	letIn := t.letIn(ctx)
 	var resp *clientv3.TxnResponse
 	var err error
-	attempts := 0
+	// doubted: some attempt's reply was lost, so an earlier attempt may
+	// have removed the entry, in any round (a round whose guard failed
+	// removed nothing, but a lost reply of an earlier round's may still be
+	// applied).
+	doubted := false
 	for round := 1; ; round++ {
 		touches := slices.Concat(letIn, h.ops)
-		attempts = 0 // a round whose guard failed removed nothing
+		attempts := 0
 		err = t.retry(ctx, func(ctx context.Context) (err error) {
 			attempts++
 			resp, err = deleteTxnIf(t.q.s.Client().Txn(ctx), []entry{t.entry}, h.guard, h.recheck,
@@ -50,6 +54,7 @@ func (t *Ticket) Leave(ctx context.Context) error {
 			}
 			return err
 		})
+		doubted = doubted || attempts > 1
 		if err != nil || len(h.guard) == 0 {
 			break
 		}
@@ -74,7 +79,7 @@ func (t *Ticket) Leave(ctx context.Context) error {
 	case resp.Succeeded:
 		t.step(phase.Remove, nil)
 		return nil
-	case attempts > 1 && t.leaseAlive(ctx):
+	case doubted && t.leaseAlive(ctx):
 		t.step(phase.Remove, nil) // an earlier attempt, whose reply was lost, removed it
 		return nil
 	default:

@@ -35,6 +35,9 @@ type slots struct {
 func (sl *slots) take(e *entry) {
 	e.slot = sl.table.Take()
 	id := keys.SlotID(int64(sl.lease), sl.gen, e.slot)
+	if e.rides {
+		id = keys.RiderID(id)
+	}
 	switch e.kind {
 	case Permit:
 		e.key = e.q.layout.WeightedPermitEntry(id, e.limit, e.weight)

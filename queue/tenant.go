@@ -42,9 +42,10 @@ func (q *Queue) admissionLine() *Queue {
 
 // admission is the draft of a caller's entry in its tenant's admission
 // line: a permit of weight 1, whatever the caller's own weight, so that a
-// share counts callers.
-func (q *Queue) admission(value string) draft {
-	return draft{entry: entry{q: q.admit, kind: Permit, limit: q.cfg.share, weight: 1}, value: value}
+// share counts callers; rides when the caller's entry in the lock's line
+// will be exclusive and on the admission's rider.
+func (q *Queue) admission(value string, rides bool) draft {
+	return draft{entry: entry{q: q.admit, kind: Permit, limit: q.cfg.share, weight: 1, rides: rides}, value: value}
 }
 
 // acquire joins d's line and waits for its turn, removing what it wrote on
@@ -144,7 +145,7 @@ func (q *Queue) joinAdmission(ctx context.Context, d draft, start time.Time) (ad
 		return nil, nil, err
 	}
 	lock := draft{entry: entry{q: q, slot: -1, kind: d.kind, limit: d.limit, weight: d.weight}, value: d.value}
-	ads := []draft{q.admission(d.value)}
+	ads := []draft{q.admission(d.value, d.kind == Exclusive)}
 	w, err := q.admit.writeEntries(ctx, ads, func(ds []draft) (guards []clientv3.Cmp, then, orElse []clientv3.Op) {
 		a := &ds[0]
 		then = []clientv3.Op{a.put(), a.aheadOp(turn.AheadLimit(a.limit) + 1)}

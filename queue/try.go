@@ -45,7 +45,7 @@ func (q *Queue) tryJoin(ctx context.Context, d draft) (*Ticket, error) {
 	start := time.Now()
 	ds := []draft{d}
 	if q.admit != nil {
-		ds = []draft{q.admission(d.value), d}
+		ds = []draft{q.admission(d.value, false), d} // both at once: nothing rides
 	}
 	// Entries at or below seenRev may stay: 0 means none may.
 	var seenRev int64

@@ -2,6 +2,7 @@ package tenants_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/fairlock/fairlock/integration/internal/testcluster"
+	"github.com/fairlock/fairlock/queue"
 )
 
 // The release that admits a tenant's next caller writes that caller's
@@ -87,4 +89,78 @@ func TestReleaseHandsTheAdmittedCallerItsEntry(t *testing.T) {
 	}
 	l.release(a2)
 	l.empty(c)
+}
+
+// A release hands over only to a caller whose entry is exclusive: a
+// caller of the tenant waiting to take a shared entry gets no entry from
+// the release (an exclusive one would block, and put it out of order), and
+// takes its own once admitted.
+func TestReleaseHandsNothingToASharedCaller(t *testing.T) {
+	c := testcluster.Cluster(t, 3)
+	name := "/deploy/handover-shared"
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	qr, err := queue.New(newSession(t, c, 0, 10), name, queue.WithTenant("A", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qx, err := queue.New(newSession(t, c, 1, 10), name, queue.WithTenant("A", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := qr.Acquire(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		t   *queue.Ticket
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		x, err := qx.AcquireShared(ctx, "x")
+		got <- result{x, err}
+	}()
+	cli := testcluster.Client(t, c, 2)
+	testcluster.Eventually(t, waitLimit, "x's admission entry", func() bool {
+		es, err := qr.List(ctx)
+		return err == nil && slices.ContainsFunc(es, func(e queue.Entry) bool { return e.Value == "x" })
+	})
+	now, err := cli.Get(ctx, name+"/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wch := cli.Watch(ctx, name+"/", clientv3.WithPrefix(), clientv3.WithRev(now.Header.Revision+1))
+	if err := r.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var released int64
+	for released == 0 {
+		select {
+		case wr := <-wch:
+			for _, ev := range wr.Events {
+				switch k := string(ev.Kv.Key); {
+				case ev.Type == mvccpb.DELETE && k == r.Key():
+					released = ev.Kv.ModRevision
+				case ev.Type == mvccpb.PUT && strings.Contains(k, "/.x/"):
+					t.Errorf("an exclusive entry %q put at revision %d, for a caller that waits for a shared one", k, ev.Kv.ModRevision)
+				}
+			}
+		case <-ctx.Done():
+			t.Fatal("r's release not seen")
+		}
+	}
+	var x result
+	select {
+	case x = <-got:
+	case <-ctx.Done():
+		t.Fatal("x not granted")
+	}
+	if x.err != nil || x.t.Kind() != queue.Shared || x.t.Rev() <= released {
+		t.Fatalf("x: %v, %v; want a shared entry written after the release (%d)", x.t, x.err, released)
+	}
+	if err := x.t.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.WaitKeys(t, cli, name+"/", 0)
 }

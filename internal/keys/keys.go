@@ -13,7 +13,9 @@
 //	                    holding) admission to the lock's line: the
 //	                    tenant's admission line, a line of permits of
 //	                    limit share; ".q" sorts outside every range an
-//	                    entry of the lock's own line waits on
+//	                    entry of the lock's own line waits on; an id that
+//	                    ends in "~x" is that of a caller whose exclusive
+//	                    entry will be N/.x/<id>#<tenant> (AdmittedEntry)
 //	<entry key>#<tenant>  an entry of the lock's line taken by a caller of
 //	                    tenant (exclusive, shared or permit)
 //
@@ -62,6 +64,9 @@ const (
 	// tenantMark separates an entry key of the lock's line from the tenant
 	// of the caller that wrote it.
 	tenantMark = "#"
+	// riderMark ends the id of an admission entry whose caller's entry in
+	// the lock's line is exclusive and rides on it (RiderID).
+	riderMark = "~x"
 )
 
 // Validate reports whether name can name a lock: an absolute, slash-separated
@@ -254,16 +259,23 @@ func Tagged(key, tenant string) string {
 	return key + tenantMark + tenant
 }
 
+// RiderID is id (a SlotID) marked as that of an admission entry whose
+// caller's entry in the lock's line will be exclusive and ride on it: at
+// AdmittedEntry, where the release that admits the caller may write it.
+// An admission key says nothing else of the caller's entry, and a shared
+// or permit entry has a key of another form.
+func RiderID(id string) string { return id + riderMark }
+
 // AdmittedEntry is the key of the exclusive entry in the lock's own line
 // of the caller whose admission entry is at admissionKey: the lock's
 // exclusive prefix, the admission entry's id, tagged with its tenant. A
 // caller admitted while it waited writes its entry there, and so can the
 // release that admits it, which knows only the admission entry (see
 // package queue, "Tenants"). It reports false when admissionKey is not an
-// admission key.
+// admission key marked by RiderID.
 func AdmittedEntry(admissionKey string) (string, bool) {
 	e, err := Parse(admissionKey)
-	if err != nil || !e.Admission {
+	if err != nil || !e.Admission || !strings.HasSuffix(e.ID, riderMark) {
 		return "", false
 	}
 	return Tagged(Layout{name: e.Name}.Entry(e.ID, false), e.Tenant), true

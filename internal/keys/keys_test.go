@@ -339,8 +339,9 @@ func TestAdmittedEntry(t *testing.T) {
 		key  string
 		want string // "" for false
 	}{
-		{l.Admission("team-a").PermitEntry("e1", 2), keys.Tagged(l.Entry("e1", false), "team-a")},
-		{l.Admission("t#2").PermitEntry("0a-b.3", 1), "/deploy/#1/.x/0a-b.3#t#2"},
+		{l.Admission("team-a").PermitEntry(keys.RiderID("e1"), 2), keys.Tagged(l.Entry(keys.RiderID("e1"), false), "team-a")},
+		{l.Admission("t#2").PermitEntry(keys.RiderID("0a-b.3"), 1), "/deploy/#1/.x/0a-b.3~x#t#2"},
+		{l.Admission("team-a").PermitEntry("e1", 2), ""},  // a shared or permit caller's: nothing rides on it
 		{keys.Tagged(l.Entry("e1", false), "team-a"), ""}, // an entry of the lock's own line
 		{l.PermitEntry("e1", 2), ""},
 		{"/deploy/#1/.q/team-a/.p/2/e1@2", ""}, // not an admission key: a weight
