@@ -87,11 +87,18 @@ func join(ctx context.Context, ds []draft) ([]*Ticket, error) {
 // for the adoption's read still to tell what is ahead of it.
 const adoptSlack = 8
 
-// adopted sets what is ahead of an adopted entry from r, a read at
-// revision rev of the newest n entries of its line, when r tells: it holds
-// the entry, and either every entry of the line or as many older than it
-// as a decision needs.
-func (t *Ticket) adopted(r *etcdserverpb.ResponseOp, n int, rev int64) {
+// adoptOp is the read that tells what is ahead of e, a rider that may
+// have been written for it (see adopted): the newest entries of its line,
+// adoptSlack more than a decision needs. opts narrow it further.
+func (e *entry) adoptOp(opts ...clientv3.OpOption) clientv3.Op {
+	return e.aheadOp(turn.AheadLimit(e.limit)+adoptSlack, opts...)
+}
+
+// adopted sets what is ahead of an adopted entry from r, its adoptOp read
+// at revision rev, when r tells: it holds the entry, and either every
+// entry of the line or as many older than it as a decision needs.
+func (t *Ticket) adopted(r *etcdserverpb.ResponseOp, rev int64) {
+	n := turn.AheadLimit(t.limit) + adoptSlack
 	kvs := r.GetResponseRange().GetKvs()
 	if !slices.ContainsFunc(kvs, func(kv *mvccpb.KeyValue) bool { return kv.CreateRevision == t.rev && string(kv.Key) == t.key }) {
 		return
@@ -105,6 +112,23 @@ func (t *Ticket) adopted(r *etcdserverpb.ResponseOp, n int, rev int64) {
 	t.read = view{ahead: ahead, rev: rev}
 }
 
+// joinOps are a join's transaction for ds, in the shape writeEntries
+// takes: per draft, the put and the read of the newest entries that block
+// it (Then's ops 2i and 2i+1); for a permit, the guards that no permit of
+// another limit is in its line and Else's reads that tell.
+func joinOps(ds []draft) (guards []clientv3.Cmp, then, orElse []clientv3.Op) {
+	for i := range ds {
+		d := &ds[i]
+		// The new entries are the newest in the range (all of this Txn's
+		// may be, where one line's range covers another's): read past them
+		// to see what is ahead.
+		then = append(then, d.put(), d.aheadOp(turn.AheadLimit(d.limit)+len(ds)))
+		g, reads := d.otherLimits()
+		guards, orElse = append(guards, g...), append(orElse, reads...)
+	}
+	return guards, then, orElse
+}
+
 // joinAt is join for a call that began at start (a tenant's caller: when
 // it began to wait for admission), whose one entry has the companion
 // admission, if not nil.
@@ -116,19 +140,11 @@ func joinAt(ctx context.Context, ds []draft, start time.Time, admission *Ticket)
 			// A rider found written (by the release that admitted it) is
 			// adopted; this read tells what is ahead of it, unless too many
 			// entries joined behind it meanwhile.
-			adoptRead = len(ds) + len(orElse)
-			orElse = append(orElse, ds[0].aheadOp(turn.AheadLimit(ds[0].limit)+adoptSlack))
+			adoptRead = len(ds)
+			orElse = append(orElse, ds[0].adoptOp())
 		}
-		for i := range ds {
-			d := &ds[i]
-			// The new entries are the newest in the range (all of this Txn's
-			// may be, where one line's range covers another's): read past
-			// them to see what is ahead.
-			then = append(then, d.put(), d.aheadOp(turn.AheadLimit(d.limit)+len(ds)))
-			g, reads := d.otherLimits()
-			guards, orElse = append(guards, g...), append(orElse, reads...)
-		}
-		return guards, then, orElse
+		g, t, e := joinOps(ds)
+		return g, t, append(orElse, e...)
 	})
 	if err != nil {
 		return nil, err
@@ -143,7 +159,7 @@ func joinAt(ctx context.Context, ds []draft, start time.Time, admission *Ticket)
 		ts[i] = w.ticket(d, i, start, 2*i+1)
 	}
 	if w.adopted && adoptRead >= 0 {
-		ts[0].adopted(w.resp.Responses[adoptRead], turn.AheadLimit(ds[0].limit)+adoptSlack, w.resp.Header.Revision)
+		ts[0].adopted(w.resp.Responses[adoptRead], w.resp.Header.Revision)
 	}
 	ts[0].admission = admission
 	for _, t := range ts {

@@ -7,8 +7,6 @@ import (
 
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
-
-	"github.com/fairlock/fairlock/internal/turn"
 )
 
 // A tenant's caller (see WithTenant) holds two entries: one in the
@@ -112,7 +110,7 @@ func (d *draft) handedReads() extraReads {
 	}
 	lock := entry{q: d.q, key: rider, kind: d.kind, limit: d.limit, weight: d.weight}
 	return func(opts ...clientv3.OpOption) []clientv3.Op {
-		return []clientv3.Op{lock.ownOp(opts...), lock.aheadOp(turn.AheadLimit(lock.limit)+adoptSlack, opts...)}
+		return []clientv3.Op{lock.ownOp(opts...), lock.adoptOp(opts...)}
 	}
 }
 
@@ -129,7 +127,7 @@ func (d *draft) handed(reads []*etcdserverpb.ResponseOp, rev int64, start time.T
 	e := entry{q: d.q, key: rider, slot: -1, rev: kvs[0].CreateRevision, kind: d.kind, limit: d.limit, weight: d.weight}
 	t := newTicket(e, d.value, joinNote{at: start, ahead: -1})
 	t.admission = d.admitted
-	t.adopted(reads[1], turn.AheadLimit(d.limit)+adoptSlack, rev)
+	t.adopted(reads[1], rev)
 	return t
 }
 
@@ -147,19 +145,17 @@ func (q *Queue) joinAdmission(ctx context.Context, d draft, start time.Time) (ad
 	lock := draft{entry: entry{q: q, slot: -1, kind: d.kind, limit: d.limit, weight: d.weight}, value: d.value}
 	ads := []draft{q.admission(d.value, d.kind == Exclusive)}
 	w, err := q.admit.writeEntries(ctx, ads, func(ds []draft) (guards []clientv3.Cmp, then, orElse []clientv3.Op) {
+		guards, then, orElse = joinOps(ds)
 		a := &ds[0]
-		then = []clientv3.Op{a.put(), a.aheadOp(turn.AheadLimit(a.limit) + 1)}
-		guards, orElse = a.otherLimits()
-		rider, ok := a.rider()
-		if d.kind != Exclusive || !ok {
+		rider, ok := a.rider() // only an exclusive caller's admission has one
+		if !ok {
 			return guards, then, orElse
 		}
 		lock.key = rider
 		from, to := a.q.blockRange(a.kind, a.limit)
 		empty := clientv3.Compare(clientv3.CreateRevision(from), "=", 0).WithRange(to)
 		free := clientv3.Compare(clientv3.CreateRevision(rider), "=", 0)
-		// The lock's line read as a join reads it, past the rider.
-		joined := []clientv3.Op{lock.put(), lock.aheadOp(turn.AheadLimit(lock.limit) + 1)}
+		_, joined, _ := joinOps([]draft{lock}) // an exclusive entry: no guard, no read of Else
 		return guards, append(then, clientv3.OpTxn([]clientv3.Cmp{empty, free}, joined, nil)), orElse
 	})
 	if err != nil {
