@@ -52,25 +52,15 @@ func TestReleaseHandsTheAdmittedCallerItsEntry(t *testing.T) {
 
 	// The events of A1's release: its entry's delete and, at the same
 	// revision, A2's entry, tagged A, on A2's lease.
-	var released int64
+	released, evs := releaseEvents(t, ctx, wch, a1Key)
 	var handed *mvccpb.KeyValue
-	for handed == nil || released == 0 {
-		select {
-		case wr := <-wch:
-			if err := wr.Err(); err != nil {
-				t.Fatal(err)
-			}
-			for _, ev := range wr.Events {
-				switch k := string(ev.Kv.Key); {
-				case ev.Type == mvccpb.DELETE && k == a1Key:
-					released = ev.Kv.ModRevision
-				case ev.Type == mvccpb.PUT && ev.IsCreate() && strings.Contains(k, "/.x/") && strings.HasSuffix(k, "#A"):
-					handed = ev.Kv
-				}
-			}
-		case <-ctx.Done():
-			t.Fatalf("A1's release and A2's entry not seen (release at %d, entry %v)", released, handed)
+	for _, ev := range evs {
+		if k := string(ev.Kv.Key); ev.Type == mvccpb.PUT && ev.IsCreate() && strings.Contains(k, "/.x/") && strings.HasSuffix(k, "#A") {
+			handed = ev.Kv
 		}
+	}
+	if handed == nil {
+		t.Fatalf("A1's release at %d: no entry of A's put by then: %v", released, evs)
 	}
 	if handed.CreateRevision != released || handed.Lease != int64(a2.s.Lease()) || string(handed.Value) != "A2" {
 		t.Fatalf("A2's entry %q: created at %d on lease %x holding %q; want the release's revision %d, A2's lease %x, \"A2\"",
@@ -134,20 +124,10 @@ func TestReleaseHandsNothingToASharedCaller(t *testing.T) {
 	if err := r.Leave(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var released int64
-	for released == 0 {
-		select {
-		case wr := <-wch:
-			for _, ev := range wr.Events {
-				switch k := string(ev.Kv.Key); {
-				case ev.Type == mvccpb.DELETE && k == r.Key():
-					released = ev.Kv.ModRevision
-				case ev.Type == mvccpb.PUT && strings.Contains(k, "/.x/"):
-					t.Errorf("an exclusive entry %q put at revision %d, for a caller that waits for a shared one", k, ev.Kv.ModRevision)
-				}
-			}
-		case <-ctx.Done():
-			t.Fatal("r's release not seen")
+	released, evs := releaseEvents(t, ctx, wch, r.Key())
+	for _, ev := range evs {
+		if k := string(ev.Kv.Key); ev.Type == mvccpb.PUT && strings.Contains(k, "/.x/") {
+			t.Errorf("an exclusive entry %q put at revision %d, for a caller that waits for a shared one", k, ev.Kv.ModRevision)
 		}
 	}
 	var x result
@@ -163,4 +143,28 @@ func TestReleaseHandsNothingToASharedCaller(t *testing.T) {
 		t.Fatal(err)
 	}
 	testcluster.WaitKeys(t, cli, name+"/", 0)
+}
+
+// releaseEvents reads wch until the delete of key, a release, and returns
+// its revision and every event read, the release's own included (etcd
+// sends the events of one revision together).
+func releaseEvents(t *testing.T, ctx context.Context, wch clientv3.WatchChan, key string) (int64, []*clientv3.Event) {
+	t.Helper()
+	var evs []*clientv3.Event
+	for {
+		select {
+		case wr := <-wch:
+			if err := wr.Err(); err != nil {
+				t.Fatal(err)
+			}
+			evs = append(evs, wr.Events...)
+			for _, ev := range wr.Events {
+				if ev.Type == mvccpb.DELETE && string(ev.Kv.Key) == key {
+					return ev.Kv.ModRevision, evs
+				}
+			}
+		case <-ctx.Done():
+			t.Fatalf("the release of %s not seen", key)
+		}
+	}
 }
