@@ -198,11 +198,11 @@ func TestRecorder(t *testing.T) {
 	a := r.arrive(false, 0)
 	r.grant(a) // uncontended
 	b := r.arrive(false, 0)
-	r.called(b, true) // b is in line before c starts
+	r.called(b, true, 0) // b is in line before c starts
 	c := r.arrive(false, 0)
 	d := r.arrive(false, 0) // d starts before c is known to the server
-	r.called(c, false)      // a failed call tells nothing
-	r.called(c, true)
+	r.called(c, false, 0)   // a failed call tells nothing
+	r.called(c, true, 0)
 	r.release(a)
 	r.grant(c) // overtakes b (in line) and nobody else
 	r.release(c)
@@ -231,7 +231,7 @@ func TestRecorder(t *testing.T) {
 	r = newRecorder(1)
 	r.begin()
 	r1, r2 := r.arrive(true, 0), r.arrive(true, 0)
-	r.called(r1, true)
+	r.called(r1, true, 0)
 	r.grant(r2)
 	r.grant(r1)
 	w := r.arrive(false, 0)
@@ -272,7 +272,7 @@ func TestRecorderLimit(t *testing.T) {
 	r.grant(a)
 	r.grant(b) // two permits: no violation
 	c := r.arrive(false, 0)
-	r.called(c, true)
+	r.called(c, true, 0)
 	if !c.blocked {
 		t.Errorf("a third caller with both permits held is not counted as blocked")
 	}
@@ -284,7 +284,7 @@ func TestRecorderLimit(t *testing.T) {
 	r.release(c)
 	r.release(d)
 	e, f := r.arrive(false, 0), r.arrive(false, 0)
-	r.called(e, true)
+	r.called(e, true, 0)
 	r.grant(f) // a permit left for e: let in together, no overtake
 	r.grant(e)
 	r.stop()
@@ -302,7 +302,7 @@ func TestRecorderLines(t *testing.T) {
 	r.grant(cd)
 	r.grant(ab)
 	bc := r.arrive(false, 0b0110) // waits for both
-	r.called(bc, true)
+	r.called(bc, true, 0)
 	if !bc.blocked {
 		t.Errorf("a call on held lines is not counted as blocked")
 	}

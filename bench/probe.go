@@ -52,7 +52,7 @@ func (p *probe) unary(ctx context.Context, method string, req, reply any, cc *gr
 	case releasing:
 		rec.releasedAt(a, rev)
 	default:
-		rec.calledAt(a, err == nil, rev)
+		rec.called(a, err == nil, rev)
 	}
 	return err
 }

@@ -165,11 +165,8 @@ func (r *recorder) addWriters(lines uint64, d int) {
 
 // called records that one of a's server calls returned, ok if it
 // succeeded: the first success is when the server learnt of the caller.
-func (r *recorder) called(a *arrival, ok bool) { r.calledAt(a, ok, 0) }
-
-// calledAt is called for a call whose answer carries etcd's revision rev
-// (0: none).
-func (r *recorder) calledAt(a *arrival, ok bool, rev int64) {
+// rev is the revision the call's answer carries (0: none).
+func (r *recorder) called(a *arrival, ok bool, rev int64) {
 	r.mu.Lock()
 	a.calls++
 	if ok && a.joined.IsZero() {

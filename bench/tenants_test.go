@@ -132,12 +132,12 @@ func TestRecorderTenants(t *testing.T) {
 	r.tenants = newTenantBook(mix)
 	r.begin()
 	a1 := r.arriveAs(false, 0, 1, 0)
-	r.called(a1, true)
+	r.called(a1, true, 0)
 	r.grant(a1) // B has not come yet
 	b := r.arriveAs(false, 0, 1, 1)
-	r.called(b, true)
+	r.called(b, true, 0)
 	a2 := r.arriveAs(false, 0, 1, 0)
-	r.called(a2, true)
+	r.called(a2, true, 0)
 	r.release(a1)
 	r.grant(b) // everyone waits, a1 in its Unlock too
 	r.cycle(a1)
@@ -147,9 +147,9 @@ func TestRecorderTenants(t *testing.T) {
 	r.grant(a2)
 	r.abandon(a1)
 	b = r.arriveAs(false, 0, 1, 1)
-	r.called(b, true)
+	r.called(b, true, 0)
 	a3 := r.arriveAs(false, 0, 1, 0)
-	r.called(a3, true)
+	r.called(a3, true, 0)
 	r.release(a2)
 	r.cycle(a2)
 	r.grant(a3) // A waits again through a3: everyone waits

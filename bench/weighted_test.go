@@ -17,9 +17,9 @@ func TestRecorderWeighted(t *testing.T) {
 	a := r.arriveN(false, 0, 3)
 	r.grant(a)
 	b := r.arriveN(false, 0, 3)
-	r.called(b, true)
+	r.called(b, true, 0)
 	c := r.arriveN(false, 0, 1)
-	r.called(c, true)
+	r.called(c, true, 0)
 	if !b.blocked || !c.blocked {
 		t.Errorf("blocked: B %v, C %v; want both (B does not fit, C is behind B)", b.blocked, c.blocked)
 	}
@@ -27,7 +27,7 @@ func TestRecorderWeighted(t *testing.T) {
 	r.grant(c) // holds 1: B's 3 fits beside them, so the two went in together
 	r.grant(b) // holds 4
 	d := r.arriveN(false, 0, 2)
-	r.called(d, true)
+	r.called(d, true, 0)
 	if !d.blocked {
 		t.Errorf("D(2) beside 4 of 5 held is not counted as blocked")
 	}
@@ -48,7 +48,7 @@ func TestRecorderWeighted(t *testing.T) {
 	a = r.arriveN(false, 0, 3)
 	r.grant(a)
 	b = r.arriveN(false, 0, 3)
-	r.called(b, true)
+	r.called(b, true, 0)
 	c = r.arriveN(false, 0, 1)
 	r.grant(c)
 	d = r.arriveN(false, 0, 2)
